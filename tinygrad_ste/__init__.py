@@ -1,0 +1,23 @@
+"""tinygrad_ste: a small NumPy autograd engine about gradients through discrete ops.
+
+    >>> import tinygrad_ste as tg
+    >>> x = tg.Tensor([0.4, 1.6], requires_grad=True)
+    >>> y = tg.round(x, backward="identity")     # forward: [0., 2.]; backward: straight-through
+    >>> (y * y).sum().backward()
+    >>> x.grad                                   # d(y^2)/dy = 2y, passed straight to x
+    array([0., 4.])
+
+Where things live (each module builds only on those listed before it):
+function.py (Function, rules, no_grad) -> tensor.py (Tensor, backward) -> ops.py,
+functional.py (differentiable ops) -> discrete.py (hard ops and their rules) ->
+gradcheck.py (central differences).
+"""
+from .function import Context, Function, backward_rules, enable_grad, is_grad_enabled, no_grad
+from .tensor import Tensor, as_tensor
+from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate
+from .gradcheck import GradcheckError, gradcheck
+
+__all__ = ["Context", "Function", "backward_rules", "enable_grad", "is_grad_enabled", "no_grad",
+           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
+           "GradcheckError", "gradcheck"]
+__version__ = "0.1.0"

@@ -1,0 +1,229 @@
+"""Hard, deterministic ops and the backward rules that let gradients through them.
+
+Each op here is a staircase: piecewise constant, so its true derivative is zero
+wherever it exists.  Training through it needs a *surrogate*: a backward rule that is
+not the derivative of the forward, chosen by name with the ``backward=`` keyword or
+for a block with ``backward_rules(...)``:
+
+========== =========================================== ==========================
+rule       dL/dx                                       source
+========== =========================================== ==========================
+"zero"     0 (the true gradient; the default)          calculus
+"identity" g (pretend the op were y = x)               Hinton 2012; Bengio et al. 2013
+"clipped"  g * 1[|x| <= 1] (derivative of hardtanh)    Hubara et al. 2016
+callable   anything ``rule(ctx, g)`` returns           you; see :func:`surrogate`
+========== =========================================== ==========================
+
+One op per class, its forward first and then every rule, so the whole story of one
+op fits on a screen.
+"""
+import numpy as np
+
+from .function import Function
+from .tensor import as_tensor
+
+__all__ = ["round", "sign", "one_hot_argmax", "quantize", "nearest_code", "surrogate",
+           "Round", "Sign", "OneHotArgmax", "Quantize"]
+
+
+def _zero(ctx, g):
+    """The true gradient of a staircase: 0 almost everywhere."""
+    return np.zeros_like(g)
+
+
+def _identity(ctx, g):
+    """Straight-through (Bengio et al. 2013): treat the op as y = x on the way back."""
+    return g
+
+
+def _clipped(ctx, g):
+    """Straight-through clipped to |x| <= 1: the derivative of hardtanh(x) = clip(x, -1, 1).
+
+    Stops the gradient once x has run past where rounding or binarizing can still
+    change its output (BinaryNet, Hubara et al. 2016)."""
+    x, = ctx.saved_tensors
+    return g * (np.abs(x) <= 1)
+
+
+def surrogate(derivative):
+    """Make a backward rule from the derivative of a smooth stand-in for the op.
+
+    ``surrogate(lambda x: 1 - np.tanh(x) ** 2)`` backpropagates as if the forward were
+    tanh: dL/dx = g * derivative(x).  ``derivative`` maps the op's input array to an
+    array of the same shape.
+    """
+    def rule(ctx, g):
+        x, = ctx.saved_tensors
+        return g * derivative(x)
+    rule.__name__ = f"surrogate({getattr(derivative, '__name__', 'derivative')})"
+    return rule
+
+
+class Round(Function):
+    """y = round(x), to the nearest integer (halves to even, as ``np.round``).  Rules: see module."""
+    name = "round"
+    rules = {"zero": _zero, "identity": _identity, "clipped": _clipped}
+    backward = staticmethod(_zero)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.round(x)
+
+
+class Sign(Function):
+    """y = +1 if x >= 0 else -1: the BinaryConnect binarizer (Courbariaux et al. 2015).
+
+    Unlike ``np.sign``, sign(0) = +1, so every output is a valid binary weight.
+    """
+    name = "sign"
+    rules = {"zero": _zero, "identity": _identity, "clipped": _clipped}
+    backward = staticmethod(_zero)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.where(x >= 0, 1.0, -1.0).astype(x.dtype)
+
+
+def round(x, backward=None):
+    """Round to the nearest integer; ``backward`` = "zero" (default), "identity", "clipped" or a rule."""
+    return Round.apply(x, backward=backward)
+
+
+def sign(x, backward=None):
+    """Binarize to +/-1 (sign(0) = +1); ``backward`` = "zero" (default), "identity", "clipped" or a rule."""
+    return Sign.apply(x, backward=backward)
+
+
+# ------------------------------------------------------------------ one-hot argmax
+
+
+def _softmax(logits, axis):
+    shifted = np.exp(logits - logits.max(axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
+
+
+def _through_softmax(ctx, g):
+    """Backward as if the forward were s = softmax(logits / tau) (straight-through softmax).
+
+    The Jacobian-vector product of softmax: dL/dlogits = s * (g - sum(g * s)) / tau.
+    """
+    logits, = ctx.saved_tensors
+    s = _softmax(logits / ctx.tau, ctx.axis)
+    return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True)) / ctx.tau
+
+
+class OneHotArgmax(Function):
+    """y = one_hot(argmax(logits)) along ``axis``: 1 at the largest logit, 0 elsewhere.
+
+    Rules: "zero" (the true gradient, default) and "softmax" (straight-through through
+    softmax(logits / tau), as in the straight-through Gumbel estimator of Jang et al. 2017).
+    """
+    name = "one_hot_argmax"
+    rules = {"zero": _zero, "softmax": _through_softmax}
+    backward = staticmethod(_zero)
+
+    @staticmethod
+    def forward(ctx, logits, axis=-1, tau=1.0):
+        if tau <= 0:
+            raise ValueError(f"tau must be positive, got {tau}")
+        ctx.save_for_backward(logits)
+        ctx.axis, ctx.tau = axis, tau
+        winner = logits.argmax(axis=axis)
+        hard = np.zeros_like(logits)
+        np.put_along_axis(hard, np.expand_dims(winner, axis), 1, axis=axis)
+        return hard
+
+
+def one_hot_argmax(logits, axis=-1, backward=None, tau=1.0):
+    """Hard one-hot of the argmax; ``backward`` = "zero" (default) or "softmax" (uses ``tau``)."""
+    return OneHotArgmax.apply(logits, backward=backward, axis=axis, tau=tau)
+
+
+# ------------------------------------------------------------------ vector quantization
+
+
+def nearest_code(z, codebook):
+    """Index of the nearest codebook row for every row of z, by squared distance.
+
+    z: (N, D), codebook: (K, D) -> indices (N,).  Uses
+    ||z - c||^2 = ||z||^2 - 2 z.c + ||c||^2, an (N, K) matrix from one matmul, instead
+    of the (N, K, D) array of differences (64 times bigger for D = 64).  ||z||^2 is the
+    same for every code, so it is left out of the argmin.
+    """
+    return np.argmin((codebook * codebook).sum(axis=1) - 2 * z @ codebook.T, axis=1)
+
+
+def _vq_zero(ctx, g):
+    """True gradient: z_q does not move when z moves a little (0 for z); z_q = codebook[i]
+    is a row lookup, so each code row gets the sum of g over the rows that chose it."""
+    return np.zeros_like(g), _codebook_gradient(ctx, g)
+
+
+def _codebook_gradient(ctx, g):
+    if not ctx.needs_input_grad[1]:
+        return None
+    grad = np.zeros(ctx.codebook_shape, dtype=g.dtype)
+    np.add.at(grad, ctx.indices, g)
+    return grad
+
+
+def _vq_identity(ctx, g):
+    """VQ-VAE straight-through (van den Oord et al. 2017): dL/dz = g, nothing for the codebook
+    through this path (the codebook learns from the codebook loss instead)."""
+    return g, None
+
+
+def _vq_rotation(ctx, g):
+    """The rotation trick (Fifty et al. 2024, "Restructuring Vector Quantization with the Rotation Trick").
+
+    Forward is still z_q, but backward treats it as z_q = (||z_q|| / ||z||) R z with the
+    scale and the rotation R held constant, where R rotates e = z/||z|| onto
+    q = z_q/||z_q|| in the plane they span:
+        R = I - 2 r r^T + 2 q e^T,   r = (e + q) / ||e + q||.
+    So dL/dz = (||z_q|| / ||z||) R^T g = lambda (g - 2 r (r.g) + 2 e (q.g)).
+    The gradient keeps its angle to z_q, rotated onto z.  The codebook gets nothing.
+    """
+    z, z_q = ctx.saved_tensors
+    tiny = np.finfo(z.dtype).tiny
+    z_norm = np.sqrt((z * z).sum(axis=1, keepdims=True)) + tiny
+    q_norm = np.sqrt((z_q * z_q).sum(axis=1, keepdims=True)) + tiny
+    e, q = z / z_norm, z_q / q_norm
+    r = e + q
+    r = r / (np.sqrt((r * r).sum(axis=1, keepdims=True)) + tiny)
+    rotated = g - 2 * r * (r * g).sum(axis=1, keepdims=True) + 2 * e * (q * g).sum(axis=1, keepdims=True)
+    return (q_norm / z_norm) * rotated, None
+
+
+class Quantize(Function):
+    """z_q = codebook[indices]: each row of z replaced by its nearest code (found by ``nearest_code``).
+
+    z: (N, D), codebook: (K, D), indices: (N,) -> z_q: (N, D).
+    Rules: "zero" (the true gradient, default), "identity" (VQ-VAE straight-through),
+    "rotation" (the rotation trick).
+    """
+    name = "quantize"
+    rules = {"zero": _vq_zero, "identity": _vq_identity, "rotation": _vq_rotation}
+    backward = staticmethod(_vq_zero)
+
+    @staticmethod
+    def forward(ctx, z, codebook, indices):
+        z_q = codebook[indices]
+        ctx.save_for_backward(z, z_q)
+        ctx.indices, ctx.codebook_shape = indices, codebook.shape
+        return z_q
+
+
+def quantize(z, codebook, backward=None):
+    """Snap every row of z (N, D) to its nearest codebook row (K, D); returns ``(z_q, indices)``.
+
+    ``z_q`` is a Tensor (N, D), ``indices`` a NumPy int array (N,).  ``backward`` =
+    "zero" (default), "identity" (straight-through) or "rotation" (rotation trick).
+    """
+    z, codebook = as_tensor(z), as_tensor(codebook)
+    z_data, book = z.data, codebook.data
+    if z_data.ndim != 2 or book.ndim != 2 or z_data.shape[1] != book.shape[1]:
+        raise ValueError(f"quantize: expected z (N, D) and codebook (K, D), got {z_data.shape} and {book.shape}")
+    indices = nearest_code(z_data, book)
+    return Quantize.apply(z, codebook, backward=backward, indices=indices), indices

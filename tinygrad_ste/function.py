@@ -1,0 +1,207 @@
+"""Functions: an op's forward and its backward rules, side by side.
+
+Every op in tinygrad_ste is a subclass of :class:`Function`, shaped like PyTorch's
+``torch.autograd.Function``:
+
+* ``forward(ctx, *arrays, **options) -> array`` computes the result with NumPy and
+  stores on ``ctx`` what the backward pass will need (``ctx.save_for_backward``).
+* ``backward(ctx, grad) -> grads`` maps the gradient of the loss with respect to the
+  output, dL/dy (same shape as y), to one gradient per positional input, dL/dx_i.
+
+The twist that makes this project: an op may carry **several named backward rules**
+for the same forward.  ``round`` is a staircase whose true derivative is zero almost
+everywhere, so nothing upstream can learn through it; the straight-through estimator
+pretends its derivative is one.  Both are just rules of the same op::
+
+    >>> import tinygrad_ste as tg
+    >>> x = tg.Tensor([0.2, 1.7, -3.4], requires_grad=True)
+    >>> tg.round(x, backward="identity").sum().backward()   # straight-through
+    >>> x.grad
+    array([1., 1., 1.])
+
+A rule is chosen, from most to least specific:
+
+1. per call, with the ``backward=`` keyword: a registered name or any callable
+   ``rule(ctx, grad) -> grads``;
+2. for a block, with ``with backward_rules(round="identity"): ...`` (keys are op names);
+3. otherwise the op's own ``backward`` (for a discrete op, its true gradient).
+
+New rules are registered by name with ``Round.register_rule("mine", rule)`` (also usable
+as a decorator).  The rule is picked when the op runs and remembered in the graph, so
+leaving a ``with`` block before calling ``.backward()`` does not change the gradient.
+"""
+from contextlib import contextmanager
+
+__all__ = ["Context", "Node", "Function", "backward_rules", "no_grad", "enable_grad", "is_grad_enabled"]
+
+
+class Context:
+    """A scratch pad from one forward call to its backward rule.
+
+    ``saved_tensors`` holds the arrays given to :meth:`save_for_backward`;
+    ``needs_input_grad[i]`` tells the rule whether input ``i`` wants a gradient, so
+    it may skip (return ``None`` for) the ones nobody asked for.  Ops can also set any
+    other attribute (``ctx.axis = axis``).
+    """
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+
+# ---------------------------------------------------------------------------------
+# Global switches: whether to record a graph at all, and block-wide rule overrides.
+# ---------------------------------------------------------------------------------
+_grad_enabled = True
+_rule_overrides = []   # stack of {op name: rule}, innermost block last
+
+
+def is_grad_enabled():
+    """True unless inside ``no_grad()``."""
+    return _grad_enabled
+
+
+@contextmanager
+def _set_grad_enabled(enabled):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, enabled
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager (and decorator): ops inside record no graph.
+
+    Use it for evaluation and for optimizer updates, where no gradient is wanted and
+    keeping the graph would only cost memory.
+    """
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    """Context manager (and decorator): record a graph again inside a ``no_grad`` block."""
+    return _set_grad_enabled(True)
+
+
+@contextmanager
+def backward_rules(**rules):
+    """Choose the backward rule of whole ops for a block of code.
+
+    ``with backward_rules(round="identity", sign="clipped"): y = model(x)`` trains a
+    model straight-through without touching its code.  Keys are op names
+    (``Function.name``), values rule names or callables.  A ``backward=`` keyword
+    given at the call itself still wins: it is the more specific choice.
+    """
+    _rule_overrides.append(rules)
+    try:
+        yield
+    finally:
+        _rule_overrides.pop()
+
+class Node:
+    """One recorded op application: the op, the backward rule chosen, its ctx, its inputs."""
+
+    __slots__ = ("function", "rule", "ctx", "parents")
+
+    def __init__(self, function, rule, ctx, parents):
+        self.function, self.rule, self.ctx, self.parents = function, rule, ctx, parents
+
+    @property
+    def rule_name(self):
+        """The name the chosen rule is registered under ("default" for the op's own backward)."""
+        if self.rule is self.function.backward:
+            return "default"
+        for name, rule in self.function.rules.items():
+            if rule is self.rule:
+                return name
+        return getattr(self.rule, "__name__", "custom")
+
+
+class Function:
+    """Base class of every op.  Subclass it, write ``forward`` and ``backward``.
+
+    Class attributes:
+
+    * ``name`` -- the op's name in errors, ``repr`` and :func:`backward_rules`
+      (defaults to the class name in lower case);
+    * ``rules`` -- named alternative backward rules, ``{name: rule(ctx, grad)}``;
+      each subclass gets its own copy, so registering on one op never leaks to another.
+
+    Use an op through :meth:`apply`, never by calling ``forward`` yourself: ``apply``
+    is what records the graph.
+    """
+
+    name = "function"
+    rules = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__.lower()
+        cls.rules = dict(cls.__dict__.get("rules", {}))
+
+    @staticmethod
+    def forward(ctx, *arrays, **options):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def register_rule(cls, rule_name, rule=None):
+        """Register ``rule(ctx, grad) -> grads`` under ``rule_name`` for this op.
+
+        Works as a call, ``Round.register_rule("half", rule)``, or as a decorator,
+        ``@Round.register_rule("half")``.
+        """
+        def register(rule):
+            if not callable(rule):
+                raise TypeError(f"{cls.name}.register_rule: rule must be callable, got {type(rule).__name__}")
+            cls.rules[rule_name] = rule
+            return rule
+        return register if rule is None else register(rule)
+
+    @classmethod
+    def resolve_rule(cls, backward=None):
+        """The backward rule this call will use (see the module docstring for the order)."""
+        if backward is None:
+            for overrides in reversed(_rule_overrides):
+                if cls.name in overrides:
+                    backward = overrides[cls.name]
+                    break
+            else:
+                return cls.backward
+        if callable(backward):
+            return backward
+        try:
+            return cls.rules[backward]
+        except (KeyError, TypeError):
+            known = ", ".join(repr(n) for n in cls.rules) or "none besides its default"
+            raise ValueError(f"{cls.name}: unknown backward rule {backward!r}; registered rules: {known}") from None
+
+    @classmethod
+    def apply(cls, *inputs, backward=None, **options):
+        """Run the op on Tensors (or array-likes) and record it in the graph.
+
+        Positional ``inputs`` are the differentiable operands; keyword ``options``
+        (an axis, a shape, an index) go to ``forward`` unchanged.  Returns a Tensor.
+        """
+        from .tensor import Tensor   # tensor.py builds on this module; import at call time
+
+        tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        needs_grad = tuple(t.requires_grad for t in tensors)
+        ctx = Context(needs_grad)
+        try:
+            out = cls.forward(ctx, *[t.data for t in tensors], **options)
+        except (ValueError, IndexError, TypeError) as error:
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise type(error)(f"{cls.name}: {error} (input shapes: {shapes})") from error
+        if _grad_enabled and any(needs_grad):
+            return Tensor._from_op(out, Node(cls, cls.resolve_rule(backward), ctx, tensors))
+        return Tensor._from_op(out, None)

@@ -1,0 +1,290 @@
+"""Tensor: a NumPy array that remembers how it was made, and ``backward()``.
+
+A Tensor holds ``data`` (a NumPy array), ``grad`` (dL/d data after ``backward()``, same
+shape, or None) and, when it is the output of an op that needs a gradient, a ``node``
+(:class:`~tinygrad_ste.function.Node`): which op made it, which backward rule was chosen, the op's ``ctx`` and
+the input Tensors (its parents).  Those nodes are the computation graph.
+
+``loss.backward()`` walks that graph from the loss back to the leaves:
+
+1. order the nodes so that every node comes before the nodes that made its inputs
+   (an explicit stack, no recursion: a chain of 100,000 ops is fine);
+2. for each node, call its rule: ``rule(ctx, dL/dy) -> (dL/dx_1, dL/dx_2, ...)``;
+3. undo NumPy broadcasting: if an input of shape (3, 1) was broadcast to (3, 4), its
+   gradient is summed back to (3, 1) -- done here once, so no op has to;
+4. add the gradients of inputs used more than once (the multivariate chain rule),
+   and accumulate into ``.grad`` of every leaf that has ``requires_grad=True``.
+"""
+import numpy as np
+
+from . import ops
+from .function import no_grad
+
+__all__ = ["Tensor", "as_tensor", "sum_to_shape"]
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is anything
+    ``numpy.asarray`` accepts.  Python numbers, booleans and integer arrays become
+    float64; float32 and float64 arrays keep their dtype; anything non-numeric is a
+    TypeError.  The data is copied, so later changes to your array do not leak in.
+    """
+
+    # Make NumPy hand ``array + tensor`` over to Tensor.__radd__ instead of trying to
+    # treat the Tensor as an opaque object inside an object array.
+    __array_ufunc__ = None
+    __slots__ = ("data", "grad", "requires_grad", "node", "_retains_grad")
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        try:
+            array = np.array(data, dtype=dtype)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}: {error}") from None
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor: expected numeric data, got an array of dtype {array.dtype} "
+                            f"and shape {array.shape}")
+        if dtype is None and array.dtype.kind != "f":
+            array = array.astype(np.float64)
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {array.dtype}")
+        self.data = array
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.node = None
+        self._retains_grad = False
+
+    @classmethod
+    def _from_op(cls, data, node):
+        """An op's output: skips the checks and the copy of ``__init__`` (ops are trusted)."""
+        tensor = cls.__new__(cls)
+        tensor.data = data if type(data) is np.ndarray else np.asarray(data)
+        tensor.grad = None
+        tensor.requires_grad = node is not None
+        tensor.node = node
+        tensor._retains_grad = False
+        return tensor
+
+    # ----------------------------------------------------------------- basic facts
+    shape = property(lambda self: self.data.shape, doc="Tuple of dimensions, as in NumPy.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
+    is_leaf = property(lambda self: self.node is None,
+                       doc="True for tensors made by the user, not by an op that records a graph.")
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        """The underlying NumPy array (shared, not copied)."""
+        return self.data
+
+    def detach(self):
+        """A tensor with the same data and no history: gradients stop here."""
+        return Tensor._from_op(self.data, None)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor too after ``backward()`` (leaves always keep it)."""
+        self._retains_grad = True
+        return self
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, prefix="Tensor(", separator=", ")
+        extras = ""
+        if self.node is not None:
+            extras = f", op={self.node.function.name}, backward={self.node.rule_name}"
+        elif self.requires_grad:
+            extras = ", requires_grad=True"
+        if self.data.dtype != np.float64:
+            extras += f", dtype={self.data.dtype}"
+        return f"Tensor({body}{extras})"
+
+    # ----------------------------------------------------------------- operators
+    def _lift(self, other):
+        """Wrap a constant operand; a Python number takes this tensor's dtype (float32 stays float32)."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float, bool)):
+            return Tensor._from_op(np.asarray(other, dtype=self.data.dtype), None)
+        return Tensor(other)
+
+    def __add__(self, other): return ops.Add.apply(self, self._lift(other))
+    def __radd__(self, other): return ops.Add.apply(self._lift(other), self)
+    def __sub__(self, other): return ops.Sub.apply(self, self._lift(other))
+    def __rsub__(self, other): return ops.Sub.apply(self._lift(other), self)
+    def __mul__(self, other): return ops.Mul.apply(self, self._lift(other))
+    def __rmul__(self, other): return ops.Mul.apply(self._lift(other), self)
+    def __truediv__(self, other): return ops.Div.apply(self, self._lift(other))
+    def __rtruediv__(self, other): return ops.Div.apply(self._lift(other), self)
+    def __pow__(self, other): return ops.Pow.apply(self, self._lift(other))
+    def __rpow__(self, other): return ops.Pow.apply(self._lift(other), self)
+    def __matmul__(self, other): return ops.MatMul.apply(self, self._lift(other))
+    def __rmatmul__(self, other): return ops.MatMul.apply(self._lift(other), self)
+    def __neg__(self): return ops.Neg.apply(self)
+    def __getitem__(self, index): return ops.GetItem.apply(self, index=_plain_index(index))
+
+    # ----------------------------------------------------------------- methods
+    def sum(self, axis=None, keepdims=False): return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False): return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    def exp(self): return ops.Exp.apply(self)
+    def log(self): return ops.Log.apply(self)
+    def sqrt(self): return ops.Sqrt.apply(self)
+    def abs(self): return ops.Abs.apply(self)
+    def tanh(self): return ops.Tanh.apply(self)
+    def sigmoid(self): return ops.Sigmoid.apply(self)
+    def relu(self): return ops.Relu.apply(self)
+    def clip(self, lo, hi): return ops.Clip.apply(self, lo=lo, hi=hi)
+
+    def reshape(self, *shape):
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; one dimension may be -1."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes):
+        """Permute axes: ``x.transpose()`` reverses them, ``x.transpose(0, 2, 1)`` is explicit."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self):
+        """All axes reversed (the matrix transpose for 2-D tensors)."""
+        return self.transpose()
+
+    # ----------------------------------------------------------------- backward
+    def backward(self, gradient=None):
+        """Accumulate dL/dx into ``.grad`` of every leaf x that requires grad.
+
+        ``gradient`` is dL/d(self), the seed; it may be omitted only when ``self`` has
+        one element (a loss), where it is 1.  Gradients add up across calls, as in
+        PyTorch: set ``.grad = None`` (or ``optimizer.zero_grad()``) between steps.
+        """
+        if not self.requires_grad:
+            raise ValueError(f"backward: this tensor (shape {self.shape}) does not require grad: no input had "
+                             "requires_grad=True, or it was computed under no_grad() or from .detach()")
+        if gradient is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward: output has shape {self.shape}, not one element; pass the seed "
+                                 f"gradient dL/d(output) of that shape, e.g. y.backward(np.ones({self.shape}))")
+            gradient = np.ones_like(self.data)
+        else:
+            gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            if gradient.shape != self.shape:
+                raise ValueError(f"backward: seed gradient has shape {gradient.shape}, output has shape {self.shape}")
+        if self.node is None:   # a leaf: d self / d self = 1
+            _accumulate(self, gradient, "backward")
+            return
+
+        grads = {id(self): gradient}
+        node = self.node
+        try:
+            # Any overflow, 0/0 or x/0 inside a backward rule raises here, so a
+            # non-finite gradient is reported at the op that made it.
+            with np.errstate(over="raise", divide="raise", invalid="raise"), no_grad():
+                for tensor in _topological_order(self):
+                    grad = grads.pop(id(tensor), None)
+                    if grad is None:   # no gradient flowed here (every consumer's rule returned None)
+                        continue
+                    if tensor._retains_grad:
+                        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+                    node = tensor.node
+                    input_grads = node.rule(node.ctx, grad)
+                    if type(input_grads) is not tuple:
+                        input_grads = (input_grads,)
+                    if len(input_grads) != len(node.parents):
+                        raise ValueError(f"backward of {node.function.name}: the rule returned {len(input_grads)} "
+                                         f"gradients for {len(node.parents)} inputs")
+                    for parent, input_grad in zip(node.parents, input_grads):
+                        if input_grad is None or not parent.requires_grad:
+                            continue
+                        input_grad = sum_to_shape(input_grad, parent.data, node.function.name)
+                        if parent.node is None:
+                            _accumulate(parent, input_grad, node.function.name)
+                        else:
+                            key = id(parent)
+                            grads[key] = grads[key] + input_grad if key in grads else input_grad
+        except FloatingPointError as error:
+            raise ValueError(f"backward of {node.function.name}: the gradient became non-finite ({error}); "
+                             f"input shapes: {[p.shape for p in node.parents]}") from None
+
+
+def _topological_order(root):
+    """Every non-leaf tensor reachable from ``root``, each one before its inputs.
+
+    Depth-first search with an explicit stack of (tensor, iterator over its parents);
+    a tensor is emitted once all of its parents are done (post-order), and the
+    reversed post-order is a valid order for the backward pass.
+    """
+    order, visited = [], {id(root)}
+    stack = [(root, iter(root.node.parents))]
+    while stack:
+        tensor, parents = stack[-1]
+        for parent in parents:
+            if parent.node is not None and id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, iter(parent.node.parents)))
+                break
+        else:
+            stack.pop()
+            order.append(tensor)
+    order.reverse()
+    return order
+
+
+def sum_to_shape(grad, like, op_name):
+    """Undo broadcasting: sum ``grad`` down to the shape (and dtype) of the array ``like``.
+
+    NumPy broadcasting prepends axes and stretches axes of length 1.  If x of shape
+    (3, 1) became y of shape (2, 3, 4), each x element fed 2 * 4 outputs, so
+    dL/dx = sum of dL/dy over axis 0 and over axis 2 (kept as length 1).
+    """
+    grad = np.asarray(grad)
+    shape = like.shape
+    if grad.shape != shape:
+        leading = grad.ndim - len(shape)   # axes that broadcasting prepended
+        if leading < 0:
+            raise ValueError(f"backward of {op_name}: a gradient of shape {grad.shape} does not match "
+                             f"its input of shape {shape}")
+        stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
+        grad = grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True)
+        if grad.shape[leading:] != shape:
+            raise ValueError(f"backward of {op_name}: a gradient of shape {grad.shape} does not match "
+                             f"its input of shape {shape}")
+        grad = grad.reshape(shape)
+    if grad.dtype != like.dtype:
+        grad = grad.astype(like.dtype)
+    return grad
+
+
+def _accumulate(leaf, grad, op_name):
+    """Add a gradient into a leaf's ``.grad`` (a fresh array: grads may be shared views)."""
+    if not np.isfinite(grad).all():
+        raise ValueError(f"backward of {op_name}: the gradient reaching a leaf of shape {leaf.shape} is not finite "
+                         "(was the forward pass already inf or NaN?)")
+    leaf.grad = np.array(grad) if leaf.grad is None else leaf.grad + grad
+
+
+def as_tensor(x):
+    """``x`` itself if it is a Tensor, else a new constant Tensor of it."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _plain_index(index):
+    """Tensors used as indices become their integer arrays; indices carry no gradient."""
+    if isinstance(index, Tensor):
+        return index.data.astype(np.intp)
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    return index
