@@ -1,0 +1,186 @@
+"""Pictures for the lessons and ``figures/``: the computation graph and the plots they share.
+
+matplotlib is an optional dependency (the ``lessons`` extra), so it is imported here
+and nowhere in the engine: ``import tinygrad_ste`` works without it.  Every function
+draws into a new figure (or into ``ax`` when given) and returns the figure, so a
+notebook shows it and ``figures.py`` saves it.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .tensor import _topological_order
+
+__all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_curves", "show_images", "plot_code_usage"]
+
+# One colour per kind of graph node, reused by the legend.
+_NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff", "op with a chosen rule": "#ffd8a8"}
+
+
+def draw_graph(output, names=None, ax=None):
+    """Draw the computation graph that ``output.backward()`` would walk.
+
+    Each op node shows the op's name and the backward rule recorded for it
+    ("default" is the op's own gradient); ops whose rule was chosen by name or given
+    as a callable are orange.  Leaves show their name (from ``names``, a dict
+    ``{tensor: "x"}``) and shape; green leaves require grad.  Data flows left to right.
+    """
+    names = names or {}
+    if output.node is None:
+        raise ValueError(f"draw_graph: the tensor (shape {output.shape}) was not made by a recorded op, "
+                         "so it has no graph; did its inputs have requires_grad=True?")
+    # Column of a tensor = longest path from it to the output, so every arrow points right.
+    # The engine's own topological order (output first) lets one pass settle it.
+    distance, order = {id(output): 0}, []
+    for tensor in _topological_order(output):
+        order.append(tensor)
+        for parent in tensor.node.parents:
+            if parent.node is None and id(parent) not in distance:
+                order.append(parent)
+            distance[id(parent)] = max(distance.get(id(parent), 0), distance[id(tensor)] + 1)
+    depth = max(distance.values())
+    columns = {}
+    for tensor in order:
+        columns.setdefault(depth - distance[id(tensor)], []).append(tensor)
+
+    position = {}
+    for column, tensors in columns.items():
+        for row, tensor in enumerate(tensors):
+            position[id(tensor)] = (column, (len(tensors) - 1) / 2 - row)
+    height = max(len(tensors) for tensors in columns.values())
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.6 * (depth + 1), 1.3 * height + 1.2))
+
+    for tensor in order:
+        x, y = position[id(tensor)]
+        if tensor.node is None:
+            kind = "parameter" if tensor.requires_grad else "constant"
+            label = names.get(tensor, kind)
+            # A one-element constant (the 2 in x ** 2) is clearer shown by its value.
+            label += f" = {tensor.item():g}" if tensor.size == 1 and tensor not in names else f"\nshape {tensor.shape}"
+        else:
+            rule = tensor.node.rule_name
+            label = f"{tensor.node.function.name}\nbackward: {rule}\nshape {tensor.shape}"
+            kind = "op" if rule == "default" else "op with a chosen rule"
+            if tensor in names:
+                label = f"{names[tensor]} = " + label
+            parents = [id(p) for p in tensor.node.parents]
+            for parent in set(parents):   # x * x: one arrow, labelled "×2"
+                px, py = position[parent]
+                ax.annotate("", xy=(x - 0.33, y), xytext=(px + 0.33, py),
+                            arrowprops=dict(arrowstyle="->", color="#495057", lw=1.2))
+                if parents.count(parent) > 1:
+                    ax.text((x + px) / 2, (y + py) / 2 + 0.08, f"×{parents.count(parent)}", ha="center", fontsize=8)
+        ax.text(x, y, label, ha="center", va="center", fontsize=8.5, family="monospace",
+                bbox=dict(boxstyle="round,pad=0.4", facecolor=_NODE_COLOURS[kind], edgecolor="#495057"))
+
+    ax.set_xlim(-0.6, depth + 0.6)
+    ax.set_ylim(-height / 2 - 0.2, height / 2 + 0.2)
+    ax.axis("off")
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="#495057") for c in _NODE_COLOURS.values()]
+    ax.legend(handles, list(_NODE_COLOURS), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
+              fontsize=8, frameon=False)
+    ax.set_title("Computation graph: data flows left to right, backward() walks it right to left")
+    return ax.figure
+
+
+def plot_staircase(x, forward, gradients, stand_ins=None, title="round(x): one forward, several backward rules"):
+    """Left: the forward of a hard op and the smooth stand-ins the rules pretend it is;
+    right: the gradient each backward rule gives.
+
+    ``x``: (N,) inputs, sorted; ``forward``: (N,) outputs; ``gradients``: dict
+    ``{rule name: (N,) d output / d x}`` as computed by the engine; ``stand_ins``: dict
+    ``{label: (N,) values}``, by default the ramp y = x of straight-through.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.plot(x, forward, color="black", lw=2, label="forward: round(x)")
+    for (label, values), style in zip((stand_ins or {"the ramp y = x": x}).items(), ["--", ":", "-."] * 4):
+        left.plot(x, values, ls=style, label=label)
+    left.set(title="Forward: a staircase", xlabel="x", ylabel="y")
+    left.legend()
+    # Rules often agree (0 or 1) over whole stretches: wide pale lines under narrow dark
+    # ones keep every curve visible without shifting any of them.
+    widths = np.linspace(7, 2, len(gradients))
+    for (rule, grad), width, style in zip(gradients.items(), widths, ["-", "--", "-", "-."] * 4):
+        right.plot(x, grad, lw=width, ls=style, alpha=0.75, label=f'backward="{rule}"')
+    right.set(title="Backward: the dy/dx each rule uses", xlabel="x", ylabel="gradient dy/dx")
+    right.set_ylim(-0.15, max(1.25, 1.1 * max(np.max(g) for g in gradients.values())))
+    right.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_histograms(samples, reference=None, xlabel="estimate", title="Distribution of estimates", bins=40,
+                    ax=None):
+    """Overlaid histograms, one per entry of ``samples`` (a dict ``{label: (n,) array}``).
+
+    ``reference``: a value (say, the exact gradient) drawn as a vertical line.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    values = np.concatenate([np.ravel(v) for v in samples.values()])
+    edges = np.histogram_bin_edges(values, bins=bins)
+    for label, v in samples.items():
+        ax.hist(np.ravel(v), bins=edges, alpha=0.5, label=label)
+    if reference is not None:
+        ax.axvline(reference, color="black", lw=2, ls="--", label=f"exact = {reference:.4g}")
+    ax.set(title=title, xlabel=xlabel, ylabel="count")
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=None, markers=True):
+    """Several labelled curves over a shared x: ``curves`` is ``{label: (len(x),) array}``.
+
+    Serves training curves (x = step) and sweeps (x = temperature, number of samples).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for label, y in curves.items():
+        ax.plot(x, y, marker="o" if markers else None, ms=4, label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def show_images(rows, title, image_shape=(8, 8)):
+    """A grid of grayscale images: one row per entry of ``rows`` (``{label: (n, H*W) array}``).
+
+    Used for originals next to reconstructions; every row shows the same n images.
+    """
+    labels = list(rows)
+    count = len(rows[labels[0]])
+    fig, axes = plt.subplots(len(labels), count, figsize=(0.9 * count + 1.2, 1.0 * len(labels) + 0.6),
+                             squeeze=False)
+    for r, label in enumerate(labels):
+        for c in range(count):
+            ax = axes[r, c]
+            ax.imshow(np.reshape(rows[label][c], image_shape), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_code_usage(counts, title="How often each code is chosen", ax=None):
+    """Bar charts of code usage: ``counts`` is ``{label: (K,) count of each code}``, sorted descending.
+
+    A flat profile means the codebook is used evenly; a long run of zeros shows dead codes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(counts)
+    for i, (label, count) in enumerate(counts.items()):
+        count = np.sort(np.asarray(count))[::-1]
+        dead = int((count == 0).sum())
+        ax.bar(np.arange(len(count)) + i * width, count, width=width, label=f"{label} ({dead} unused)")
+    ax.set(title=title, xlabel="code, most used first", ylabel="times chosen")
+    ax.legend()
+    return ax.figure
