@@ -46,7 +46,7 @@ from .tensor import Tensor, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
            "EMABaseline", "leave_one_out_baseline", "make_baseline", "gumbel_noise", "logistic_noise",
-           "Bernoulli", "Categorical", "Sample", "RelaxedSample", "ScoreFunction",
+           "Bernoulli", "Categorical", "DISTRIBUTIONS", "distribution_of", "Sample", "RelaxedSample", "ScoreFunction",
            "ESTIMATORS", "BASELINES"]
 
 ESTIMATORS = ("straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce")
@@ -130,7 +130,8 @@ class Categorical:
 DISTRIBUTIONS = {"bernoulli": Bernoulli, "categorical": Categorical}
 
 
-def _distribution(kind, op):
+def distribution_of(kind, op):
+    """The distribution class for ``kind`` ("bernoulli" or "categorical"); a ValueError naming ``op`` otherwise."""
     try:
         return DISTRIBUTIONS[kind]
     except (KeyError, TypeError):
@@ -143,7 +144,7 @@ def log_prob(logits, samples, kind):
     kind "bernoulli": shape of ``samples``; kind "categorical": ``samples`` without its
     last (one-hot) axis.  Sum over the variables for the log-probability of a joint sample.
     """
-    return _distribution(kind, "log_prob").log_prob(as_tensor(logits), as_tensor(samples))
+    return distribution_of(kind, "log_prob").log_prob(as_tensor(logits), as_tensor(samples))
 
 
 # ------------------------------------------------------------------ the hard sample and its rules
@@ -377,7 +378,7 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
 
     gradient = mean over cost entries of (cost - baseline) * d log p(sample) / dlogits.
     """
-    distribution = _distribution(kind, "reinforce_loss")
+    distribution = distribution_of(kind, "reinforce_loss")
     logits = as_tensor(logits)
     samples = np.asarray(samples.data if isinstance(samples, Tensor) else samples, dtype=logits.dtype)
     cost = np.asarray(cost.data if isinstance(cost, Tensor) else cost, dtype=logits.dtype)
