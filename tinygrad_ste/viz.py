@@ -7,10 +7,12 @@ notebook shows it and ``figures.py`` saves it.
 """
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FormatStrFormatter
 
 from .tensor import _topological_order
 
-__all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_curves", "show_images", "plot_code_usage"]
+__all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
+           "show_images", "plot_code_usage"]
 
 # One colour per kind of graph node, reused by the legend.
 _NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff", "op with a chosen rule": "#ffd8a8"}
@@ -129,23 +131,89 @@ def plot_histograms(samples, reference=None, xlabel="estimate", title="Distribut
     return ax.figure
 
 
-def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=None, markers=True):
+def plot_estimates(comparison, index, columns=4):
+    """One histogram per estimator of a :class:`~tinygrad_ste.estimators.Comparison`: the
+    estimates of the gradient entry ``index`` (a tuple into the logits), exact value dashed.
+
+    Shared bins across panels, so widths compare at a glance: a narrow histogram is a
+    low-variance estimator, one centred off the dashed line a biased one.
+    """
+    rows = list(comparison)
+    values = np.concatenate([row.estimates[(slice(None),) + tuple(index)] for row in rows])
+    low, high = np.percentile(values, [0.5, 99.5])   # a few extreme REINFORCE draws would squash the rest
+    edges = np.linspace(min(low, comparison.exact[index]), max(high, comparison.exact[index]), 41)
+    n_rows = -(-len(rows) // columns)
+    fig, axes = plt.subplots(n_rows, columns, figsize=(3.2 * columns, 2.6 * n_rows), sharex=True, squeeze=False)
+    for ax, row in zip(axes.flat, rows):
+        ax.hist(np.clip(row.estimates[(slice(None),) + tuple(index)], edges[0], edges[-1]), bins=edges,
+                color="#4c72b0", label="estimates")
+        ax.axvline(comparison.exact[index], color="black", ls="--", lw=2, label="exact")
+        ax.set_title(row.label, fontsize=9)
+        ax.set_xlabel(f"d E[cost] / d logits{list(index)}", fontsize=8)
+        ax.set_ylabel("count", fontsize=8)
+    for ax in axes.flat[len(rows):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f"{len(rows[0].estimates)} independent estimates of one gradient entry per estimator "
+                 "(values beyond the 0.5-99.5% range are piled at the edges)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_bias_variance(x, bias, variance, xlabel, title, noise_floor=None):
+    """Bias (left) and variance (right) of several estimators against a swept setting ``x``.
+
+    ``bias``, ``variance``: ``{label: (len(x),) array}``; ``noise_floor``: optional
+    ``{label: (len(x),) array}`` of the bias an unbiased estimator shows by chance,
+    drawn dotted in the same colour.  Both axes are logarithmic.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for label, values in bias.items():
+        line, = left.plot(x, values, marker="o", ms=4, label=label)
+        if noise_floor and label in noise_floor:
+            left.plot(x, noise_floor[label], ls=":", color=line.get_color())
+    plot_curves(x, variance, xlabel, "variance: mean |estimate - mean|^2", "Variance", logx=True, logy=True, ax=right)
+    left.set(title="Bias" + (" (dotted: noise floor, the bias an unbiased estimator shows by chance)"
+                             if noise_floor else ""), xlabel=xlabel, ylabel="bias: |mean estimate - exact|",
+             xscale="log", yscale="log")
+    left.title.set_fontsize(9 if noise_floor else 12)
+    _plain_log_ticks(left)
+    left.grid(alpha=0.3)
+    left.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=None, markers=True, reference=None):
     """Several labelled curves over a shared x: ``curves`` is ``{label: (len(x),) array}``.
 
     Serves training curves (x = step) and sweeps (x = temperature, number of samples).
+    ``reference``: an optional ``(label, value)`` drawn as a dashed horizontal line (a bound, a target).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for label, y in curves.items():
         ax.plot(x, y, marker="o" if markers else None, ms=4, label=label)
+    if reference is not None:
+        ax.axhline(reference[1], color="black", ls="--", lw=1.5, label=reference[0])
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if logx:
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    _plain_log_ticks(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax.figure
+
+
+def _plain_log_ticks(ax):
+    """Tick labels 0.1, 2, 30 instead of 10^-1, 2x10^0, 3x10^1 on logarithmic axes."""
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "log":
+            axis.set_major_formatter(FormatStrFormatter("%g"))
+            axis.set_minor_formatter(FormatStrFormatter(""))
 
 
 def show_images(rows, title, image_shape=(8, 8)):
