@@ -6,22 +6,9 @@ import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, backward_rules, gradcheck
 from tinygrad_ste.discrete import (Round, nearest_code, one_hot_argmax, quantize, round, sign, softmax_array,
                                    softmax_backward, surrogate)
+from rule_checks import forward_as, grad_of
 
 SHAPES = [(5,), (3, 4), (2, 3, 4)]
-
-
-def forward_as(value, hard):
-    """``hard`` in the backward pass, ``value`` in the forward pass: hard + (value - hard), the
-    difference a constant.  Central differences of the result then differentiate ``value``,
-    while the analytic gradient is ``hard``'s rule, so gradcheck compares the two."""
-    return hard + Tensor(value.data - hard.data)
-
-
-def grad_of(fn, x, g):
-    """dL/dx for L = sum(g * fn(x))."""
-    x = Tensor(x, requires_grad=True)
-    fn(x).backward(g)
-    return x.grad
 
 
 # ------------------------------------------------------------------ round and sign

@@ -386,7 +386,11 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     if cost.ndim < 1 or cost.ndim > samples.ndim - event_axes or cost.shape != samples.shape[:cost.ndim]:
         raise ValueError(f"reinforce_loss: cost of shape {cost.shape} must be one cost per sample, a leading "
                          f"part of the samples' shape {samples.shape} (e.g. {samples.shape[:1]})")
-    if np.broadcast_shapes(logits.shape, samples.shape) != samples.shape:
+    try:
+        broadcast = np.broadcast_shapes(logits.shape, samples.shape)
+    except ValueError:
+        broadcast = None
+    if broadcast != samples.shape:
         raise ValueError(f"reinforce_loss: logits of shape {logits.shape} do not broadcast to the samples' "
                          f"shape {samples.shape}")
     advantage = cost - make_baseline(baseline)(cost)
