@@ -133,7 +133,8 @@ def test_nearest_code_matches_brute_force(seed):
 def test_quantize_zero_rule_is_gradchecked(seed):
     z, codebook, _ = problem(seed)
     # z_q does not move when z moves a little (0 for z); each code row collects the g of the rows that chose it.
-    assert gradcheck(lambda a, b: quantize(a, b)[0], [Tensor(z, requires_grad=True), Tensor(codebook, requires_grad=True)])
+    assert gradcheck(lambda a, b: quantize(a, b)[0],
+                     [Tensor(z, requires_grad=True), Tensor(codebook, requires_grad=True)])
 
 
 def test_quantize_zero_rule_accumulates_into_codes():

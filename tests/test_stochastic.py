@@ -125,7 +125,8 @@ def test_gumbel_is_the_exact_gradient_of_the_relaxed_sample(kind, shape, tau):
     assert gradcheck(lambda t: RelaxedSample.apply(t, noise=noise, distribution=DISTRIBUTION[kind], tau=tau), [logits])
     # ... and it is P((logits + G) / tau) in value.
     expected = link(kind, (Tensor(logits.data) + Tensor(noise)) / tau).data
-    assert np.allclose(RelaxedSample.apply(logits, noise=noise, distribution=DISTRIBUTION[kind], tau=tau).data, expected)
+    relaxed = RelaxedSample.apply(logits, noise=noise, distribution=DISTRIBUTION[kind], tau=tau)
+    assert np.allclose(relaxed.data, expected)
 
 
 def relaxed_value(kind, rule, logits, noise, tau, hard, base):
@@ -286,10 +287,16 @@ def test_reinforce_loss_bad_input():
     samples = sample_categorical(logits, "reinforce", np.random.default_rng(0), n_samples=5)
     with pytest.raises(ValueError, match=r"reinforce_loss: cost of shape \(4,\).*\(5, 3, 4\)"):
         reinforce_loss(logits, samples, np.zeros(4), kind="categorical")
-    with pytest.raises(ValueError, match=r"reinforce_loss: cost of shape \(5, 3, 4\)"):   # the one-hot axis is one sample
+    # The one-hot axis belongs to one sample: no cost per class.
+    with pytest.raises(ValueError, match=r"reinforce_loss: cost of shape \(5, 3, 4\)"):
         reinforce_loss(logits, samples, np.zeros((5, 3, 4)), kind="categorical")
     with pytest.raises(ValueError, match=r"reinforce_loss: logits of shape \(2, 4\)"):
         reinforce_loss(np.zeros((2, 4)), samples, np.zeros(5), kind="categorical")
+    soft = sample_categorical(logits, "gumbel", np.random.default_rng(0), n_samples=5)
+    with pytest.raises(ValueError, match=r"reinforce_loss: samples of shape \(5, 3, 4\) must be hard categorical"):
+        reinforce_loss(logits, soft, np.zeros(5), kind="categorical")
+    with pytest.raises(ValueError, match="reinforce_loss: samples .* must be hard bernoulli"):
+        reinforce_loss(logits, np.full((5, 3, 4), 0.5), np.zeros(5), kind="bernoulli")
     with pytest.raises(ValueError, match="reinforce_loss: unknown kind 'gaussian'"):
         reinforce_loss(logits, samples, np.zeros(5), kind="gaussian")
 

@@ -4,26 +4,27 @@ A sample b ~ p(b | logits) is a discrete choice.  What training wants is the gra
 an expected cost, d/dlogits E_b[f(b)]; the sample itself has no useful derivative.  An
 *estimator* stands in for it.  Choose one by name, ``estimator=``:
 
-========================= ================================ ======================================= =====================
-estimator                 forward                          backward, dL/dlogits                    source
-========================= ================================ ======================================= =====================
-"straight_through"        hard sample b                    as if b were p = P(logits / tau)        Bengio et al. 2013
-"gumbel"                  soft sample P((logits + G)/tau)  exact gradient of the soft sample       Jang et al. 2017;
-                                                                                                   Maddison et al. 2017
-"straight_through_gumbel" hard sample b                    as if b were P((logits + G) / tau)      Jang et al. 2017
-"reinmax"                 hard sample b                    2 J(p1)^T g - J(p0)^T g / 2 (Heun)      Liu et al. 2023
-"reinforce"               hard sample b, no gradient       from :func:`reinforce_loss`             Williams 1992
-========================= ================================ ======================================= =====================
+========================= ========================== ================================ ====================
+estimator                 forward                    backward, dL/dlogits             source
+========================= ========================== ================================ ====================
+"straight_through"        hard sample b              as if b were P(logits / tau)     Bengio et al. 2013
+"gumbel"                  soft P((logits + G) / tau) its exact gradient               Jang et al. 2017;
+                                                                                      Maddison et al. 2017
+"straight_through_gumbel" hard sample b              as if b were P((logits+G) / tau) Jang et al. 2017
+"reinmax"                 hard sample b              2 J(p1)^T g - J(p0)^T g / 2      Liu et al. 2023
+"reinforce"               hard sample b, no gradient from :func:`reinforce_loss`      Williams 1992
+========================= ========================== ================================ ====================
 
 P is the link from logits to probabilities: softmax over the last axis for a categorical
-variable, the sigmoid for a Bernoulli one (a two-class softmax).  g = dL/db is the
-gradient arriving from above.
+variable, the sigmoid for a Bernoulli one (a two-class softmax); J(p)^T g is its backward
+at probabilities p.  g = dL/db is the gradient arriving from above.  ReinMax (Heun's
+method) takes p0 = P(logits) and p1 = (b + P(logits / tau)) / 2.
 
 Every sample is drawn with noise added to the logits (the Gumbel-max trick): for a
 categorical, b = one_hot(argmax(logits + G)) with Gumbel noise G is an exact sample of
 softmax(logits); for a Bernoulli, b = 1[logits + L > 0] with logistic noise L is an exact
-sample of sigmoid(logits).  The relaxed ("gumbel") sample P((logits + G) / tau) uses the
-same noise and becomes that hard sample as tau -> 0.
+sample of sigmoid(logits).  The relaxed ("gumbel") sample P((logits + G) / tau) is made from
+such noise too, and becomes the hard sample as tau -> 0.
 
 REINFORCE needs the cost of each sample, not the gradient from above, so it is a loss
 term rather than a backward rule: one extra line.  Its value is 0; its gradient is the
@@ -46,8 +47,8 @@ from .tensor import Tensor, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
            "EMABaseline", "leave_one_out_baseline", "make_baseline", "gumbel_noise", "logistic_noise",
-           "Bernoulli", "Categorical", "DISTRIBUTIONS", "distribution_of", "Sample", "RelaxedSample", "ScoreFunction",
-           "ESTIMATORS", "BASELINES"]
+           "Bernoulli", "Categorical", "DISTRIBUTIONS", "distribution_of",
+           "Sample", "RelaxedSample", "ScoreFunction", "ESTIMATORS", "BASELINES"]
 
 ESTIMATORS = ("straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce")
 BASELINES = ("none", "ema", "leave_one_out")
@@ -316,7 +317,8 @@ def leave_one_out_baseline(cost):
     """
     n = cost.shape[0]
     if n < 2:
-        raise ValueError(f"leave_one_out_baseline: needs at least 2 samples along axis 0, got cost of shape {cost.shape}")
+        raise ValueError(f"leave_one_out_baseline: needs at least 2 samples along axis 0, "
+                         f"got cost of shape {cost.shape}")
     return (cost.sum(axis=0, keepdims=True) - cost) / (n - 1)
 
 
@@ -386,6 +388,10 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     if cost.ndim < 1 or cost.ndim > samples.ndim - event_axes or cost.shape != samples.shape[:cost.ndim]:
         raise ValueError(f"reinforce_loss: cost of shape {cost.shape} must be one cost per sample, a leading "
                          f"part of the samples' shape {samples.shape} (e.g. {samples.shape[:1]})")
+    hard = np.isin(samples, (0, 1)).all() and (distribution is Bernoulli or (samples.sum(axis=-1) == 1).all())
+    if not hard:   # a soft "gumbel" sample has no log-probability under p: its score would be meaningless
+        raise ValueError(f"reinforce_loss: samples of shape {samples.shape} must be hard {kind} samples "
+                         f"(0/1{', one-hot over the last axis' if distribution is Categorical else ''})")
     try:
         broadcast = np.broadcast_shapes(logits.shape, samples.shape)
     except ValueError:
