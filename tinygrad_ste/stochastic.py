@@ -161,21 +161,22 @@ def _straight_through(ctx, g):
     """Straight-through (Bengio et al. 2013): backward as if the forward had returned the
     probabilities p = P(logits / tau) instead of the sample:  dL/dlogits = J_P(logits / tau)^T g / tau."""
     logits, _, _ = ctx.saved_tensors
-    link = ctx.distribution
-    return link.probabilities_backward(link.probabilities(logits / ctx.tau), g) / ctx.tau
+    distribution = ctx.distribution
+    return distribution.probabilities_backward(distribution.probabilities(logits / ctx.tau), g) / ctx.tau
 
 
 def _straight_through_gumbel(ctx, g):
     """Straight-through Gumbel-softmax (Jang et al. 2017): backward as if the forward had returned
     the relaxed sample s = P((logits + G) / tau) made from the same noise:  dL/dlogits = J_P^T g / tau."""
     logits, noise, _ = ctx.saved_tensors
-    link = ctx.distribution
-    return link.probabilities_backward(link.probabilities((logits + noise) / ctx.tau), g) / ctx.tau
+    distribution = ctx.distribution
+    return distribution.probabilities_backward(distribution.probabilities((logits + noise) / ctx.tau), g) / ctx.tau
 
 
 def _reinmax(ctx, g):
     """ReinMax (Liu et al. 2023, "Bridging Discrete and Backpropagation: Straight-Through and
-    Beyond", NeurIPS, Algorithm 2): Heun's second-order method where straight-through is Euler's.
+    Beyond", NeurIPS 2023, arXiv:2304.08612): Heun's second-order method where straight-through
+    is Euler's first-order one.
 
         p0 = P(logits),   p1 = (b + P(logits / tau)) / 2,
         dL/dlogits = 2 J(p1)^T g - J(p0)^T g / 2,
@@ -185,10 +186,10 @@ def _reinmax(ctx, g):
     recommend tau >= 1.
     """
     logits, _, sample = ctx.saved_tensors
-    link = ctx.distribution
-    p0 = link.probabilities(logits)
-    p1 = (sample + link.probabilities(logits / ctx.tau)) / 2
-    return 2 * link.probabilities_backward(p1, g) - link.probabilities_backward(p0, g) / 2
+    distribution = ctx.distribution
+    p0 = distribution.probabilities(logits)
+    p1 = (sample + distribution.probabilities(logits / ctx.tau)) / 2
+    return 2 * distribution.probabilities_backward(p1, g) - distribution.probabilities_backward(p0, g) / 2
 
 
 class Sample(Function):
