@@ -113,3 +113,12 @@ def test_needs_input_grad_skips_unrequested_gradients():
     Probe.apply(a, Tensor([2.0])).sum().backward()
     assert seen["needs"] == (True, False)
     np.testing.assert_array_equal(a.grad, [1.0])
+
+
+def test_backward_rules_block_rejects_typos():
+    with pytest.raises(ValueError, match="no op is named 'rond'.*round"):
+        with backward_rules(rond="identity"):
+            pass
+    with pytest.raises(ValueError, match="sign: unknown backward rule 'clip'"):
+        with backward_rules(sign="clip"):
+            pass
