@@ -26,14 +26,27 @@ softmax(logits); for a Bernoulli, b = 1[logits + L > 0] with logistic noise L is
 sample of sigmoid(logits).  The relaxed ("gumbel") sample P((logits + G) / tau) is made from
 such noise too, and becomes the hard sample as tau -> 0.
 
+Switching estimator is one word; a hard sample, ReinMax on the way back:
+
+    >>> import numpy as np
+    >>> from tinygrad_ste import Tensor
+    >>> rng = np.random.default_rng(0)
+    >>> logits = Tensor(np.zeros((2, 3)), requires_grad=True)          # 2 variables, 3 classes each
+    >>> prices = Tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]])
+    >>> z = sample_categorical(logits, "reinmax", rng)                   # (2, 3), one-hot rows
+    >>> (z * prices).sum().backward()
+
 REINFORCE needs the cost of each sample, not the gradient from above, so it is a loss
 term rather than a backward rule: one extra line.  Its value is 0; its gradient is the
-score-function estimate (optionally with a baseline b)::
+score-function estimate, mean_i (cost_i - b_i) d log p(z_i) / dlogits, with a baseline b:
 
-    z = sample_categorical(logits, "reinforce", rng, n_samples=8)  # (8, *logits.shape), no gradient
-    cost = decoder_loss(z)                                          # (8,) one cost per sample
-    loss = cost.mean() + reinforce_loss(logits, z, cost, kind="categorical", baseline="leave_one_out")
-    loss.backward()            # logits.grad = mean_i (cost_i - b_i) d log p(z_i) / dlogits
+    >>> logits.grad = None
+    >>> z = sample_categorical(logits, "reinforce", rng, n_samples=8)    # (8, 2, 3), no gradient
+    >>> cost = (z * prices).sum(axis=(1, 2))                             # (8,), one cost per sample
+    >>> loss = cost.mean() + reinforce_loss(logits, z, cost, kind="categorical", baseline="leave_one_out")
+    >>> loss.backward()
+    >>> logits.grad.shape
+    (2, 3)
 
 Shapes: logits (...,) for Bernoulli, (..., K) for categorical (one-hot over the last
 axis); a sample has the logits' shape, or (n_samples, *logits.shape) with ``n_samples``.
