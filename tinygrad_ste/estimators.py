@@ -18,6 +18,12 @@ random estimate g_hat of that gradient; many independent estimates tell its
 differentiate through the cost, so for them write it with Tensor ops (these work on any
 Tensor, so the same function serves every estimator and the enumeration).
 
+Two fair coins, cost b_1 + b_2: E = sigmoid(l_1) + sigmoid(l_2), whose gradient at 0 is 1/4 each:
+
+    >>> import numpy as np
+    >>> exact_gradient(lambda b: b.sum(axis=1), np.zeros(2), kind="bernoulli")
+    array([0.25, 0.25])
+
 ``python -m tinygrad_ste.estimators`` prints the comparison on a small Bernoulli and a
 small categorical problem.
 """
@@ -139,12 +145,15 @@ class Comparison:
         return iter(self.rows)
 
     def __str__(self):
-        header = f"{'estimator':<34} {'bias':>9} {'(noise)':>9} {'variance':>10} {'cosine':>7}"
+        header = f"{'estimator':<34} {'bias':>9} {'noise':>9} {'variance':>10} {'cosine':>7}"
         lines = [f"{self.kind}: logits shape {self.exact.shape}, |exact gradient| = {np.linalg.norm(self.exact):.4g}",
                  header, "-" * len(header)]
         for row in self.rows:
             lines.append(f"{row.label:<34} {row.bias:>9.4f} {row.noise_floor:>9.4f} "
                          f"{row.variance:>10.4g} {row.cosine:>7.3f}")
+        if self.rows:
+            lines.append(f"(over {len(self.rows[0].estimates)} estimates each; noise = sqrt(variance / estimates), "
+                         "the bias an unbiased estimator shows by chance)")
         return "\n".join(lines)
 
 

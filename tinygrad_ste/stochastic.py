@@ -4,35 +4,49 @@ A sample b ~ p(b | logits) is a discrete choice.  What training wants is the gra
 an expected cost, d/dlogits E_b[f(b)]; the sample itself has no useful derivative.  An
 *estimator* stands in for it.  Choose one by name, ``estimator=``:
 
-========================= ================================ ======================================= =====================
-estimator                 forward                          backward, dL/dlogits                    source
-========================= ================================ ======================================= =====================
-"straight_through"        hard sample b                    as if b were p = P(logits / tau)        Bengio et al. 2013
-"gumbel"                  soft sample P((logits + G)/tau)  exact gradient of the soft sample       Jang et al. 2017;
-                                                                                                   Maddison et al. 2017
-"straight_through_gumbel" hard sample b                    as if b were P((logits + G) / tau)      Jang et al. 2017
-"reinmax"                 hard sample b                    2 J(p1)^T g - J(p0)^T g / 2 (Heun)      Liu et al. 2023
-"reinforce"               hard sample b, no gradient       from :func:`reinforce_loss`             Williams 1992
-========================= ================================ ======================================= =====================
+========================= ========================== ================================ ====================
+estimator                 forward                    backward, dL/dlogits             source
+========================= ========================== ================================ ====================
+"straight_through"        hard sample b              as if b were P(logits / tau)     Bengio et al. 2013
+"gumbel"                  soft P((logits + G) / tau) its exact gradient               Jang et al. 2017;
+                                                                                      Maddison et al. 2017
+"straight_through_gumbel" hard sample b              as if b were P((logits+G) / tau) Jang et al. 2017
+"reinmax"                 hard sample b              2 J(p1)^T g - J(p0)^T g / 2      Liu et al. 2023
+"reinforce"               hard sample b, no gradient from :func:`reinforce_loss`      Williams 1992
+========================= ========================== ================================ ====================
 
 P is the link from logits to probabilities: softmax over the last axis for a categorical
-variable, the sigmoid for a Bernoulli one (a two-class softmax).  g = dL/db is the
-gradient arriving from above.
+variable, the sigmoid for a Bernoulli one (a two-class softmax); J(p)^T g is its backward
+at probabilities p.  g = dL/db is the gradient arriving from above.  ReinMax (Heun's
+method) takes p0 = P(logits) and p1 = (b + P(logits / tau)) / 2.
 
 Every sample is drawn with noise added to the logits (the Gumbel-max trick): for a
 categorical, b = one_hot(argmax(logits + G)) with Gumbel noise G is an exact sample of
 softmax(logits); for a Bernoulli, b = 1[logits + L > 0] with logistic noise L is an exact
-sample of sigmoid(logits).  The relaxed ("gumbel") sample P((logits + G) / tau) uses the
-same noise and becomes that hard sample as tau -> 0.
+sample of sigmoid(logits).  The relaxed ("gumbel") sample P((logits + G) / tau) is made from
+such noise too, and becomes the hard sample as tau -> 0.
+
+Switching estimator is one word; a hard sample, ReinMax on the way back:
+
+    >>> import numpy as np
+    >>> from tinygrad_ste import Tensor
+    >>> rng = np.random.default_rng(0)
+    >>> logits = Tensor(np.zeros((2, 3)), requires_grad=True)          # 2 variables, 3 classes each
+    >>> prices = Tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]])
+    >>> z = sample_categorical(logits, "reinmax", rng)                   # (2, 3), one-hot rows
+    >>> (z * prices).sum().backward()
 
 REINFORCE needs the cost of each sample, not the gradient from above, so it is a loss
 term rather than a backward rule: one extra line.  Its value is 0; its gradient is the
-score-function estimate (optionally with a baseline b)::
+score-function estimate, mean_i (cost_i - b_i) d log p(z_i) / dlogits, with a baseline b:
 
-    z = sample_categorical(logits, "reinforce", rng, n_samples=8)  # (8, *logits.shape), no gradient
-    cost = decoder_loss(z)                                          # (8,) one cost per sample
-    loss = cost.mean() + reinforce_loss(logits, z, cost, kind="categorical", baseline="leave_one_out")
-    loss.backward()            # logits.grad = mean_i (cost_i - b_i) d log p(z_i) / dlogits
+    >>> logits.grad = None
+    >>> z = sample_categorical(logits, "reinforce", rng, n_samples=8)    # (8, 2, 3), no gradient
+    >>> cost = (z * prices).sum(axis=(1, 2))                             # (8,), one cost per sample
+    >>> loss = cost.mean() + reinforce_loss(logits, z, cost, kind="categorical", baseline="leave_one_out")
+    >>> loss.backward()
+    >>> logits.grad.shape
+    (2, 3)
 
 Shapes: logits (...,) for Bernoulli, (..., K) for categorical (one-hot over the last
 axis); a sample has the logits' shape, or (n_samples, *logits.shape) with ``n_samples``.
@@ -46,8 +60,8 @@ from .tensor import Tensor, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
            "EMABaseline", "leave_one_out_baseline", "make_baseline", "gumbel_noise", "logistic_noise",
-           "Bernoulli", "Categorical", "DISTRIBUTIONS", "distribution_of", "Sample", "RelaxedSample", "ScoreFunction",
-           "ESTIMATORS", "BASELINES"]
+           "Bernoulli", "Categorical", "DISTRIBUTIONS", "distribution_of",
+           "Sample", "RelaxedSample", "ScoreFunction", "ESTIMATORS", "BASELINES"]
 
 ESTIMATORS = ("straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce")
 BASELINES = ("none", "ema", "leave_one_out")
@@ -160,21 +174,22 @@ def _straight_through(ctx, g):
     """Straight-through (Bengio et al. 2013): backward as if the forward had returned the
     probabilities p = P(logits / tau) instead of the sample:  dL/dlogits = J_P(logits / tau)^T g / tau."""
     logits, _, _ = ctx.saved_tensors
-    link = ctx.distribution
-    return link.probabilities_backward(link.probabilities(logits / ctx.tau), g) / ctx.tau
+    distribution = ctx.distribution
+    return distribution.probabilities_backward(distribution.probabilities(logits / ctx.tau), g) / ctx.tau
 
 
 def _straight_through_gumbel(ctx, g):
     """Straight-through Gumbel-softmax (Jang et al. 2017): backward as if the forward had returned
     the relaxed sample s = P((logits + G) / tau) made from the same noise:  dL/dlogits = J_P^T g / tau."""
     logits, noise, _ = ctx.saved_tensors
-    link = ctx.distribution
-    return link.probabilities_backward(link.probabilities((logits + noise) / ctx.tau), g) / ctx.tau
+    distribution = ctx.distribution
+    return distribution.probabilities_backward(distribution.probabilities((logits + noise) / ctx.tau), g) / ctx.tau
 
 
 def _reinmax(ctx, g):
     """ReinMax (Liu et al. 2023, "Bridging Discrete and Backpropagation: Straight-Through and
-    Beyond", NeurIPS, Algorithm 2): Heun's second-order method where straight-through is Euler's.
+    Beyond", NeurIPS 2023, arXiv:2304.08612): Heun's second-order method where straight-through
+    is Euler's first-order one.
 
         p0 = P(logits),   p1 = (b + P(logits / tau)) / 2,
         dL/dlogits = 2 J(p1)^T g - J(p0)^T g / 2,
@@ -184,10 +199,10 @@ def _reinmax(ctx, g):
     recommend tau >= 1.
     """
     logits, _, sample = ctx.saved_tensors
-    link = ctx.distribution
-    p0 = link.probabilities(logits)
-    p1 = (sample + link.probabilities(logits / ctx.tau)) / 2
-    return 2 * link.probabilities_backward(p1, g) - link.probabilities_backward(p0, g) / 2
+    distribution = ctx.distribution
+    p0 = distribution.probabilities(logits)
+    p1 = (sample + distribution.probabilities(logits / ctx.tau)) / 2
+    return 2 * distribution.probabilities_backward(p1, g) - distribution.probabilities_backward(p0, g) / 2
 
 
 class Sample(Function):
@@ -316,7 +331,8 @@ def leave_one_out_baseline(cost):
     """
     n = cost.shape[0]
     if n < 2:
-        raise ValueError(f"leave_one_out_baseline: needs at least 2 samples along axis 0, got cost of shape {cost.shape}")
+        raise ValueError(f"leave_one_out_baseline: needs at least 2 samples along axis 0, "
+                         f"got cost of shape {cost.shape}")
     return (cost.sum(axis=0, keepdims=True) - cost) / (n - 1)
 
 
@@ -386,7 +402,15 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     if cost.ndim < 1 or cost.ndim > samples.ndim - event_axes or cost.shape != samples.shape[:cost.ndim]:
         raise ValueError(f"reinforce_loss: cost of shape {cost.shape} must be one cost per sample, a leading "
                          f"part of the samples' shape {samples.shape} (e.g. {samples.shape[:1]})")
-    if np.broadcast_shapes(logits.shape, samples.shape) != samples.shape:
+    hard = np.isin(samples, (0, 1)).all() and (distribution is Bernoulli or (samples.sum(axis=-1) == 1).all())
+    if not hard:   # a soft "gumbel" sample has no log-probability under p: its score would be meaningless
+        raise ValueError(f"reinforce_loss: samples of shape {samples.shape} must be hard {kind} samples "
+                         f"(0/1{', one-hot over the last axis' if distribution is Categorical else ''})")
+    try:
+        broadcast = np.broadcast_shapes(logits.shape, samples.shape)
+    except ValueError:
+        broadcast = None
+    if broadcast != samples.shape:
         raise ValueError(f"reinforce_loss: logits of shape {logits.shape} do not broadcast to the samples' "
                          f"shape {samples.shape}")
     advantage = cost - make_baseline(baseline)(cost)
