@@ -7,7 +7,7 @@ notebook shows it and ``figures.py`` saves it.
 """
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FormatStrFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from .tensor import _topological_order
 
@@ -209,11 +209,12 @@ def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=Non
 
 
 def _plain_log_ticks(ax):
-    """Tick labels 0.1, 2, 30 instead of 10^-1, 2x10^0, 3x10^1 on logarithmic axes."""
+    """Ticks at 1, 2, 5 x 10^k labelled 0.1, 0.2, 0.5 (not 10^-1, 2x10^-1) on logarithmic axes."""
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "log":
+            axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
             axis.set_major_formatter(FormatStrFormatter("%g"))
-            axis.set_minor_formatter(FormatStrFormatter(""))
+            axis.set_minor_formatter(NullFormatter())
 
 
 def show_images(rows, title, image_shape=(8, 8)):
