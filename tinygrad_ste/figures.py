@@ -7,6 +7,7 @@ Every figure uses a fixed seed, so rerunning gives the same pictures.  ``--quick
 with tiny settings (for the tests): same code path, rougher numbers.
 """
 import argparse
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -17,7 +18,11 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 
 from . import discrete, viz  # noqa: E402
+from .data import load_digits  # noqa: E402
 from .estimators import compare_estimators, demo_problems  # noqa: E402
+from .function import no_grad  # noqa: E402
+from .kmeans import kmeans  # noqa: E402
+from .models import train_binary_network, train_categorical_autoencoder, train_vq_autoencoder  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
 SEED = 0
@@ -46,7 +51,8 @@ def estimator_histograms(quick):
     cost_fn, logits = _categorical_demo(rng)
     comparison = compare_estimators(cost_fn, logits, "categorical", rng, n_samples=4,
                                     n_estimates=20 if quick else 1000)
-    return viz.plot_estimates(comparison, index=(0, 0))
+    largest = np.unravel_index(np.abs(comparison.exact).argmax(), comparison.exact.shape)   # where bias shows most
+    return viz.plot_estimates(comparison, index=largest)
 
 
 def estimator_temperature(quick):
@@ -68,8 +74,91 @@ def estimator_temperature(quick):
                                         "(3 categorical variables, 4 classes, 4 samples per estimate)")
 
 
+def estimator_training(quick):
+    """Test reconstruction error of the categorical-latent autoencoder trained with each estimator."""
+    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=20)
+    runs = {"straight_through": {}, "gumbel, tau=1": dict(estimator="gumbel"),
+            "straight_through_gumbel": dict(estimator="straight_through_gumbel"), "reinmax": dict(estimator="reinmax"),
+            "reinforce, leave_one_out": dict(estimator="reinforce", baseline="leave_one_out"),
+            "reinforce, no baseline": dict(estimator="reinforce", baseline="none")}
+    results = {label: train_categorical_autoencoder(**options, **settings, seed=SEED) for label, options in runs.items()}
+    epochs = np.arange(1, settings["epochs"] + 1)
+    return viz.plot_curves(epochs, {f"{label}: final {r.test_mse:.4f}": r.history["test_mse"]
+                                    for label, r in results.items()},
+                           "epoch", "test reconstruction MSE", "Digits autoencoder with 8 categorical latents: "
+                           "one estimator per curve", logy=True)
+
+
+def binary_network(quick):
+    """Training accuracy of BinaryConnect / BinaryNet against the same network with real weights."""
+    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=20)
+    runs = {"real weights": dict(rule=None),
+            "binary weights (identity = clipped)": dict(rule="identity"),
+            "binary weights + activations, identity": dict(rule="identity", binarize_activations=True),
+            "binary weights + activations, clipped": dict(rule="clipped", binarize_activations=True)}
+    results = {label: train_binary_network(**options, **settings, seed=SEED) for label, options in runs.items()}
+    epochs = np.arange(1, settings["epochs"] + 1)
+    return viz.plot_curves(epochs, {f"{label}: test {r.test_accuracy:.1%}": r.history["accuracy"]
+                                    for label, r in results.items()},
+                           "epoch", "training accuracy", "Binary networks on the 8x8 digits (64-128-10, Adam)")
+
+
+@lru_cache(maxsize=None)
+def _vq_runs(quick):
+    """The three VQ autoencoders the VQ figures share (trained once per process)."""
+    settings = dict(epochs=1, num_codes=16, hidden=16) if quick else {}   # quick, or the models.py defaults
+    return {"straight-through + restart": train_vq_autoencoder(rule="identity", **settings, seed=SEED),
+            "straight-through, no restart": train_vq_autoencoder(rule="identity", restart_after=None, **settings,
+                                                                 seed=SEED),
+            "rotation trick + restart": train_vq_autoencoder(rule="rotation", **settings, seed=SEED)}
+
+
+def vq_training(quick):
+    """Reconstruction error per epoch of the three VQ autoencoders, against the k-means bound."""
+    runs = _vq_runs(quick)
+    first = next(iter(runs.values()))
+    epochs = np.arange(1, first.options["epochs"] + 1)
+    return viz.plot_curves(epochs, {f"{label} (test {r.test_mse:.4f})": r.history["reconstruction"]
+                                    for label, r in runs.items()},
+                           "epoch", "reconstruction MSE (training batches)",
+                           f"VQ autoencoder, {first.options['codes_per_image']} codes per image from "
+                           f"{first.options['num_codes']}, against one code per image", logy=True, markers=False,
+                           reference=(f"k-means, {first.options['num_codes']} centres (test {first.kmeans_mse:.4f})",
+                                      first.kmeans_mse))
+
+
+def vq_codebook_usage(quick):
+    """How often each code is chosen on the training set, without and with dead-code restart."""
+    images = load_digits("train")[0]
+    counts = {}
+    for label in ["straight-through, no restart", "straight-through + restart"]:
+        result = _vq_runs(quick)[label]
+        with no_grad():
+            _, indices, _ = result.model(Tensor(images))
+        counts[f"{label}, perplexity {result.perplexity:.0f}"] = np.bincount(indices.ravel(),
+                                                                             minlength=result.options["num_codes"])
+    return viz.plot_code_usage(counts, title="VQ autoencoder: code usage on the training set, "
+                                             "without and with dead-code restart")
+
+
+def vq_reconstructions(quick):
+    """Test digits, two VQ autoencoders' reconstructions and the k-means one."""
+    runs = _vq_runs(quick)
+    originals = load_digits("test")[0][:12]
+    rows = {"original": originals}
+    for label in ["straight-through + restart", "rotation trick + restart"]:
+        with no_grad():
+            rows[f"{label}"] = runs[label].model(Tensor(originals))[0].data.clip(0, 1)
+    num_codes = runs["rotation trick + restart"].options["num_codes"]
+    centres, _ = kmeans(load_digits("train")[0], num_codes, np.random.default_rng(SEED))
+    rows[f"k-means ({num_codes})"] = centres[discrete.nearest_code(originals, centres)]
+    return viz.show_images(rows, title="Test digits and their reconstructions")
+
+
 FIGURES = {"staircase": staircase, "estimator_histograms": estimator_histograms,
-           "estimator_temperature": estimator_temperature}
+           "estimator_temperature": estimator_temperature, "estimator_training": estimator_training,
+           "binary_network": binary_network, "vq_training": vq_training, "vq_codebook_usage": vq_codebook_usage,
+           "vq_reconstructions": vq_reconstructions}
 
 
 def main(argv=None):

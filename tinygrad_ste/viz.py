@@ -7,7 +7,7 @@ notebook shows it and ``figures.py`` saves it.
 """
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .tensor import _topological_order
 
@@ -133,12 +133,14 @@ def plot_histograms(samples, reference=None, xlabel="estimate", title="Distribut
 
 def plot_estimates(comparison, index, columns=4):
     """One histogram per estimator of a :class:`~tinygrad_ste.estimators.Comparison`: the
-    estimates of the gradient entry ``index`` (a tuple into the logits), exact value dashed.
+    estimates of the gradient entry ``index`` (a tuple into the logits), the exact value
+    dashed and the estimates' mean solid.
 
     Shared bins across panels, so widths compare at a glance: a narrow histogram is a
-    low-variance estimator, one centred off the dashed line a biased one.
+    low-variance estimator; a mean away from the dashed line is a biased one.
     """
     rows = list(comparison)
+    index = tuple(int(i) for i in index)
     values = np.concatenate([row.estimates[(slice(None),) + tuple(index)] for row in rows])
     low, high = np.percentile(values, [0.5, 99.5])   # a few extreme REINFORCE draws would squash the rest
     edges = np.linspace(min(low, comparison.exact[index]), max(high, comparison.exact[index]), 41)
@@ -148,6 +150,7 @@ def plot_estimates(comparison, index, columns=4):
         ax.hist(np.clip(row.estimates[(slice(None),) + tuple(index)], edges[0], edges[-1]), bins=edges,
                 color="#4c72b0", label="estimates")
         ax.axvline(comparison.exact[index], color="black", ls="--", lw=2, label="exact")
+        ax.axvline(row.estimates[(slice(None),) + index].mean(), color="#c44e52", lw=2, label="mean estimate")
         ax.set_title(row.label, fontsize=9)
         ax.set_xlabel(f"d E[cost] / d logits{list(index)}", fontsize=8)
         ax.set_ylabel("count", fontsize=8)
@@ -203,6 +206,8 @@ def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=Non
     if logy:
         ax.set_yscale("log")
     _plain_log_ticks(ax)
+    if not logx and np.issubdtype(np.asarray(x).dtype, np.integer):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs and steps: no "2.5"
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax.figure
