@@ -19,11 +19,11 @@ def test_a_function_still_raising_not_implemented_is_not_answered():
         check("Exercise 9.9", rule, test=lambda f: f(1.0))
 
 
-def test_a_right_answer_prints_correct_and_returns_true(capsys):
-    assert check("Exercise 9.9", np.array([1.0, 2.0]), expected=[1.0, 2.0 + 1e-9])
-    assert check("Exercise 9.9", Tensor([3.0]), expected=[3.0])   # Tensors are compared by data
-    assert check("Exercise 9.9", 7, test=lambda answer: None)
-    assert capsys.readouterr().out.count("Exercise 9.9: correct.") == 3
+def test_a_right_answer_prints_correct(capsys):
+    check("Exercise 9.9", np.array([1.0, 2.0]), expected=[1.0, 2.0 + 1e-9])
+    check("Exercise 9.9", Tensor([3.0]), expected=[3.0])   # Tensors are compared by data
+    check("Exercise 9.9", 7, test=lambda answer: None)
+    assert capsys.readouterr().out == "Exercise 9.9: correct.\n" * 3
 
 
 def test_a_wrong_value_names_the_first_wrong_entry_and_gives_the_hint():

@@ -29,7 +29,7 @@ class NotAnswered(ExerciseError):
 
 
 def check(exercise, answer, expected=None, *, test=None, atol=1e-6, rtol=1e-6, hint=None):
-    """Check ``answer`` to ``exercise`` (a title such as ``"Exercise 1.2"``); True if right.
+    """Check ``answer`` to ``exercise`` (a title such as ``"Exercise 1.2"``); print "correct." if it is.
 
     Give exactly one of
 
@@ -39,7 +39,8 @@ def check(exercise, answer, expected=None, *, test=None, atol=1e-6, rtol=1e-6, h
       otherwise a sentence saying what is off (it may also raise ``AssertionError``
       with that sentence).  It usually calls the learner's function on a few inputs.
 
-    ``hint`` is appended to every "wrong" message.  Raises :class:`NotAnswered` when the
+    ``hint`` is appended to every "wrong" message.  Returns None (so a notebook cell shows
+    only the printed line).  Raises :class:`NotAnswered` when the
     answer is ``...`` or ``None`` or when ``test`` meets a ``NotImplementedError``, and
     :class:`ExerciseError` when the answer is wrong or the learner's code raised.
     """
@@ -59,7 +60,6 @@ def check(exercise, answer, expected=None, *, test=None, atol=1e-6, rtol=1e-6, h
         message = f"{exercise}: not quite. {problem}"
         raise ExerciseError(message + (f"\nHint: {hint}" if hint else ""))
     print(f"{exercise}: correct.")
-    return True
 
 
 def _not_answered(exercise):
