@@ -90,17 +90,17 @@ def test_load_state_dict_names_missing_unexpected_and_misshaped_keys():
         block.load_state_dict(state)
 
 
-@pytest.mark.parametrize("batch, fan_in, fan_out", [(1, 1, 1), (4, 3, 5), (7, 6, 2)])
-def test_linear_is_gradchecked(batch, fan_in, fan_out):
-    rng = make_rng(batch)
-    layer = nn.Linear(fan_in, fan_out, rng=rng)
-    x = Tensor(rng.standard_normal((batch, fan_in)), requires_grad=True)
+@pytest.mark.parametrize("input_shape, fan_out", [((1, 1), 1), ((4, 3), 5), ((7, 6), 2), ((2, 3, 4), 3)])
+def test_linear_is_gradchecked(input_shape, fan_out):
+    rng = make_rng(len(input_shape) + fan_out)
+    layer = nn.Linear(input_shape[-1], fan_out, rng=rng)
+    x = Tensor(rng.standard_normal(input_shape), requires_grad=True)
 
     def affine(x, weight, bias):
         layer.weight, layer.bias = weight, bias
         return layer(x)
 
-    assert gradcheck(affine, [x, layer.weight, layer.bias])
+    assert gradcheck(affine, [x, layer.weight, layer.bias])   # (2, 3, 4): weights shared over two batch axes
 
 
 def test_linear_init_bounds_shapes_and_no_bias():
@@ -146,3 +146,9 @@ def test_mlp_learns_xor_with_adam():
         optimizer.step()
     assert loss.item() < 0.05
     assert (model(x).data.argmax(axis=1) == y).all()
+
+
+def test_repr_shows_the_structure():
+    text = repr(Block(make_rng()))
+    assert text.startswith("Block(\n  (head): Linear(3, 4, bias=True)")
+    assert "(stack.1): Sequential(\n    (layers.0): Tanh()" in text and "(pair.1): ReLU()" in text

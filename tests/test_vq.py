@@ -155,5 +155,7 @@ def test_bad_input_is_named():
     vq = VectorQuantizer(4, 3, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"VectorQuantizer\(num_codes=4, dim=3\).*\(N, 3\).*\(5, 2\)"):
         vq(Tensor(np.zeros((5, 2))))
+    with pytest.raises(ValueError, match=r"at least num_codes=4 vectors.*\(3, 3\)"):
+        VectorQuantizer(4, 3, rng=np.random.default_rng(0), kmeans_init=True)(Tensor(np.zeros((3, 3))))
     with pytest.raises(ValueError, match="decay"):
         VectorQuantizer(4, 3, rng=np.random.default_rng(0), decay=1.0)

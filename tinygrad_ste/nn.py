@@ -3,6 +3,14 @@
 Every layer is a :class:`~tinygrad_ste.module.Module` (re-exported here as ``nn.Module``):
 its parameters are its Tensor attributes with requires_grad=True.  The vector quantizer
 lives in :mod:`tinygrad_ste.vq` and is re-exported as ``nn.VectorQuantizer``.
+
+    >>> import numpy as np
+    >>> from tinygrad_ste import Tensor, nn
+    >>> model = nn.MLP([4, 8, 2], activation=nn.Tanh, rng=np.random.default_rng(0))
+    >>> [name for name, _ in model.named_parameters()]
+    ['layers.0.weight', 'layers.0.bias', 'layers.2.weight', 'layers.2.bias']
+    >>> model(Tensor(np.zeros((3, 4)))).shape
+    (3, 2)
 """
 import numpy as np
 

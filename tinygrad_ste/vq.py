@@ -34,6 +34,15 @@ Two aids against *dead codes* (codes no encoder output ever picks, which then ne
 ``kmeans_init=True`` places the codebook by k-means (k-means++ seeds and Lloyd
 iterations) on the first training batch, and ``restart_after=S`` moves every code unused
 for S training calls onto a randomly chosen encoder output of the current batch.
+
+    >>> import numpy as np
+    >>> from tinygrad_ste import Tensor
+    >>> vq = VectorQuantizer(num_codes=16, dim=2, rng=np.random.default_rng(0), restart_after=50)
+    >>> z_e = Tensor(np.random.default_rng(1).standard_normal((10, 2)), requires_grad=True)
+    >>> z_q, indices, loss = vq(z_e)        # z_q (10, 2), indices (10,), loss a scalar
+    >>> (z_q.sum() + loss).backward()       # z_e.grad: straight-through plus commitment
+    >>> z_e.grad.shape, vq.codebook.grad.shape
+    ((10, 2), (16, 2))
 """
 import numpy as np
 
@@ -112,6 +121,9 @@ class VectorQuantizer(Module):
             raise ValueError(f"VectorQuantizer(num_codes={self.num_codes}, dim={self.dim}): expected z_e of shape "
                              f"(N, {self.dim}), got {z_e.shape}")
         if self.training and not self.initialized.item():
+            if z_e.shape[0] < self.num_codes:
+                raise ValueError(f"VectorQuantizer: k-means initialisation needs a first batch of at least "
+                                 f"num_codes={self.num_codes} vectors, got z_e of shape {z_e.shape}")
             self._set_codes(np.arange(self.num_codes),
                             kmeans(z_e.data, self.num_codes, self.rng, iterations=self.kmeans_iterations)[0])
             self.initialized.data[...] = 1.0
