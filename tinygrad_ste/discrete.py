@@ -23,7 +23,7 @@ from .function import Function
 from .tensor import as_tensor
 
 __all__ = ["round", "sign", "one_hot_argmax", "quantize", "nearest_code", "surrogate",
-           "Round", "Sign", "OneHotArgmax", "Quantize"]
+           "softmax_array", "softmax_backward", "Round", "Sign", "OneHotArgmax", "Quantize"]
 
 
 def _zero(ctx, g):
@@ -99,19 +99,28 @@ def sign(x, backward=None):
 # ------------------------------------------------------------------ one-hot argmax
 
 
-def _softmax(logits, axis):
+def softmax_array(logits, axis=-1):
+    """softmax of a NumPy array along ``axis`` (for backward rules, which work on arrays).
+
+    Shifted by the max first, so exp never overflows, even for logits of 1e4.
+    """
     shifted = np.exp(logits - logits.max(axis=axis, keepdims=True))
     return shifted / shifted.sum(axis=axis, keepdims=True)
 
 
-def _through_softmax(ctx, g):
-    """Backward as if the forward were s = softmax(logits / tau) (straight-through softmax).
+def softmax_backward(s, g, axis=-1):
+    """dL/dlogits for s = softmax(logits), given g = dL/ds (NumPy arrays, broadcastable).
 
-    The Jacobian-vector product of softmax: dL/dlogits = s * (g - sum(g * s)) / tau.
+    The softmax Jacobian is diag(s) - s s^T, so dL/dlogits = s * (g - sum(g * s)).
     """
+    return s * (g - (g * s).sum(axis=axis, keepdims=True))
+
+
+def _through_softmax(ctx, g):
+    """Backward as if the forward were s = softmax(logits / tau) (straight-through softmax):
+    dL/dlogits = s * (g - sum(g * s)) / tau."""
     logits, = ctx.saved_tensors
-    s = _softmax(logits / ctx.tau, ctx.axis)
-    return s * (g - (g * s).sum(axis=ctx.axis, keepdims=True)) / ctx.tau
+    return softmax_backward(softmax_array(logits / ctx.tau, ctx.axis), g, ctx.axis) / ctx.tau
 
 
 class OneHotArgmax(Function):

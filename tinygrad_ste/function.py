@@ -57,6 +57,7 @@ class Context:
 # ---------------------------------------------------------------------------------
 _grad_enabled = True
 _rule_overrides = []   # stack of {op name: rule}, innermost block last
+_functions_by_name = {}   # every Function subclass, by its name, so blocks can check their keys
 
 
 def is_grad_enabled():
@@ -97,11 +98,17 @@ def backward_rules(**rules):
     (``Function.name``), values rule names or callables.  A ``backward=`` keyword
     given at the call itself still wins: it is the more specific choice.
     """
+    for op_name, rule in rules.items():   # a typo should fail here, not silently train with the default
+        if op_name not in _functions_by_name:
+            raise ValueError(f"backward_rules: no op is named {op_name!r}; ops with named rules: "
+                             + ", ".join(sorted(n for n, f in _functions_by_name.items() if f.rules)))
+        _functions_by_name[op_name].resolve_rule(rule)
     _rule_overrides.append(rules)
     try:
         yield
     finally:
         _rule_overrides.pop()
+
 
 class Node:
     """One recorded op application: the op, the backward rule chosen, its ctx, its inputs."""
@@ -114,11 +121,11 @@ class Node:
     @property
     def rule_name(self):
         """The name the chosen rule is registered under ("default" for the op's own backward)."""
-        if self.rule is self.function.backward:
-            return "default"
         for name, rule in self.function.rules.items():
             if rule is self.rule:
                 return name
+        if self.rule is self.function.backward:
+            return "default"
         return getattr(self.rule, "__name__", "custom")
 
 
@@ -144,6 +151,7 @@ class Function:
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
         cls.rules = dict(cls.__dict__.get("rules", {}))
+        _functions_by_name[cls.name] = cls
 
     @staticmethod
     def forward(ctx, *arrays, **options):

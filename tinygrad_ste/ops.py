@@ -116,10 +116,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
+        if b.ndim == 1:   # the output lost b's column axis: put it back
             g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1:   # ... and a's row axis
+            g2 = np.expand_dims(g2, -2)
         grad_a = g2 @ np.swapaxes(b2, -1, -2) if ctx.needs_input_grad[0] else None
         grad_b = np.swapaxes(a2, -1, -2) @ g2 if ctx.needs_input_grad[1] else None
         if a.ndim == 1 and grad_a is not None:

@@ -251,16 +251,16 @@ def sum_to_shape(grad, like, op_name):
     dL/dx = sum of dL/dy over axis 0 and over axis 2 (kept as length 1).
     """
     grad = np.asarray(grad)
-    shape = like.shape
-    if grad.shape != shape:
+    shape, given = like.shape, grad.shape
+    if given != shape:
         leading = grad.ndim - len(shape)   # axes that broadcasting prepended
         if leading < 0:
-            raise ValueError(f"backward of {op_name}: a gradient of shape {grad.shape} does not match "
+            raise ValueError(f"backward of {op_name}: a gradient of shape {given} does not match "
                              f"its input of shape {shape}")
         stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
         grad = grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True)
         if grad.shape[leading:] != shape:
-            raise ValueError(f"backward of {op_name}: a gradient of shape {grad.shape} does not match "
+            raise ValueError(f"backward of {op_name}: a gradient of shape {given} does not match "
                              f"its input of shape {shape}")
         grad = grad.reshape(shape)
     if grad.dtype != like.dtype:

@@ -1,0 +1,256 @@
+"""Exact gradients by enumeration, and the estimators measured against them."""
+import numpy as np
+import pytest
+
+import tinygrad_ste.functional as F
+from tinygrad_ste import Tensor
+from tinygrad_ste.estimators import (DEFAULT_ESTIMATORS, all_outcomes, compare_estimators, demo_problems,
+                                     estimate_gradient, exact_gradient)
+from tinygrad_ste.stochastic import EMABaseline, log_prob
+
+# (kind, logits shape): Bernoulli and categorical problems of several sizes.
+PROBLEMS = [("bernoulli", (2,)), ("bernoulli", (5,)), ("categorical", (3,)), ("categorical", (2, 4))]
+
+
+def quadratic_cost(shape, seed):
+    """c(b) = ||W vec(b) - y||^2 + v . vec(b): couples the variables; a Tensor op on any batch of samples."""
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(shape))
+    weights, target, linear = rng.normal(size=(size, 2)), rng.normal(size=2), rng.normal(size=size)
+
+    def cost(b):
+        flat = b.reshape(b.shape[0], size)
+        error = flat @ weights - target
+        return (error * error).sum(axis=1) + flat @ linear
+    return cost
+
+
+def expectation(cost_fn, logits, kind):
+    """E_b[c(b)] in plain NumPy, from the enumeration, to check exact_gradient by central differences."""
+    outcomes = all_outcomes(logits.shape, kind)
+    if kind == "bernoulli":
+        p = 1 / (1 + np.exp(-logits))
+        probability = np.prod(np.where(outcomes == 1, p, 1 - p).reshape(len(outcomes), -1), axis=1)
+    else:
+        p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        probability = np.prod((outcomes * p).sum(axis=-1).reshape(len(outcomes), -1), axis=1)
+    return float(probability @ cost_fn(Tensor(outcomes)).data)
+
+
+# ------------------------------------------------------------------ enumeration and the exact gradient
+
+
+@pytest.mark.parametrize("kind,shape", PROBLEMS)
+def test_all_outcomes_are_distinct_valid_and_sum_to_probability_one(kind, shape):
+    outcomes = all_outcomes(shape, kind)
+    variables = int(np.prod(shape)) if kind == "bernoulli" else int(np.prod(shape[:-1]))
+    assert len(outcomes) == (2 if kind == "bernoulli" else shape[-1]) ** variables
+    assert len(np.unique(outcomes.reshape(len(outcomes), -1), axis=0)) == len(outcomes)
+    if kind == "categorical":
+        assert (outcomes.sum(axis=-1) == 1).all()
+    logits = Tensor(np.random.default_rng(0).normal(size=shape))
+    joint = log_prob(logits, Tensor(outcomes), kind).reshape(len(outcomes), -1).sum(axis=1)
+    assert np.isclose(np.exp(joint.data).sum(), 1.0)
+
+
+@pytest.mark.parametrize("kind,shape", PROBLEMS)
+def test_exact_gradient_matches_central_differences_of_the_expectation(kind, shape):
+    rng = np.random.default_rng(1)
+    logits, cost_fn = rng.normal(size=shape), quadratic_cost(shape, 2)
+    grad = exact_gradient(cost_fn, logits, kind)
+    eps = 1e-6
+    numerical = np.zeros(shape)
+    for index in np.ndindex(*shape):
+        up, down = logits.copy(), logits.copy()
+        up[index] += eps
+        down[index] -= eps
+        numerical[index] = (expectation(cost_fn, up, kind) - expectation(cost_fn, down, kind)) / (2 * eps)
+    assert grad.shape == shape and np.allclose(grad, numerical, atol=1e-6)
+
+
+def test_exact_gradient_of_linear_costs_in_closed_form():
+    rng = np.random.default_rng(3)
+    theta, c = rng.normal(size=4), rng.normal(size=4)
+    p = 1 / (1 + np.exp(-theta))
+    # E[c . b] = c . sigmoid(theta)  ->  c * p * (1 - p)
+    assert np.allclose(exact_gradient(lambda b: b @ c, theta, "bernoulli"), c * p * (1 - p))
+    # E[c . b] = c . softmax(theta)  ->  p * (c - p . c)
+    s = np.exp(theta) / np.exp(theta).sum()
+    assert np.allclose(exact_gradient(lambda b: b @ c, theta, "categorical"), s * (c - s @ c))
+
+
+def test_exact_gradient_accepts_numpy_costs_and_huge_logits():
+    grad = exact_gradient(lambda b: b.data.sum(axis=1) ** 2, np.array([1e4, -1e4, 0.5]), "bernoulli")
+    assert np.isfinite(grad).all()
+
+
+def test_exact_gradient_bad_input():
+    with pytest.raises(ValueError, match=r"exact_gradient: 2\^20 outcomes for bernoulli logits of shape \(20,\)"):
+        exact_gradient(lambda b: b.sum(axis=1), np.zeros(20), "bernoulli")
+    with pytest.raises(ValueError, match=r"exact_gradient: 10\^6 outcomes"):
+        exact_gradient(lambda b: b.sum(axis=(1, 2)), np.zeros((6, 10)), "categorical")
+    with pytest.raises(ValueError, match="exact_gradient: unknown kind 'poisson'"):
+        exact_gradient(lambda b: b.sum(axis=1), np.zeros(2), "poisson")
+    with pytest.raises(ValueError, match=r"exact_gradient: cost_fn must return one cost per sample, shape \(4,\)"):
+        exact_gradient(lambda b: b, np.zeros(2), "bernoulli")
+    with pytest.raises(ValueError, match="exact_gradient: categorical logits need a class axis"):
+        exact_gradient(lambda b: b, 0.0, "categorical")
+
+
+# ------------------------------------------------------------------ REINFORCE is unbiased
+
+
+def assert_unbiased(estimates, exact, label):
+    """The mean of the estimates lies within 4 standard errors of the exact gradient, per coordinate
+    (plus float64 rounding, for estimators that happen to have no variance at all)."""
+    mean = estimates.mean(axis=0)
+    standard_error = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
+    excess = np.abs(mean - exact) - 4 * standard_error - 1e-12 * (1 + np.abs(exact))
+    assert (excess <= 0).all(), (f"{label}: mean {mean.ravel()} vs exact {exact.ravel()}, "
+                                 f"standard errors {standard_error.ravel()}")
+
+
+@pytest.mark.parametrize("kind,shape", PROBLEMS)
+@pytest.mark.parametrize("baseline", [None, "ema", "leave_one_out"])
+def test_reinforce_is_unbiased(kind, shape, baseline):
+    rng = np.random.default_rng(4)
+    logits, cost_fn = rng.normal(size=shape), quadratic_cost(shape, 5)
+    exact = exact_gradient(cost_fn, logits, kind)
+    # An EMA baseline is kept across the estimates, as across training steps: it learns the
+    # mean cost, yet each batch only ever sees the average of earlier batches.
+    kept = EMABaseline(decay=0.8) if baseline == "ema" else baseline
+    estimates = np.stack([estimate_gradient(cost_fn, logits, "reinforce", 3, rng, kind, baseline=kept)
+                          for _ in range(1500)])
+    assert_unbiased(estimates, exact, f"reinforce, baseline={baseline}")
+
+
+def test_the_unbiasedness_check_catches_a_biased_estimator():
+    """The same 4-SE check rejects straight-through, which is biased on this problem."""
+    rng = np.random.default_rng(6)
+    logits, cost_fn = rng.normal(size=(5,)), quadratic_cost((5,), 5)
+    estimates = np.stack([estimate_gradient(cost_fn, logits, "straight_through", 3, rng, "bernoulli")
+                          for _ in range(1500)])
+    with pytest.raises(AssertionError):
+        assert_unbiased(estimates, exact_gradient(cost_fn, logits, "bernoulli"), "straight_through")
+
+
+def test_a_baseline_reduces_the_variance():
+    rng = np.random.default_rng(7)
+    cost_fn, logits = quadratic_cost((4,), 8), rng.normal(size=4)
+    # A cost far from zero makes the plain score function noisy; a baseline removes the offset.
+    shifted = lambda b: cost_fn(b) + 100.0  # noqa: E731
+    variance = {baseline: np.stack([estimate_gradient(shifted, logits, "reinforce", 4, rng, "bernoulli",
+                                                      baseline=baseline) for _ in range(400)]).var(axis=0).sum()
+                for baseline in [None, "leave_one_out"]}
+    assert variance["leave_one_out"] < variance[None] / 10
+
+
+# ------------------------------------------------------------------ the relaxed estimators
+
+
+def test_gumbel_softmax_bias_shrinks_as_tau_decreases():
+    rng = np.random.default_rng(9)
+    logits, cost_fn = rng.normal(size=(2, 4)), quadratic_cost((2, 4), 10)
+    exact = exact_gradient(cost_fn, logits, "categorical")
+    biases = []
+    for tau in (2.0, 1.0, 0.5):
+        estimates = np.stack([estimate_gradient(cost_fn, logits, "gumbel", 2000, rng, "categorical", tau=tau)
+                              for _ in range(40)]).reshape(40, -1)
+        bias = np.linalg.norm(estimates.mean(axis=0) - exact.ravel())
+        # Standard error of the bias norm: the spread of the mean along the bias direction, at most.
+        standard_error = np.sqrt(estimates.var(axis=0, ddof=1).sum() / len(estimates))
+        biases.append((tau, bias, standard_error))
+    for (tau_hi, bias_hi, se_hi), (tau_lo, bias_lo, se_lo) in zip(biases, biases[1:]):
+        assert bias_hi - bias_lo > 4 * (se_hi + se_lo), biases
+
+
+def linear_cost(shape, seed):
+    """c(b) = v . vec(b)."""
+    linear = np.random.default_rng(seed).normal(size=int(np.prod(shape)))
+    return lambda b: b.reshape(b.shape[0], linear.size) @ linear
+
+
+@pytest.mark.parametrize("kind,shape", PROBLEMS)
+def test_straight_through_and_reinmax_orders_of_accuracy(kind, shape):
+    """Liu et al. 2023: straight-through is forward Euler, exact in expectation for a linear cost;
+    ReinMax is Heun's method, exact in expectation for a quadratic one, where straight-through is not."""
+    rng = np.random.default_rng(11)
+    logits = rng.normal(size=shape)
+    for estimator, cost_fn in [("straight_through", linear_cost(shape, 12)), ("reinmax", linear_cost(shape, 12)),
+                               ("reinmax", quadratic_cost(shape, 13))]:
+        estimates = np.stack([estimate_gradient(cost_fn, logits, estimator, 3, rng, kind) for _ in range(500)])
+        assert_unbiased(estimates, exact_gradient(cost_fn, logits, kind), estimator)
+
+
+# ------------------------------------------------------------------ reproducibility, bad input, the table
+
+
+@pytest.mark.parametrize("estimator,options", [("gumbel", {"tau": 0.5}), ("reinmax", {}), ("straight_through", {}),
+                                               ("straight_through_gumbel", {}),
+                                               ("reinforce", {"baseline": "leave_one_out"})])
+def test_fixed_seeds_reproduce_estimates_exactly(estimator, options):
+    cost_fn, logits = quadratic_cost((3, 4), 12), np.random.default_rng(12).normal(size=(3, 4))
+    first, second, other = (estimate_gradient(cost_fn, logits, estimator, 4, np.random.default_rng(seed),
+                                              "categorical", **options) for seed in (1, 1, 2))
+    assert np.array_equal(first, second) and not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_estimates_stay_finite_for_huge_logits(kind):
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4]])
+    cost_fn = quadratic_cost((2, 3), 13)
+    for estimator in DEFAULT_ESTIMATORS:
+        name, options = (estimator, {}) if isinstance(estimator, str) else estimator
+        assert np.isfinite(estimate_gradient(cost_fn, logits, name, 4, np.random.default_rng(0), kind, **options)).all()
+
+
+def test_estimate_gradient_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="estimate_gradient: 'gumbel' differentiates through the cost"):
+        estimate_gradient(lambda b: b.data.sum(axis=1), np.zeros(3), "gumbel", 4, rng, "bernoulli")
+    with pytest.raises(ValueError, match="estimate_gradient: a baseline only applies to 'reinforce'"):
+        estimate_gradient(lambda b: b.sum(axis=1), np.zeros(3), "reinmax", 4, rng, "bernoulli", baseline="ema")
+    with pytest.raises(ValueError, match=r"estimate_gradient: cost_fn must return one cost per sample, shape \(4,\)"):
+        estimate_gradient(lambda b: b.sum(), np.zeros(3), "reinforce", 4, rng, "bernoulli")
+    with pytest.raises(ValueError, match="sample_bernoulli: unknown estimator 'st'"):
+        estimate_gradient(lambda b: b.sum(axis=1), np.zeros(3), "st", 4, rng, "bernoulli")
+    with pytest.raises(TypeError, match="sample_categorical: rng must be"):
+        estimate_gradient(lambda b: b.sum(axis=(1, 2)), np.zeros((2, 3)), "reinforce", 4, None, "categorical")
+    with pytest.raises(ValueError, match="estimate_gradient: unknown kind"):
+        estimate_gradient(lambda b: b.sum(axis=1), np.zeros(3), "reinforce", 4, rng, "beta")
+
+
+def test_reinforce_accepts_a_numpy_cost():
+    rng = np.random.default_rng(14)
+    grad = estimate_gradient(lambda b: (b.data ** 2).sum(axis=1), np.zeros(3), "reinforce", 4, rng, "bernoulli")
+    assert grad.shape == (3,) and np.isfinite(grad).all()
+
+
+def test_compare_estimators_table():
+    rng = np.random.default_rng(15)
+    cost_fn, logits = quadratic_cost((2, 3), 16), rng.normal(size=(2, 3))
+    specs = ["straight_through", ("gumbel", {"tau": 0.5}), ("reinforce", {"baseline": "ema"}),
+             ("reinforce", {"baseline": "leave_one_out"})]
+    table = compare_estimators(cost_fn, logits, "categorical", rng, estimators=specs, n_samples=4, n_estimates=200)
+    exact = exact_gradient(cost_fn, logits, "categorical")
+    assert np.allclose(table.exact, exact)
+    labels = [row.label for row in table]
+    assert labels == ["straight_through", "gumbel, tau=0.5", "reinforce, baseline=ema",
+                      "reinforce, baseline=leave_one_out"]
+    text = str(table)
+    assert all(label in text for label in labels) and "bias" in text and "cosine" in text
+    for row in table:
+        assert row.estimates.shape == (200, 2, 3)
+        mean = row.estimates.mean(axis=0)
+        assert np.isclose(row.bias, np.linalg.norm(mean - exact))
+        assert np.isclose(row.variance, ((row.estimates - mean) ** 2).sum(axis=(1, 2)).mean())
+        assert np.isclose(row.noise_floor, np.sqrt(row.variance / 200))
+        assert -1 <= row.cosine <= 1
+    assert table.rows[0].cosine > table.rows[2].cosine   # one straight-through estimate points better
+    with pytest.raises(ValueError, match="compare_estimators: unknown estimator 'rebar'"):
+        compare_estimators(cost_fn, logits, "categorical", rng, estimators=["rebar"])
+
+
+def test_demo_problems_are_small_enough_to_enumerate():
+    for name, cost_fn, logits, kind in demo_problems(np.random.default_rng(0)):
+        assert exact_gradient(cost_fn, logits, kind).shape == logits.shape

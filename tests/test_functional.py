@@ -1,0 +1,76 @@
+"""Compositions in functional.py: values against NumPy, gradients against central differences."""
+import numpy as np
+import pytest
+
+import tinygrad_ste.functional as F
+from tinygrad_ste import Tensor, gradcheck
+
+
+def leaf(rng, shape):
+    return Tensor(rng.standard_normal(shape), requires_grad=True)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_softmax_family_gradcheck(axis):
+    rng = np.random.default_rng(0)
+    x = leaf(rng, (3, 4))
+    assert gradcheck(lambda x: F.softmax(x, axis=axis), [x])
+    assert gradcheck(lambda x: F.log_softmax(x, axis=axis), [x])
+    assert gradcheck(lambda x: F.logsumexp(x, axis=axis), [x])
+    assert gradcheck(lambda x: F.logsumexp(x, axis=axis, keepdims=True), [x])
+
+
+def test_softmax_is_stable_for_huge_logits():
+    logits = Tensor([[1000.0, 1001.0, -1e4], [-1e4, -1e4, -1e4]], requires_grad=True)
+    p = F.softmax(logits)
+    assert np.all(np.isfinite(p.data))
+    np.testing.assert_allclose(p.data.sum(axis=1), 1.0)
+    np.testing.assert_allclose(F.logsumexp(logits).data, [1001 + np.log1p(np.exp(-1)), -1e4 + np.log(3)])
+    (p[0, 1] + F.log_softmax(logits)[1, 0]).backward()
+    assert np.all(np.isfinite(logits.grad))
+
+
+def test_cross_entropy_value_and_gradient():
+    rng = np.random.default_rng(1)
+    logits, target = leaf(rng, (5, 3)), np.array([0, 2, 1, 1, 0])
+    z = logits.data
+    expected = -np.mean(z[np.arange(5), target] - np.log(np.exp(z).sum(axis=1)))
+    np.testing.assert_allclose(F.cross_entropy(logits, target).item(), expected)
+    assert gradcheck(lambda x: F.cross_entropy(x, target), [logits])
+
+
+@pytest.mark.parametrize("target, error", [
+    (np.array([0, 3]), ValueError), (np.array([0]), ValueError), (np.array([0.5, 1.0]), TypeError),
+])
+def test_cross_entropy_rejects_bad_targets(target, error):
+    with pytest.raises(error, match="cross_entropy"):
+        F.cross_entropy(Tensor(np.zeros((2, 3))), target)
+
+
+def test_mse_loss_refuses_silent_broadcasting():
+    rng = np.random.default_rng(2)
+    a, b = leaf(rng, (4, 1)), leaf(rng, (4, 1))
+    assert gradcheck(F.mse_loss, [a, b])
+    with pytest.raises(ValueError, match=r"mse_loss.*\(4, 1\).*\(4,\)"):
+        F.mse_loss(a, np.zeros(4))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_concatenate_and_stack(axis):
+    rng = np.random.default_rng(3)
+    a, b = leaf(rng, (2, 3)), leaf(rng, (2, 3))
+    assert gradcheck(lambda a, b: F.concatenate([a, b * 2], axis=axis), [a, b])
+    assert gradcheck(lambda a, b: F.stack([a, b, a], axis=axis), [a, b])
+
+
+def test_where_with_broadcasting():
+    rng = np.random.default_rng(4)
+    a, b = leaf(rng, (3, 4)), leaf(rng, (4,))
+    cond = rng.random((3, 4)) > 0.5
+    assert gradcheck(lambda a, b: F.where(cond, a, b), [a, b])
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(F.one_hot([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
+    with pytest.raises(ValueError, match="one_hot"):
+        F.one_hot([3], 3)

@@ -1,0 +1,330 @@
+"""Sampling ops and the rules of each estimator (statistical checks against exact gradients
+are in test_estimators.py)."""
+import numpy as np
+import pytest
+
+import tinygrad_ste.functional as F
+from tinygrad_ste import Tensor, gradcheck
+from tinygrad_ste.stochastic import (BASELINES, ESTIMATORS, Bernoulli, Categorical, EMABaseline, RelaxedSample,
+                                     Sample, gumbel_noise, leave_one_out_baseline, log_prob, logistic_noise,
+                                     make_baseline, reinforce_loss, sample_bernoulli, sample_categorical)
+from rule_checks import forward_as, grad_of
+
+SAMPLERS = {"bernoulli": sample_bernoulli, "categorical": sample_categorical}
+DISTRIBUTION = {"bernoulli": Bernoulli, "categorical": Categorical}
+LOGIT_SHAPES = [(4,), (3, 4), (2, 3, 5)]
+
+
+def link(kind, logits):
+    """The probabilities as Tensor ops: sigmoid or softmax over the last axis."""
+    return logits.sigmoid() if kind == "bernoulli" else F.softmax(logits, axis=-1)
+
+
+# ------------------------------------------------------------------ samples
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("shape", LOGIT_SHAPES)
+def test_sample_shapes_and_values(kind, estimator, shape):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=shape)
+    for n_samples, expected in [(None, shape), (6, (6,) + shape)]:
+        sample = SAMPLERS[kind](logits, estimator, rng, n_samples=n_samples).data
+        assert sample.shape == expected
+        if estimator == "gumbel":   # soft: probabilities
+            assert ((sample >= 0) & (sample <= 1)).all()
+            if kind == "categorical":
+                assert np.allclose(sample.sum(axis=-1), 1)
+        else:
+            assert set(np.unique(sample)) <= {0.0, 1.0}
+            if kind == "categorical":
+                assert np.array_equal(sample.sum(axis=-1), np.ones(expected[:-1]))
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_float32_is_kept(kind):
+    logits = Tensor(np.zeros((2, 3), dtype=np.float32), requires_grad=True)
+    sample = SAMPLERS[kind](logits, "straight_through", np.random.default_rng(0))
+    assert sample.dtype == np.float32
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_samples_follow_the_probabilities(kind):
+    """The Gumbel-max (and logistic) trick draws exact samples: frequencies within 4 SE of p."""
+    rng = np.random.default_rng(1)
+    logits = np.array([[-1.0, 0.5, 2.0], [0.0, 0.0, -3.0]])
+    n = 20000
+    frequency = sample_categorical(logits, "reinforce", rng, n_samples=n).data.mean(axis=0) if kind == "categorical" \
+        else sample_bernoulli(logits, "reinforce", rng, n_samples=n).data.mean(axis=0)
+    p = link(kind, Tensor(logits)).data
+    assert (np.abs(frequency - p) <= 4 * np.sqrt(p * (1 - p) / n) + 1e-12).all()
+
+
+class ExtremeUniform:
+    """A stand-in Generator whose uniforms are the worst cases: exactly 0, or the largest float below 1."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def random(self, shape):
+        return np.full(shape, self.value)
+
+
+@pytest.mark.parametrize("value", [0.0, np.nextafter(1.0, 0.0)])
+def test_noise_is_always_finite(value):
+    assert np.isfinite(gumbel_noise(ExtremeUniform(value), (3,))).all()
+    assert np.isfinite(logistic_noise(ExtremeUniform(value), (3,))).all()
+
+
+def test_noise_distributions():
+    rng = np.random.default_rng(2)
+    gumbel, logistic = gumbel_noise(rng, 100000), logistic_noise(rng, 100000)
+    # Gumbel: mean = Euler's gamma, variance pi^2/6; logistic: mean 0, variance pi^2/3.
+    assert abs(gumbel.mean() - np.euler_gamma) < 4 * np.sqrt(np.pi ** 2 / 6 / 100000)
+    assert abs(logistic.mean()) < 4 * np.sqrt(np.pi ** 2 / 3 / 100000)
+    assert abs(gumbel.var() - np.pi ** 2 / 6) < 0.05 and abs(logistic.var() - np.pi ** 2 / 3) < 0.1
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("tau", [0.1, 1.0])
+def test_huge_logits_stay_finite(kind, estimator, tau):
+    rng = np.random.default_rng(3)
+    logits = Tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], requires_grad=True)
+    sample = SAMPLERS[kind](logits, estimator, rng, tau=tau, n_samples=5)
+    assert np.isfinite(sample.data).all()
+    weights = Tensor(rng.normal(size=(2, 3)))
+    cost = (sample * weights).sum(axis=(1, 2))
+    if estimator == "reinforce":
+        loss = reinforce_loss(logits, sample, cost, kind=kind, baseline="leave_one_out")
+    else:
+        loss = cost.mean()
+    loss.backward()   # the engine raises on any inf/NaN in backward
+    assert np.isfinite(logits.grad).all()
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_huge_logits_give_the_certain_outcome(kind):
+    logits = np.array([[1e4, -1e4, -1e4]])
+    sample = SAMPLERS[kind](logits, "straight_through", np.random.default_rng(4), n_samples=50).data
+    assert (sample == [[1, 0, 0]]).all()
+
+
+# ------------------------------------------------------------------ each estimator's rule
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+@pytest.mark.parametrize("shape", LOGIT_SHAPES)
+@pytest.mark.parametrize("tau", [0.5, 1.0, 2.0])
+def test_gumbel_is_the_exact_gradient_of_the_relaxed_sample(kind, shape, tau):
+    """Gradchecked with the noise held fixed, and with logits broadcast over the samples."""
+    rng = np.random.default_rng(5)
+    noise = DISTRIBUTION[kind].noise(rng, (3,) + shape)
+    logits = Tensor(rng.normal(size=shape), requires_grad=True)
+    assert gradcheck(lambda t: RelaxedSample.apply(t, noise=noise, distribution=DISTRIBUTION[kind], tau=tau), [logits])
+    # ... and it is P((logits + G) / tau) in value.
+    expected = link(kind, (Tensor(logits.data) + Tensor(noise)) / tau).data
+    relaxed = RelaxedSample.apply(logits, noise=noise, distribution=DISTRIBUTION[kind], tau=tau)
+    assert np.allclose(relaxed.data, expected)
+
+
+def relaxed_value(kind, rule, logits, noise, tau, hard, base):
+    """The smooth function whose derivative each straight-through rule is, written with Tensor ops."""
+    if rule == "straight_through":   # the same probabilities for every sample
+        return link(kind, logits / tau) + Tensor(np.zeros(hard.shape))
+    if rule == "straight_through_gumbel":
+        return link(kind, (logits + Tensor(noise)) / tau)
+    # reinmax: 2 P(logits + c) - P(logits) / 2, with c a constant such that P(base + c) = p1 at the
+    # point of the check: Heun's second slope, taken at p1 = (b + P(base / tau)) / 2.
+    p1 = (hard.data + link(kind, Tensor(base) / tau).data) / 2
+    logit_p1 = np.log(p1) - np.log1p(-p1) if kind == "bernoulli" else np.log(p1)
+    return 2 * link(kind, logits + Tensor(logit_p1 - base)) - link(kind, logits) / 2
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+@pytest.mark.parametrize("rule", ["straight_through", "straight_through_gumbel", "reinmax"])
+@pytest.mark.parametrize("shape", LOGIT_SHAPES)
+@pytest.mark.parametrize("tau", [0.5, 1.0, 2.0])
+def test_straight_through_rules_are_gradients_of_their_relaxations(kind, rule, shape, tau):
+    rng = np.random.default_rng(6)
+    distribution = DISTRIBUTION[kind]
+    noise = distribution.noise(rng, (3,) + shape)
+    logits = rng.normal(size=shape)
+    hard = Sample.apply(logits, noise=noise, distribution=distribution)
+
+    def fn(t):
+        sample = Sample.apply(t, noise=noise, distribution=distribution, tau=tau, backward=rule)
+        return forward_as(relaxed_value(kind, rule, t, noise, tau, hard, logits), sample)
+
+    assert gradcheck(fn, [Tensor(logits, requires_grad=True)])
+    # The same rule through the public sampler, and against the engine's gradient of the relaxation.
+    g = rng.normal(size=(3,) + shape)
+    rule_grad = grad_of(lambda t: Sample.apply(t, noise=noise, distribution=distribution, tau=tau, backward=rule),
+                        logits, g)
+    assert np.allclose(rule_grad, grad_of(lambda t: relaxed_value(kind, rule, t, noise, tau, hard, logits), logits, g))
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_straight_through_backward_is_the_gradient_of_the_probabilities(kind):
+    rng = np.random.default_rng(7)
+    logits, g = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    sampled = grad_of(lambda t: SAMPLERS[kind](t, "straight_through", rng), logits, g)
+    assert np.allclose(sampled, grad_of(lambda t: link(kind, t), logits, g))
+
+
+def test_reinmax_bernoulli_formula():
+    """ReinMax for one Bernoulli: g * (2 p1 (1 - p1) - p0 (1 - p0) / 2), p1 = (b + sigmoid(logit / tau)) / 2."""
+    logits, tau = np.array([0.3, -1.2, 2.0]), 1.5
+    noise = np.array([5.0, -5.0, -3.0])   # makes b = [1, 0, 0]
+    grad = grad_of(lambda t: Sample.apply(t, noise=noise, distribution=Bernoulli, tau=tau, backward="reinmax"),
+                   logits, np.ones(3))
+    sigmoid = 1 / (1 + np.exp(-logits))
+    p1 = (np.array([1.0, 0.0, 0.0]) + 1 / (1 + np.exp(-logits / tau))) / 2
+    assert np.allclose(grad, 2 * p1 * (1 - p1) - sigmoid * (1 - sigmoid) / 2)
+
+
+def test_sample_default_rule_is_the_true_gradient_zero():
+    logits = np.random.default_rng(8).normal(size=(2, 3))
+    grad = grad_of(lambda t: Sample.apply(t, noise=np.zeros((2, 3)), distribution=Categorical), logits, np.ones((2, 3)))
+    assert np.array_equal(grad, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_reinforce_sample_carries_no_gradient(kind):
+    logits = Tensor(np.zeros((2, 3)), requires_grad=True)
+    sample = SAMPLERS[kind](logits, "reinforce", np.random.default_rng(9), n_samples=4)
+    assert not sample.requires_grad and sample.node is None
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_fixed_seed_reproduces_exactly(kind, estimator):
+    def run(seed):
+        logits = Tensor(np.linspace(-2, 2, 12).reshape(3, 4), requires_grad=True)
+        sample = SAMPLERS[kind](logits, estimator, np.random.default_rng(seed), n_samples=3)
+        cost = (sample * Tensor(np.arange(12.0).reshape(3, 4))).sum(axis=(1, 2))
+        loss = reinforce_loss(logits, sample, cost, kind) if estimator == "reinforce" else cost.mean()
+        loss.backward()
+        return sample.data, logits.grad
+
+    (sample_a, grad_a), (sample_b, grad_b), (sample_c, _) = run(11), run(11), run(12)
+    assert np.array_equal(sample_a, sample_b) and np.array_equal(grad_a, grad_b)
+    assert not np.array_equal(sample_a, sample_c)
+
+
+# ------------------------------------------------------------------ REINFORCE: the loss term and baselines
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+@pytest.mark.parametrize("shape", LOGIT_SHAPES)
+@pytest.mark.parametrize("baseline", [None, "leave_one_out"])
+def test_reinforce_loss_is_the_score_function(kind, shape, baseline):
+    rng = np.random.default_rng(10)
+    logits = rng.normal(size=shape)
+    samples = SAMPLERS[kind](logits, "reinforce", rng, n_samples=5)
+    cost = rng.normal(size=5)
+    theta = Tensor(logits, requires_grad=True)
+    loss = reinforce_loss(theta, samples, cost, kind=kind, baseline=baseline)
+    assert loss.item() == 0.0
+    loss.backward()
+    advantage = cost - make_baseline(baseline)(cost)
+    # Independently: the engine's gradient of mean_i a_i log p(x_i), gradchecked itself.
+
+    def surrogate(t):
+        joint = log_prob(t, samples, kind).reshape(5, -1).sum(axis=1)
+        return (Tensor(advantage) * joint).mean()
+
+    assert gradcheck(surrogate, [Tensor(logits, requires_grad=True)])
+    assert np.allclose(theta.grad, grad_of(surrogate, logits, np.ones(())))
+    # ... which is mean_i a_i (x_i - p).
+    p = link(kind, Tensor(logits)).data
+    expected = (advantage.reshape((5,) + (1,) * len(shape)) * (samples.data - p)).mean(axis=0)
+    assert np.allclose(theta.grad, expected)
+
+
+def test_reinforce_loss_with_a_cost_per_sample_and_batch_row():
+    """cost (n, batch): each entry is the cost of one variable's sample; the gradient averages over both."""
+    rng = np.random.default_rng(11)
+    logits = Tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    samples = sample_categorical(logits, "reinforce", rng, n_samples=6)
+    cost = rng.normal(size=(6, 3))
+    reinforce_loss(logits, samples, cost, kind="categorical").backward()
+    p = F.softmax(Tensor(logits.data)).data
+    assert np.allclose(logits.grad, (cost[..., None] * (samples.data - p)).mean(axis=0) / 3)
+
+
+def test_ema_baseline_uses_only_earlier_batches():
+    baseline = EMABaseline(decay=0.5)
+    first = baseline(np.array([2.0, 4.0]))
+    assert np.array_equal(first, [0.0, 0.0]) and baseline.value == 3.0          # nothing known before batch 1
+    second = baseline(np.array([10.0, 10.0, 10.0]))
+    assert np.array_equal(second, [3.0, 3.0, 3.0])                              # batch 2 sees only batch 1
+    assert baseline.value == 0.5 * 3.0 + 0.5 * 10.0
+    assert isinstance(make_baseline("ema"), EMABaseline) and make_baseline("ema") is not make_baseline("ema")
+    assert make_baseline(baseline) is baseline
+    with pytest.raises(ValueError, match="EMABaseline: decay"):
+        EMABaseline(decay=1.0)
+
+
+def test_leave_one_out_baseline():
+    cost = np.array([[1.0, 0.0], [2.0, 3.0], [6.0, 6.0]])
+    assert np.allclose(leave_one_out_baseline(cost), [[4.0, 4.5], [3.5, 3.0], [1.5, 1.5]])
+    with pytest.raises(ValueError, match="leave_one_out_baseline: needs at least 2"):
+        leave_one_out_baseline(np.array([1.0]))
+    assert np.array_equal(make_baseline(None)(cost), np.zeros_like(cost))
+    assert np.array_equal(make_baseline("none")(cost), np.zeros_like(cost))
+
+
+def test_unknown_baseline_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown baseline 'mean'") as error:
+        make_baseline("mean")
+    assert all(repr(name) in str(error.value) for name in BASELINES)
+
+
+def test_reinforce_loss_bad_input():
+    logits = Tensor(np.zeros((3, 4)), requires_grad=True)
+    samples = sample_categorical(logits, "reinforce", np.random.default_rng(0), n_samples=5)
+    with pytest.raises(ValueError, match=r"reinforce_loss: cost of shape \(4,\).*\(5, 3, 4\)"):
+        reinforce_loss(logits, samples, np.zeros(4), kind="categorical")
+    # The one-hot axis belongs to one sample: no cost per class.
+    with pytest.raises(ValueError, match=r"reinforce_loss: cost of shape \(5, 3, 4\)"):
+        reinforce_loss(logits, samples, np.zeros((5, 3, 4)), kind="categorical")
+    with pytest.raises(ValueError, match=r"reinforce_loss: logits of shape \(2, 4\)"):
+        reinforce_loss(np.zeros((2, 4)), samples, np.zeros(5), kind="categorical")
+    soft = sample_categorical(logits, "gumbel", np.random.default_rng(0), n_samples=5)
+    with pytest.raises(ValueError, match=r"reinforce_loss: samples of shape \(5, 3, 4\) must be hard categorical"):
+        reinforce_loss(logits, soft, np.zeros(5), kind="categorical")
+    with pytest.raises(ValueError, match="reinforce_loss: samples .* must be hard bernoulli"):
+        reinforce_loss(logits, np.full((5, 3, 4), 0.5), np.zeros(5), kind="bernoulli")
+    with pytest.raises(ValueError, match="reinforce_loss: unknown kind 'gaussian'"):
+        reinforce_loss(logits, samples, np.zeros(5), kind="gaussian")
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_bad_input_raises_clear_errors(kind):
+    op = f"sample_{kind}"
+    sample, logits, rng = SAMPLERS[kind], np.zeros((2, 3)), np.random.default_rng(0)
+    with pytest.raises(TypeError, match=f"{op}: rng must be a numpy.random.Generator.*NoneType"):
+        sample(logits, "gumbel", None)
+    with pytest.raises(TypeError, match=f"{op}: rng must be"):
+        sample(logits, "gumbel", 42)
+    with pytest.raises(ValueError, match=f"{op}: unknown estimator 'gumble'") as error:
+        sample(logits, "gumble", rng)
+    assert all(repr(name) in str(error.value) for name in ESTIMATORS)
+    for tau in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match=f"{op}: the temperature tau must be positive"):
+            sample(logits, "gumbel", rng, tau=tau)
+    with pytest.raises(ValueError, match=f"{op}: n_samples must be a positive integer"):
+        sample(logits, "reinmax", rng, n_samples=0)
+    with pytest.raises(ValueError, match=f"{op}: logits of shape \\(2, 3\\) contain inf or NaN"):
+        sample(np.array([[0.0, np.nan, 1.0], [0, 0, 0]]), "reinmax", rng)
+
+
+def test_categorical_needs_a_class_axis():
+    with pytest.raises(ValueError, match=r"sample_categorical: logits must have a class axis .* \(\)"):
+        sample_categorical(1.0, "reinforce", np.random.default_rng(0))
+    assert sample_bernoulli(1.0, "reinforce", np.random.default_rng(0)).shape == ()

@@ -1,0 +1,235 @@
+"""Measuring gradient estimators against the truth.
+
+For a small problem the exact gradient of an expected cost can be computed by brute
+force: list every outcome b, weight its cost by its probability, and differentiate
+
+    E_b[c(b)] = sum_b p(b | logits) c(b)
+
+with the engine itself.  Each estimator (see :mod:`tinygrad_ste.stochastic`) gives a
+random estimate g_hat of that gradient; many independent estimates tell its
+
+* bias      ||mean(g_hat) - g||   (an unbiased estimator shows only the noise floor,
+                                    sqrt(variance / number of estimates));
+* variance  mean ||g_hat - mean(g_hat)||^2   (the trace of the covariance);
+* cosine    mean cos(g_hat, g)   (does a single estimate point the right way?).
+
+``cost_fn`` maps a batch of samples, a Tensor (n, *logits.shape), to one cost per sample,
+(n,), a Tensor or a NumPy array.  The relaxed and straight-through estimators
+differentiate through the cost, so for them write it with Tensor ops (these work on any
+Tensor, so the same function serves every estimator and the enumeration).
+
+Two fair coins, cost b_1 + b_2: E = sigmoid(l_1) + sigmoid(l_2), whose gradient at 0 is 1/4 each:
+
+    >>> import numpy as np
+    >>> exact_gradient(lambda b: b.sum(axis=1), np.zeros(2), kind="bernoulli")
+    array([0.25, 0.25])
+
+``python -m tinygrad_ste.estimators`` prints the comparison on a small Bernoulli and a
+small categorical problem.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .stochastic import (ESTIMATORS, EMABaseline, distribution_of, log_prob, reinforce_loss,
+                         sample_bernoulli, sample_categorical)
+from .tensor import Tensor
+from .functional import one_hot
+
+__all__ = ["exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
+           "Comparison", "DEFAULT_ESTIMATORS"]
+
+DEFAULT_ESTIMATORS = ("straight_through", "gumbel", ("gumbel", {"tau": 0.5}), "straight_through_gumbel",
+                      "reinmax", "reinforce", ("reinforce", {"baseline": "ema"}),
+                      ("reinforce", {"baseline": "leave_one_out"}))
+_SAMPLERS = {"bernoulli": sample_bernoulli, "categorical": sample_categorical}
+
+
+def _costs(cost_fn, samples, op):
+    """Call cost_fn on the samples and check that it returned one cost per sample."""
+    cost = cost_fn(samples)
+    shape = cost.shape if isinstance(cost, Tensor) else np.shape(cost)
+    if shape != samples.shape[:1]:
+        raise ValueError(f"{op}: cost_fn must return one cost per sample, shape {samples.shape[:1]}, "
+                         f"got shape {shape} for samples of shape {samples.shape}")
+    return cost
+
+
+def all_outcomes(shape, kind):
+    """Every joint outcome of a sample shaped ``shape``, stacked: (number of outcomes, *shape).
+
+    Bernoulli: 2^m outcomes for m variables (binary counting); categorical (..., K):
+    K^m outcomes for m one-hot variables.
+    """
+    if kind == "bernoulli":
+        m = int(np.prod(shape))
+        bits = (np.arange(2 ** m)[:, None] >> np.arange(m)) & 1
+        return bits.reshape((2 ** m,) + tuple(shape)).astype(np.float64)
+    classes, m = shape[-1], int(np.prod(shape[:-1]))
+    choices = np.stack(np.unravel_index(np.arange(classes ** m), (classes,) * m), axis=-1)   # (K^m, m)
+    return one_hot(choices, classes).reshape((classes ** m,) + tuple(shape))
+
+
+def exact_gradient(cost_fn, logits, kind, max_outcomes=2 ** 16):
+    """d/dlogits E_b[cost_fn(b)], exactly, by enumerating every outcome b.
+
+    logits: any shape for kind="bernoulli", (..., K) for kind="categorical".  Returns a
+    float64 array shaped like ``logits``.  Raises ValueError when there are more than
+    ``max_outcomes`` outcomes (2^m, or K^m for m categorical variables).
+    """
+    distribution_of(kind, "exact_gradient")
+    logits = np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64)
+    if kind == "categorical" and logits.ndim == 0:
+        raise ValueError(f"exact_gradient: categorical logits need a class axis (..., K), got shape {logits.shape}")
+    variables = logits.size if kind == "bernoulli" else logits.size // logits.shape[-1]
+    values = 2 if kind == "bernoulli" else logits.shape[-1]
+    if float(values) ** variables > max_outcomes:
+        raise ValueError(f"exact_gradient: {values}^{variables} outcomes for {kind} logits of shape {logits.shape} "
+                         f"are too many to enumerate (max_outcomes={max_outcomes})")
+    outcomes = Tensor(all_outcomes(logits.shape, kind))
+    costs = _costs(cost_fn, outcomes, "exact_gradient")
+    costs = costs.data if isinstance(costs, Tensor) else np.asarray(costs, dtype=np.float64)
+    theta = Tensor(logits, requires_grad=True)
+    per_variable = log_prob(theta, outcomes, kind)                    # independent variables:
+    joint = per_variable.reshape(len(outcomes), -1).sum(axis=1)       # log p(b) = sum of theirs
+    (joint.exp() * costs).sum().backward()
+    return theta.grad
+
+
+def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0, baseline=None):
+    """One Monte Carlo estimate of d/dlogits E_b[cost_fn(b)] with ``estimator``, from ``n_samples`` samples.
+
+    Runs exactly what a learner writes: sample with :func:`~tinygrad_ste.stochastic.sample_bernoulli`
+    or ``sample_categorical``, compute the costs, backpropagate their mean (plus
+    ``reinforce_loss`` for "reinforce", with ``baseline``).  Returns an array shaped like ``logits``.
+    """
+    distribution_of(kind, "estimate_gradient")
+    if baseline is not None and estimator != "reinforce":
+        raise ValueError(f"estimate_gradient: a baseline only applies to 'reinforce', not to {estimator!r}")
+    theta = Tensor(np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64),
+                   requires_grad=True)
+    samples = _SAMPLERS[kind](theta, estimator, rng, tau=tau, n_samples=n_samples)
+    cost = _costs(cost_fn, samples, "estimate_gradient")
+    if estimator == "reinforce":
+        loss = reinforce_loss(theta, samples, cost, kind=kind, baseline=baseline)
+    elif isinstance(cost, Tensor) and cost.requires_grad:
+        loss = cost.mean()
+    else:
+        raise ValueError(f"estimate_gradient: {estimator!r} differentiates through the cost, so cost_fn must be "
+                         f"written with Tensor ops; it returned a {type(cost).__name__} without a graph")
+    loss.backward()
+    return theta.grad if theta.grad is not None else np.zeros_like(theta.data)
+
+
+@dataclass
+class EstimatorStats:
+    """How one estimator did on one problem, over ``len(estimates)`` independent estimates."""
+    label: str
+    estimator: str
+    options: dict
+    estimates: np.ndarray = field(repr=False)   # (n_estimates, *logits.shape)
+    bias: float            # ||mean estimate - exact||
+    noise_floor: float     # sqrt(variance / n_estimates): the bias an unbiased estimator shows by chance
+    variance: float        # mean ||estimate - mean estimate||^2
+    cosine: float          # mean cosine similarity of an estimate with the exact gradient
+
+
+@dataclass
+class Comparison:
+    """The rows of :func:`compare_estimators`; ``str()`` formats them as a table."""
+    kind: str
+    exact: np.ndarray
+    rows: list
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __str__(self):
+        header = f"{'estimator':<34} {'bias':>9} {'noise':>9} {'variance':>10} {'cosine':>7}"
+        lines = [f"{self.kind}: logits shape {self.exact.shape}, |exact gradient| = {np.linalg.norm(self.exact):.4g}",
+                 header, "-" * len(header)]
+        for row in self.rows:
+            lines.append(f"{row.label:<34} {row.bias:>9.4f} {row.noise_floor:>9.4f} "
+                         f"{row.variance:>10.4g} {row.cosine:>7.3f}")
+        if self.rows:
+            lines.append(f"(over {len(self.rows[0].estimates)} estimates each; noise = sqrt(variance / estimates), "
+                         "the bias an unbiased estimator shows by chance)")
+        return "\n".join(lines)
+
+
+def _label(estimator, options):
+    return estimator + "".join(f", {key}={value}" for key, value in options.items())
+
+
+def compare_estimators(cost_fn, logits, kind, rng, estimators=DEFAULT_ESTIMATORS, n_samples=4, n_estimates=500):
+    """Bias, variance and cosine similarity of each estimator against :func:`exact_gradient`.
+
+    ``estimators``: names, or ``(name, options)`` pairs such as ``("gumbel", {"tau": 0.5})``
+    or ``("reinforce", {"baseline": "ema"})``.  Each row draws ``n_estimates`` independent
+    estimates, each from ``n_samples`` samples.  An "ema" baseline is made once per row and
+    kept across its estimates, as a learner keeps it across training steps.
+    Returns a :class:`Comparison` (print it for the table).
+    """
+    exact = exact_gradient(cost_fn, logits, kind)
+    exact_norm = np.linalg.norm(exact)
+    rows = []
+    for spec in estimators:
+        estimator, options = (spec, {}) if isinstance(spec, str) else (spec[0], dict(spec[1]))
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"compare_estimators: unknown estimator {estimator!r}; "
+                             f"choose one of {', '.join(map(repr, ESTIMATORS))}")
+        run_options = dict(options)
+        if run_options.get("baseline") == "ema":
+            run_options["baseline"] = EMABaseline()
+        estimates = np.stack([estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, **run_options)
+                              for _ in range(n_estimates)])
+        flat = estimates.reshape(n_estimates, -1)
+        mean = flat.mean(axis=0)
+        variance = float(((flat - mean) ** 2).sum(axis=1).mean())
+        norms = np.linalg.norm(flat, axis=1) * exact_norm
+        cosines = np.divide(flat @ exact.ravel(), norms, out=np.zeros(n_estimates), where=norms > 0)
+        rows.append(EstimatorStats(label=_label(estimator, options), estimator=estimator, options=options,
+                                   estimates=estimates, bias=float(np.linalg.norm(mean - exact.ravel())),
+                                   noise_floor=float(np.sqrt(variance / n_estimates)), variance=variance,
+                                   cosine=float(cosines.mean())))
+    return Comparison(kind=kind, exact=exact, rows=rows)
+
+
+# ------------------------------------------------------------------ the demonstration problems
+
+
+def demo_problems(rng):
+    """Two small problems: (name, cost_fn, logits, kind) for a Bernoulli and a categorical latent.
+
+    Bernoulli: 4 binary variables decoded linearly, c(b) = ||W b - y||^2 (16 outcomes).
+    Categorical: 3 variables with 4 classes each, every class an embedding row,
+    c(b) = ||sum_v b_v E_v - y||^2 (64 outcomes).  Both costs couple the variables, so the
+    relaxed estimators' bias shows.
+    """
+    weights, target = rng.normal(size=(4, 3)), rng.normal(size=3)
+
+    def bernoulli_cost(b):
+        error = b @ weights - target          # (n, 3)
+        return (error * error).sum(axis=1)
+
+    embeddings, goal = rng.normal(size=(3, 4, 2)), rng.normal(size=2)
+
+    def categorical_cost(b):
+        decoded = (b.reshape(b.shape[0], 12) @ embeddings.reshape(12, 2)) - goal   # (n, 2)
+        return (decoded * decoded).sum(axis=1)
+
+    return [("bernoulli", bernoulli_cost, rng.normal(size=4), "bernoulli"),
+            ("categorical", categorical_cost, rng.normal(size=(3, 4)), "categorical")]
+
+
+def main(seed=0, n_samples=4, n_estimates=1000):
+    """Print the comparison table for both demonstration problems (fixed seed)."""
+    rng = np.random.default_rng(seed)
+    for name, cost_fn, logits, kind in demo_problems(rng):
+        table = compare_estimators(cost_fn, logits, kind, rng, n_samples=n_samples, n_estimates=n_estimates)
+        print(table)
+        print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,417 @@
+"""Stochastic ops: draw Bernoulli or categorical samples, and get gradients through the draw.
+
+A sample b ~ p(b | logits) is a discrete choice.  What training wants is the gradient of
+an expected cost, d/dlogits E_b[f(b)]; the sample itself has no useful derivative.  An
+*estimator* stands in for it.  Choose one by name, ``estimator=``:
+
+========================= ========================== ================================ ====================
+estimator                 forward                    backward, dL/dlogits             source
+========================= ========================== ================================ ====================
+"straight_through"        hard sample b              as if b were P(logits / tau)     Bengio et al. 2013
+"gumbel"                  soft P((logits + G) / tau) its exact gradient               Jang et al. 2017;
+                                                                                      Maddison et al. 2017
+"straight_through_gumbel" hard sample b              as if b were P((logits+G) / tau) Jang et al. 2017
+"reinmax"                 hard sample b              2 J(p1)^T g - J(p0)^T g / 2      Liu et al. 2023
+"reinforce"               hard sample b, no gradient from :func:`reinforce_loss`      Williams 1992
+========================= ========================== ================================ ====================
+
+P is the link from logits to probabilities: softmax over the last axis for a categorical
+variable, the sigmoid for a Bernoulli one (a two-class softmax); J(p)^T g is its backward
+at probabilities p.  g = dL/db is the gradient arriving from above.  ReinMax (Heun's
+method) takes p0 = P(logits) and p1 = (b + P(logits / tau)) / 2.
+
+Every sample is drawn with noise added to the logits (the Gumbel-max trick): for a
+categorical, b = one_hot(argmax(logits + G)) with Gumbel noise G is an exact sample of
+softmax(logits); for a Bernoulli, b = 1[logits + L > 0] with logistic noise L is an exact
+sample of sigmoid(logits).  The relaxed ("gumbel") sample P((logits + G) / tau) is made from
+such noise too, and becomes the hard sample as tau -> 0.
+
+Switching estimator is one word; a hard sample, ReinMax on the way back:
+
+    >>> import numpy as np
+    >>> from tinygrad_ste import Tensor
+    >>> rng = np.random.default_rng(0)
+    >>> logits = Tensor(np.zeros((2, 3)), requires_grad=True)          # 2 variables, 3 classes each
+    >>> prices = Tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]])
+    >>> z = sample_categorical(logits, "reinmax", rng)                   # (2, 3), one-hot rows
+    >>> (z * prices).sum().backward()
+
+REINFORCE needs the cost of each sample, not the gradient from above, so it is a loss
+term rather than a backward rule: one extra line.  Its value is 0; its gradient is the
+score-function estimate, mean_i (cost_i - b_i) d log p(z_i) / dlogits, with a baseline b:
+
+    >>> logits.grad = None
+    >>> z = sample_categorical(logits, "reinforce", rng, n_samples=8)    # (8, 2, 3), no gradient
+    >>> cost = (z * prices).sum(axis=(1, 2))                             # (8,), one cost per sample
+    >>> loss = cost.mean() + reinforce_loss(logits, z, cost, kind="categorical", baseline="leave_one_out")
+    >>> loss.backward()
+    >>> logits.grad.shape
+    (2, 3)
+
+Shapes: logits (...,) for Bernoulli, (..., K) for categorical (one-hot over the last
+axis); a sample has the logits' shape, or (n_samples, *logits.shape) with ``n_samples``.
+"""
+import numpy as np
+
+from .discrete import softmax_array, softmax_backward
+from .function import Function
+from .functional import log_softmax, logsumexp, one_hot, stack
+from .tensor import Tensor, as_tensor
+
+__all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
+           "EMABaseline", "leave_one_out_baseline", "make_baseline", "gumbel_noise", "logistic_noise",
+           "Bernoulli", "Categorical", "DISTRIBUTIONS", "distribution_of",
+           "Sample", "RelaxedSample", "ScoreFunction", "ESTIMATORS", "BASELINES"]
+
+ESTIMATORS = ("straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce")
+BASELINES = ("none", "ema", "leave_one_out")
+
+
+# ------------------------------------------------------------------ noise
+
+
+def _open_uniform(rng, shape):
+    """U ~ Uniform(0, 1) kept inside [tiny, 1 - eps], so log(U) and log(1 - U) are finite."""
+    return np.clip(rng.random(shape), np.finfo(np.float64).tiny, 1 - np.finfo(np.float64).eps)
+
+
+def gumbel_noise(rng, shape):
+    """G = -log(-log U): standard Gumbel noise, float64 of ``shape``, always finite (about -6.6 to 36.7).
+
+    argmax(logits + G) is an exact sample of softmax(logits) (the Gumbel-max trick).
+    """
+    return -np.log(-np.log(_open_uniform(rng, shape)))
+
+
+def logistic_noise(rng, shape):
+    """L = log U - log(1 - U): standard logistic noise, float64 of ``shape``, always finite.
+
+    P(logits + L > 0) = sigmoid(logits), so 1[logits + L > 0] is an exact Bernoulli sample.
+    """
+    u = _open_uniform(rng, shape)
+    return np.log(u) - np.log1p(-u)
+
+
+# ------------------------------------------------------------------ the two distributions
+
+
+def _sigmoid(x):
+    """1 / (1 + e^-x) on arrays, via tanh so that no exp overflows (as ops.Sigmoid)."""
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
+class Bernoulli:
+    """b in {0, 1} elementwise with P(b = 1) = sigmoid(logits); logits of any shape."""
+    name = "bernoulli"
+    noise = staticmethod(logistic_noise)
+    probabilities = staticmethod(_sigmoid)
+
+    @staticmethod
+    def probabilities_backward(p, g):
+        """dL/dlogits for p = sigmoid(logits), given g = dL/dp: g * p * (1 - p)."""
+        return g * p * (1 - p)
+
+    @staticmethod
+    def hard(perturbed):
+        """The sample from noisy logits: 1 where logits + L > 0."""
+        return (perturbed > 0).astype(perturbed.dtype)
+
+    @staticmethod
+    def log_prob(logits, samples):
+        """log p(b) = b * logits - log(1 + e^logits), elementwise (a Tensor, shape of ``samples``)."""
+        softplus = logsumexp(stack([Tensor(np.zeros_like(logits.data)), logits], axis=-1), axis=-1)
+        return samples * logits - softplus
+
+
+class Categorical:
+    """b one-hot over the last axis with P(b_k = 1) = softmax(logits)_k; logits (..., K)."""
+    name = "categorical"
+    noise = staticmethod(gumbel_noise)
+    probabilities = staticmethod(softmax_array)
+    probabilities_backward = staticmethod(softmax_backward)
+
+    @staticmethod
+    def hard(perturbed):
+        """The sample from noisy logits: one_hot(argmax(logits + G)) over the last axis."""
+        return one_hot(perturbed.argmax(axis=-1), perturbed.shape[-1], dtype=perturbed.dtype)
+
+    @staticmethod
+    def log_prob(logits, samples):
+        """log p(b) = sum_k b_k log softmax(logits)_k (a Tensor, shape of ``samples`` without the last axis)."""
+        return (samples * log_softmax(logits, axis=-1)).sum(axis=-1)
+
+
+DISTRIBUTIONS = {"bernoulli": Bernoulli, "categorical": Categorical}
+
+
+def distribution_of(kind, op):
+    """The distribution class for ``kind`` ("bernoulli" or "categorical"); a ValueError naming ``op`` otherwise."""
+    try:
+        return DISTRIBUTIONS[kind]
+    except (KeyError, TypeError):
+        raise ValueError(f"{op}: unknown kind {kind!r}; choose 'bernoulli' or 'categorical'") from None
+
+
+def log_prob(logits, samples, kind):
+    """log p(samples | logits) per variable, as a Tensor differentiable in the logits.
+
+    kind "bernoulli": shape of ``samples``; kind "categorical": ``samples`` without its
+    last (one-hot) axis.  Sum over the variables for the log-probability of a joint sample.
+    """
+    return distribution_of(kind, "log_prob").log_prob(as_tensor(logits), as_tensor(samples))
+
+
+# ------------------------------------------------------------------ the hard sample and its rules
+# Rules run on NumPy arrays: saved = (logits, noise, sample); g has the sample's shape.
+
+
+def _true_gradient(ctx, g):
+    """With the noise held fixed, a small change of the logits does not change the sample: 0."""
+    return np.zeros_like(g)
+
+
+def _straight_through(ctx, g):
+    """Straight-through (Bengio et al. 2013): backward as if the forward had returned the
+    probabilities p = P(logits / tau) instead of the sample:  dL/dlogits = J_P(logits / tau)^T g / tau."""
+    logits, _, _ = ctx.saved_tensors
+    distribution = ctx.distribution
+    return distribution.probabilities_backward(distribution.probabilities(logits / ctx.tau), g) / ctx.tau
+
+
+def _straight_through_gumbel(ctx, g):
+    """Straight-through Gumbel-softmax (Jang et al. 2017): backward as if the forward had returned
+    the relaxed sample s = P((logits + G) / tau) made from the same noise:  dL/dlogits = J_P^T g / tau."""
+    logits, noise, _ = ctx.saved_tensors
+    distribution = ctx.distribution
+    return distribution.probabilities_backward(distribution.probabilities((logits + noise) / ctx.tau), g) / ctx.tau
+
+
+def _reinmax(ctx, g):
+    """ReinMax (Liu et al. 2023, "Bridging Discrete and Backpropagation: Straight-Through and
+    Beyond", NeurIPS 2023, arXiv:2304.08612): Heun's second-order method where straight-through
+    is Euler's first-order one.
+
+        p0 = P(logits),   p1 = (b + P(logits / tau)) / 2,
+        dL/dlogits = 2 J(p1)^T g - J(p0)^T g / 2,
+
+    where J(p)^T g is the softmax (sigmoid) backward evaluated at probabilities p:
+    p * (g - sum(g * p)) for a categorical, g * p * (1 - p) for a Bernoulli.  The authors
+    recommend tau >= 1.
+    """
+    logits, _, sample = ctx.saved_tensors
+    distribution = ctx.distribution
+    p0 = distribution.probabilities(logits)
+    p1 = (sample + distribution.probabilities(logits / ctx.tau)) / 2
+    return 2 * distribution.probabilities_backward(p1, g) - distribution.probabilities_backward(p0, g) / 2
+
+
+class Sample(Function):
+    """b = the hard sample drawn from ``logits`` with ``noise`` (Gumbel-max; see the module docstring).
+
+    logits (S) broadcast against noise (n, *S) or (S) -> b of the noise's shape.
+    Rules: "zero" (the true gradient with the noise held fixed; the default),
+    "straight_through", "straight_through_gumbel", "reinmax".
+    """
+    name = "sample"
+    rules = {"zero": _true_gradient, "straight_through": _straight_through,
+             "straight_through_gumbel": _straight_through_gumbel, "reinmax": _reinmax}
+    backward = staticmethod(_true_gradient)
+
+    @staticmethod
+    def forward(ctx, logits, noise, distribution, tau=1.0):
+        sample = distribution.hard(logits + noise)
+        ctx.save_for_backward(logits, noise, sample)
+        ctx.distribution, ctx.tau = distribution, tau
+        return sample
+
+
+class RelaxedSample(Function):
+    """s = P((logits + noise) / tau): the Gumbel-softmax / Concrete relaxation (the "gumbel" estimator).
+
+    Jang et al. 2017, "Categorical Reparameterization with Gumbel-Softmax"; Maddison et al.
+    2017, "The Concrete Distribution" (for a Bernoulli: the binary Concrete,
+    sigmoid((logits + L) / tau) with logistic noise L).  A smooth function of the logits, so
+    its backward is its exact derivative:  dL/dlogits = J_P(s)^T g / tau.  Biased for the
+    hard sample's expectation; the bias shrinks as tau -> 0, while the variance grows.
+    """
+    name = "relaxed_sample"
+
+    @staticmethod
+    def forward(ctx, logits, noise, distribution, tau=1.0):
+        soft = distribution.probabilities((logits + noise) / tau)
+        ctx.save_for_backward(soft)
+        ctx.distribution, ctx.tau = distribution, tau
+        return soft
+
+    @staticmethod
+    def backward(ctx, g):
+        soft, = ctx.saved_tensors
+        return ctx.distribution.probabilities_backward(soft, g) / ctx.tau
+
+
+def _sample(distribution, op, logits, estimator, rng, tau, n_samples):
+    logits = as_tensor(logits)
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"{op}: unknown estimator {estimator!r}; choose one of {', '.join(map(repr, ESTIMATORS))}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{op}: rng must be a numpy.random.Generator, e.g. np.random.default_rng(0), "
+                        f"got {type(rng).__name__}")
+    if not tau > 0:
+        raise ValueError(f"{op}: the temperature tau must be positive, got {tau}")
+    if distribution is Categorical and logits.ndim == 0:
+        raise ValueError(f"{op}: logits must have a class axis (..., K), got shape {logits.shape}")
+    if not np.isfinite(logits.data).all():
+        raise ValueError(f"{op}: logits of shape {logits.shape} contain inf or NaN")
+    shape = logits.shape
+    if n_samples is not None:
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"{op}: n_samples must be a positive integer or None, got {n_samples!r}")
+        shape = (int(n_samples),) + shape
+    noise = distribution.noise(rng, shape).astype(logits.dtype)
+    if estimator == "gumbel":
+        return RelaxedSample.apply(logits, noise=noise, distribution=distribution, tau=tau)
+    if estimator == "reinforce":   # the sample carries no gradient: reinforce_loss does
+        return Sample.apply(logits.detach(), noise=noise, distribution=distribution)
+    return Sample.apply(logits, noise=noise, distribution=distribution, tau=tau, backward=estimator)
+
+
+def sample_bernoulli(logits, estimator, rng, tau=1.0, n_samples=None):
+    """Draw b in {0, 1} with P(b = 1) = sigmoid(logits), differentiable by ``estimator``.
+
+    logits: any shape S -> a Tensor of shape S, or (n_samples, *S).  ``estimator`` is one
+    of ``ESTIMATORS`` (see the module docstring); ``rng`` a ``numpy.random.Generator``;
+    ``tau`` > 0 the temperature of "straight_through", "gumbel", "straight_through_gumbel"
+    and "reinmax".  With "gumbel" the result is the soft sample in (0, 1).
+    """
+    return _sample(Bernoulli, "sample_bernoulli", logits, estimator, rng, tau, n_samples)
+
+
+def sample_categorical(logits, estimator, rng, tau=1.0, n_samples=None):
+    """Draw one-hot b over the last axis with P(b_k = 1) = softmax(logits)_k, differentiable by ``estimator``.
+
+    logits: (..., K) -> a Tensor of shape (..., K), or (n_samples, ..., K).  ``estimator``,
+    ``rng`` and ``tau`` as in :func:`sample_bernoulli`.  With "gumbel" the result is the
+    soft sample, a probability vector over the last axis.
+    """
+    return _sample(Categorical, "sample_categorical", logits, estimator, rng, tau, n_samples)
+
+
+# ------------------------------------------------------------------ REINFORCE and its baselines
+
+
+class EMABaseline:
+    """b = an exponential moving average of the mean cost of earlier batches.
+
+    Keep one object across training steps and pass it as ``baseline=``.  Each call returns
+    the average from *before* this batch (0 before the first) and only then folds the
+    batch in: b_t = decay * b_{t-1} + (1 - decay) * mean(cost_t).  So a sample's own cost
+    never enters its own baseline, and REINFORCE stays unbiased.
+    """
+
+    def __init__(self, decay=0.9):
+        if not 0 <= decay < 1:
+            raise ValueError(f"EMABaseline: decay must lie in [0, 1), got {decay}")
+        self.decay, self.value = decay, None
+
+    def __call__(self, cost):
+        baseline = np.full_like(cost, 0.0 if self.value is None else self.value)
+        batch_mean = float(np.mean(cost))
+        self.value = batch_mean if self.value is None else self.decay * self.value + (1 - self.decay) * batch_mean
+        return baseline
+
+    def __repr__(self):
+        return f"EMABaseline(decay={self.decay}, value={self.value})"
+
+
+def leave_one_out_baseline(cost):
+    """b_i = the mean cost of the *other* samples, (sum_j c_j - c_i) / (n - 1), along axis 0.
+
+    Independent of sample i, so unbiased; needs n >= 2 samples (Kool et al. 2019, "Buy 4
+    REINFORCE Samples, Get a Baseline for Free!").
+    """
+    n = cost.shape[0]
+    if n < 2:
+        raise ValueError(f"leave_one_out_baseline: needs at least 2 samples along axis 0, "
+                         f"got cost of shape {cost.shape}")
+    return (cost.sum(axis=0, keepdims=True) - cost) / (n - 1)
+
+
+def _no_baseline(cost):
+    return np.zeros_like(cost)
+
+
+def make_baseline(baseline):
+    """The baseline function for ``baseline``: None or "none" (b = 0), "ema" (a fresh
+    :class:`EMABaseline`), "leave_one_out", or any callable ``cost -> b`` (such as an
+    EMABaseline you keep across steps), returned unchanged."""
+    if baseline is None or baseline == "none":
+        return _no_baseline
+    if baseline == "ema":
+        return EMABaseline()
+    if baseline == "leave_one_out":
+        return leave_one_out_baseline
+    if callable(baseline):
+        return baseline
+    raise ValueError(f"make_baseline: unknown baseline {baseline!r}; choose one of "
+                     f"{', '.join(map(repr, BASELINES))}, None or a callable cost -> baseline")
+
+
+class ScoreFunction(Function):
+    """REINFORCE (Williams 1992), the score-function estimator, as a loss term.
+
+    d/dlogits E_b[c(b)] = E_b[(c(b) - baseline) d log p(b)/dlogits], and for both
+    distributions d log p(b)/dlogits = b - p with p = P(logits).  So, over the samples i:
+
+        forward:  0  (adding it leaves the value of the loss unchanged)
+        backward: dL/dlogits = g * mean_i (c_i - b_i) * (x_i - p)
+
+    samples x: (n, ...) broadcast against logits; advantage c - b: (n, ...), a prefix of
+    the samples' shape (each entry is the cost of the sample that fills the remaining axes).
+    """
+    name = "reinforce"
+
+    @staticmethod
+    def forward(ctx, logits, samples, advantage, distribution):
+        ctx.save_for_backward(logits, samples, advantage)
+        ctx.distribution = distribution
+        return np.zeros((), dtype=logits.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        logits, samples, advantage = ctx.saved_tensors
+        per_sample = advantage.reshape(advantage.shape + (1,) * (samples.ndim - advantage.ndim))
+        return g * per_sample * (samples - ctx.distribution.probabilities(logits)) / advantage.size
+
+
+def reinforce_loss(logits, samples, cost, kind, baseline=None):
+    """A loss term whose gradient w.r.t. ``logits`` is the REINFORCE estimate; its value is 0.
+
+    ``samples``: drawn from ``logits`` (e.g. ``sample_categorical(logits, "reinforce", rng,
+    n_samples=n)``), shape (n, ...).  ``cost``: Tensor or array of shape (n,), or a prefix
+    of the samples' shape such as (n, batch), one cost per sample (read as a constant).
+    ``kind``: "bernoulli" or "categorical", the distribution the samples came from.
+    ``baseline``: see :func:`make_baseline`.
+
+    gradient = mean over cost entries of (cost - baseline) * d log p(sample) / dlogits.
+    """
+    distribution = distribution_of(kind, "reinforce_loss")
+    logits = as_tensor(logits)
+    samples = np.asarray(samples.data if isinstance(samples, Tensor) else samples, dtype=logits.dtype)
+    cost = np.asarray(cost.data if isinstance(cost, Tensor) else cost, dtype=logits.dtype)
+    event_axes = 1 if distribution is Categorical else 0
+    if cost.ndim < 1 or cost.ndim > samples.ndim - event_axes or cost.shape != samples.shape[:cost.ndim]:
+        raise ValueError(f"reinforce_loss: cost of shape {cost.shape} must be one cost per sample, a leading "
+                         f"part of the samples' shape {samples.shape} (e.g. {samples.shape[:1]})")
+    hard = np.isin(samples, (0, 1)).all() and (distribution is Bernoulli or (samples.sum(axis=-1) == 1).all())
+    if not hard:   # a soft "gumbel" sample has no log-probability under p: its score would be meaningless
+        raise ValueError(f"reinforce_loss: samples of shape {samples.shape} must be hard {kind} samples "
+                         f"(0/1{', one-hot over the last axis' if distribution is Categorical else ''})")
+    try:
+        broadcast = np.broadcast_shapes(logits.shape, samples.shape)
+    except ValueError:
+        broadcast = None
+    if broadcast != samples.shape:
+        raise ValueError(f"reinforce_loss: logits of shape {logits.shape} do not broadcast to the samples' "
+                         f"shape {samples.shape}")
+    advantage = cost - make_baseline(baseline)(cost)
+    return ScoreFunction.apply(logits, samples=samples, advantage=advantage, distribution=distribution)
