@@ -38,6 +38,7 @@ import importlib.metadata  # noqa: E402
 import json                # noqa: E402
 import platform            # noqa: E402
 import re                  # noqa: E402
+import resource            # noqa: E402
 import shutil              # noqa: E402
 import subprocess          # noqa: E402
 import tempfile            # noqa: E402
@@ -113,16 +114,23 @@ def machine_description():
 # --------------------------------------------------------------------------- timing
 
 
-def median_times(steps, number, repeats):
-    """Median seconds per call of every step; the steps take turns within each repeat."""
+def time_steps(steps, number, repeats):
+    """Seconds per call of every step, ``{name: [one per repeat]}``; the steps take turns in each repeat.
+
+    Also counts minor page faults per call (``{name: faults}``): a fault is the kernel
+    handing back a page that malloc returned to it, and it costs about a microsecond.
+    """
     samples = {name: [] for name in steps}
+    faults = dict.fromkeys(steps, 0)
     for _ in range(repeats):
         for name, step in steps.items():
+            faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             for _ in range(number):
                 step()
             samples[name].append((time.perf_counter() - start) / number)
-    return {name: float(np.median(times)) for name, times in samples.items()}
+            faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
+    return samples, {name: count / (number * repeats) for name, count in faults.items()}
 
 
 def checked_steps(workload, engines, peers, **options):
@@ -165,7 +173,7 @@ def deep_chain_child(framework, engine_dir, repeats):
         times.append(time.perf_counter() - start)
         if i == 0:
             peak = _status_kib("VmHWM") * 1024 - baseline
-    print(json.dumps({"seconds": float(np.median(times)), "peak_bytes": peak}))
+    print(json.dumps({"seconds": times, "peak_bytes": peak}))
 
 
 def deep_chain(framework, engine_dir, repeats):
@@ -179,17 +187,19 @@ def deep_chain(framework, engine_dir, repeats):
 def memory_flatness(workload, engine, steps=1000, window=100, **options):
     """tracemalloc peak (bytes) of every ``window`` of ``steps`` training steps of ours.
 
-    The first few hundred steps are warm-up (NumPy and Python fill their caches, a few
-    hundred KB); after that, a graph that outlived its step would add its whole size
-    to every later window, so the second half must not peak above its start.
+    Before each window ``gc.collect()`` also empties CPython's free lists (up to 2,000
+    spare tuples of each length, and more), which otherwise fill up over the first
+    thousands of steps and look like a slow leak.  A graph that outlived its step would
+    add its whole size to every later window, so the second half must not peak above
+    the window before it.
     """
     step = workloads.make_step(workload, "ours", engine, **options)
-    gc.collect()
     tracemalloc.start()
     peaks = []
     try:
         for i in range(steps):
             if i % window == 0:
+                gc.collect()
                 tracemalloc.reset_peak()
             step()
             if i % window == window - 1:
@@ -237,6 +247,8 @@ def main():
              f"BLAS: {blas_description()}.  ",
              "Threads: one on every side (OMP/MKL/OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)).  ",
              f"Removed for this run only: {', '.join(REMOVED_BLAS_OVERRIDES) or 'nothing (neither was set)'}.  ",
+             "glibc malloc settings: " + (", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                                                    if k.startswith("MALLOC_")) or "defaults") + ".  ",
              f"Each time is the median of {repeats} repeats; every framework's first step was checked "
              "to give the same loss and gradients as ours (float64 rtol 1e-9, float32 rtol 1e-4).",
              ""]
@@ -247,29 +259,48 @@ def main():
         f"{e}/{p}" for e in engines for p in peers) + " | target |"
     lines += [header, "|" + " --- |" * (header.count("|") - 1)]
 
-    def row(label, unit, values, scale, target):
+    best_rows, fault_rows = [], []
+
+    def row(label, unit, samples, scale, target, faults=None):
+        values = {name: float(np.median(times)) for name, times in samples.items()}
+        best = {name: min(times) for name, times in samples.items()}
         cells = [f"{values[c] * scale:.3g}" for c in columns]
         cells += [ratio(values[e], values[p]) for e in engines for p in peers]
         lines.append(f"| {label} | {unit} | " + " | ".join(cells) + f" | {target} |")
         print(lines[-1], flush=True)
+        best_rows.append(f"| {label} | " + " | ".join(ratio(best[e], best[p]) for e in engines for p in peers) + " |")
+        if faults is not None:
+            fault_rows.append(f"| {label} | " + " | ".join(f"{faults[c]:.0f}" for c in columns) + " |")
 
     print("\n".join(lines), flush=True)
     mlp_number, vq_number, chain_number = (5, 5, 5) if args.quick else (20, 20, 10)
     for dtype in (np.float64, np.float32):
         steps = checked_steps("mlp", engines, peers, batch=256, dtype=dtype)
-        row(f"W1 MLP step, {np.dtype(dtype).name}", "ms/step", median_times(steps, mlp_number, repeats), 1e3,
-            "<= 1.0x torch")
+        samples, faults = time_steps(steps, mlp_number, repeats)
+        row(f"W1 MLP step, {np.dtype(dtype).name}", "ms/step", samples, 1e3, "<= 1.0x torch", faults)
     steps = checked_steps("vq", engines, peers, batch=256)
-    row("W2 VQ autoencoder step", "ms/step", median_times(steps, vq_number, repeats), 1e3, "<= 1.0x torch")
+    samples, faults = time_steps(steps, vq_number, repeats)
+    row("W2 VQ autoencoder step", "ms/step", samples, 1e3, "<= 1.0x torch", faults)
     steps = checked_steps("chain", engines, peers, chain_length=1000)
-    per_op = {name: t / 1000 for name, t in median_times(steps, chain_number, repeats).items()}
+    samples, _ = time_steps(steps, chain_number, repeats)
+    per_op = {name: [t / 1000 for t in times] for name, times in samples.items()}
     row("W3 1,000-op chain, fwd+bwd", "us/op", per_op, 1e6, "<= 0.7x torch, < 0.5x autograd")
 
     w4_repeats = 1 if args.quick else 3
     deep = {name: deep_chain("ours", engine_dirs[name], w4_repeats) for name in engines}
     deep.update({peer: deep_chain(peer, None, w4_repeats) for peer in peers})
     row("W4 100,000-op chain, fwd+bwd", "s", {n: d["seconds"] for n, d in deep.items()}, 1, "completes")
-    row("W4 peak memory (RSS growth)", "MB", {n: d["peak_bytes"] for n, d in deep.items()}, 1e-6, "-")
+    row("W4 peak memory (RSS growth)", "MB", {n: [d["peak_bytes"]] for n, d in deep.items()}, 1e-6, "-")
+
+    lines += ["", "## Ratios from the best repeat instead of the median", "",
+              "The machine is shared: other jobs slow some repeats down.  The fastest repeat is "
+              "the least disturbed one.", "",
+              "| workload | " + " | ".join(f"{e}/{p}" for e in engines for p in peers) + " |",
+              "|" + " --- |" * (1 + len(engines) * len(peers))] + best_rows
+    lines += ["", "## Minor page faults per step", "",
+              "glibc gives freed memory at the top of the heap back to the kernel once more than its trim "
+              "threshold is free, and the next step faults every page in again.", "",
+              "| workload | " + " | ".join(columns) + " |", "|" + " --- |" * (1 + len(columns))] + fault_rows
 
     lines += ["", "## Memory over 1,000 training steps (ours, tracemalloc)", "",
               "| workload | peak, steps 1-100 (warm-up) | peak, steps 401-500 | peak, steps 901-1000 | flat? |",
