@@ -227,7 +227,7 @@ def main():
     if args.w4_child:
         return deep_chain_child(args.w4_child, args.engine_dir, args.repeats)
 
-    repeats = args.repeats or (3 if args.quick else 9)
+    repeats = args.repeats or (3 if args.quick else 25)
     peers = workloads.available_peers()
     set_one_thread(peers)
     engines = {"ours": load_engine()}
@@ -273,7 +273,7 @@ def main():
             fault_rows.append(f"| {label} | " + " | ".join(f"{faults[c]:.0f}" for c in columns) + " |")
 
     print("\n".join(lines), flush=True)
-    mlp_number, vq_number, chain_number = (5, 5, 5) if args.quick else (20, 20, 10)
+    mlp_number, vq_number, chain_number = (5, 5, 5) if args.quick else (10, 10, 5)
     for dtype in (np.float64, np.float32):
         steps = checked_steps("mlp", engines, peers, batch=256, dtype=dtype)
         samples, faults = time_steps(steps, mlp_number, repeats)
