@@ -210,7 +210,11 @@ class Tensor:
                     for parent, input_grad in zip(node.parents, input_grads):
                         if input_grad is None or not parent.requires_grad:
                             continue
-                        input_grad = sum_to_shape(input_grad, parent.data, node.function.name)
+                        # Most gradients already fit their input; skip the call for them (it runs per edge).
+                        data = parent.data
+                        if not (type(input_grad) is np.ndarray and input_grad.shape == data.shape
+                                and input_grad.dtype == data.dtype):
+                            input_grad = sum_to_shape(input_grad, data, node.function.name)
                         key = id(parent)
                         grads[key] = grads[key] + input_grad if key in grads else input_grad
                         if parent.node is None:
