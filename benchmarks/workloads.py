@@ -64,6 +64,20 @@ def chain_inputs(rng, size=4):
 # --------------------------------------------------------------------------- ours
 
 
+def backward_ours(loss, params, learning_rate=None):
+    """``loss.backward()``, then (given a learning rate) the SGD update p -= lr * dL/dp.
+
+    Returns the loss and the gradients from before the update, and clears ``.grad``.
+    """
+    loss.backward()
+    grads = [p.grad for p in params]
+    for p in params:
+        if learning_rate is not None:
+            p.data -= learning_rate * p.grad
+        p.grad = None
+    return loss.item(), grads
+
+
 def make_mlp_ours(engine, x, labels, weights):
     Tensor, F = engine.Tensor, engine.functional
     params = [Tensor(w, requires_grad=True) for w in weights]
@@ -72,12 +86,7 @@ def make_mlp_ours(engine, x, labels, weights):
     def step():
         W1, b1, W2, b2 = params
         loss = F.cross_entropy((x @ W1 + b1).tanh() @ W2 + b2, labels)
-        loss.backward()
-        grads = [p.grad for p in params]
-        for p in params:
-            p.data -= LEARNING_RATE * p.grad
-            p.grad = None
-        return loss.item(), grads
+        return backward_ours(loss, params, LEARNING_RATE)
     return step
 
 
@@ -94,12 +103,7 @@ def make_vq_ours(engine, x, weights):
         loss = (F.mse_loss(reconstruction, x)
                 + F.mse_loss(codebook[indices], z.detach())        # codebook loss: codes move to z
                 + COMMITMENT * F.mse_loss(z, z_q.detach()))         # commitment: z stays near its code
-        loss.backward()
-        grads = [p.grad for p in params]
-        for p in params:
-            p.data -= LEARNING_RATE * p.grad
-            p.grad = None
-        return loss.item(), grads
+        return backward_ours(loss, params, LEARNING_RATE)
     return step
 
 
@@ -111,16 +115,24 @@ def make_chain_ours(engine, inputs, length):
         x = x0
         for _ in range(length // CHAIN_CYCLE):
             x = (x * w + b).tanh() * 0.9
-        loss = x.sum()
-        loss.backward()
-        grads = [p.grad for p in params]
-        for p in params:
-            p.grad = None
-        return loss.item(), grads
+        return backward_ours(x.sum(), params)
     return step
 
 
 # --------------------------------------------------------------------------- PyTorch
+
+
+def backward_torch(loss, params, learning_rate=None):
+    """The PyTorch twin of :func:`backward_ours`."""
+    import torch
+    loss.backward()
+    grads = [p.grad for p in params]
+    with torch.no_grad():
+        for p in params:
+            if learning_rate is not None:
+                p -= learning_rate * p.grad
+            p.grad = None
+    return loss.item(), grads
 
 
 def make_mlp_torch(x, labels, weights):
@@ -131,13 +143,7 @@ def make_mlp_torch(x, labels, weights):
     def step():
         W1, b1, W2, b2 = params
         loss = torch.nn.functional.cross_entropy(torch.tanh(x @ W1 + b1) @ W2 + b2, labels)
-        loss.backward()
-        grads = [p.grad for p in params]
-        with torch.no_grad():
-            for p in params:
-                p -= LEARNING_RATE * p.grad
-                p.grad = None
-        return loss.item(), grads
+        return backward_torch(loss, params, LEARNING_RATE)
     return step
 
 
@@ -156,13 +162,7 @@ def make_vq_torch(x, weights):
         z_q = z + (code - z).detach()   # straight-through: forward code, backward identity
         reconstruction = torch.relu(z_q @ Wd1 + bd1) @ Wd2 + bd2
         loss = mse(reconstruction, x) + mse(code, z.detach()) + COMMITMENT * mse(z, code.detach())
-        loss.backward()
-        grads = [p.grad for p in params]
-        with torch.no_grad():
-            for p in params:
-                p -= LEARNING_RATE * p.grad
-                p.grad = None
-        return loss.item(), grads
+        return backward_torch(loss, params, LEARNING_RATE)
     return step
 
 
@@ -174,30 +174,16 @@ def make_chain_torch(inputs, length):
         x = x0
         for _ in range(length // CHAIN_CYCLE):
             x = torch.tanh(x * w + b) * 0.9
-        loss = x.sum()
-        loss.backward()
-        grads = [p.grad for p in params]
-        for p in params:
-            p.grad = None
-        return loss.item(), grads
+        return backward_torch(x.sum(), params)
     return step
 
 
 # --------------------------------------------------------------------------- HIPS autograd
 
 
-def make_mlp_autograd(x, labels, weights):
-    import autograd.numpy as anp
+def sgd_autograd(loss_fn, weights):
+    """A step for ``loss_fn(params)``: value and gradients, then the SGD update (new arrays)."""
     from autograd import value_and_grad
-    from autograd.scipy.special import logsumexp
-    rows = np.arange(len(labels))
-
-    def loss_fn(params):
-        W1, b1, W2, b2 = params
-        logits = anp.tanh(x @ W1 + b1) @ W2 + b2
-        log_probs = logits - logsumexp(logits, axis=1, keepdims=True)
-        return -anp.mean(log_probs[rows, labels])
-
     loss_and_grads = value_and_grad(loss_fn)
     params = list(weights)
 
@@ -208,9 +194,22 @@ def make_mlp_autograd(x, labels, weights):
     return step
 
 
+def make_mlp_autograd(x, labels, weights):
+    import autograd.numpy as anp
+    from autograd.scipy.special import logsumexp
+    rows = np.arange(len(labels))
+
+    def loss_fn(params):
+        W1, b1, W2, b2 = params
+        logits = anp.tanh(x @ W1 + b1) @ W2 + b2
+        log_probs = logits - logsumexp(logits, axis=1, keepdims=True)
+        return -anp.mean(log_probs[rows, labels])
+
+    return sgd_autograd(loss_fn, weights)
+
+
 def make_vq_autograd(x, weights):
     import autograd.numpy as anp
-    from autograd import value_and_grad
     from autograd.tracer import getval   # the raw value of a traced array: a stop-gradient
     from tinygrad_ste.discrete import nearest_code
 
@@ -225,14 +224,7 @@ def make_vq_autograd(x, weights):
         reconstruction = anp.maximum(z_q @ Wd1 + bd1, 0) @ Wd2 + bd2
         return mse(reconstruction, x) + mse(code, getval(z)) + COMMITMENT * mse(z, getval(code))
 
-    loss_and_grads = value_and_grad(loss_fn)
-    params = list(weights)
-
-    def step():
-        loss, grads = loss_and_grads(params)
-        params[:] = [p - LEARNING_RATE * g for p, g in zip(params, grads)]
-        return float(loss), grads
-    return step
+    return sgd_autograd(loss_fn, weights)
 
 
 def make_chain_autograd(inputs, length):
