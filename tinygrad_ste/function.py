@@ -202,6 +202,7 @@ class Function:
         Positional ``inputs`` are the differentiable operands; keyword ``options``
         (an axis, a shape, an index) go to ``forward`` unchanged.  Returns a Tensor.
         """
+        Tensor = tensor.Tensor
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         needs_grad = tuple([t.requires_grad for t in tensors])
         ctx = Context(needs_grad)
@@ -215,7 +216,8 @@ class Function:
         return Tensor._from_op(out, None)
 
 
-# tensor.py builds on this module (a Tensor's node holds a Function), so Tensor can only
-# be imported once everything above exists.  Importing it here, once, rather than inside
-# apply() matters: an import statement costs about a microsecond, on every op.
-from .tensor import Tensor  # noqa: E402
+# tensor.py builds on this module (a Tensor's node holds a Function), so the module is
+# imported last, whole, and apply() reads ``tensor.Tensor`` when it runs: this works
+# whichever of the two modules Python loads first.  (An import statement inside apply()
+# would cost about a microsecond on every op.)
+from . import tensor  # noqa: E402
