@@ -20,6 +20,21 @@ def test_softmax_family_gradcheck(axis):
     assert gradcheck(lambda x: F.logsumexp(x, axis=axis, keepdims=True), [x])
 
 
+@pytest.mark.parametrize("axis, shape", [(0, (3, 4)), (-1, (2, 3, 5)), (1, (2, 3, 5))])
+def test_log_softmax_op_matches_its_composition(axis, shape):
+    """The fused op (ops.LogSoftmax) against x - logsumexp(x) built from elementary ops."""
+    rng = np.random.default_rng(2)
+    x = leaf(rng, shape)
+    weights = rng.standard_normal(shape)
+    fused = F.log_softmax(x, axis=axis)
+    (fused * weights).sum().backward()
+    fused_grad, x.grad = x.grad, None
+    composed = x - F.logsumexp(x, axis=axis, keepdims=True)
+    (composed * weights).sum().backward()
+    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fused_grad, x.grad, rtol=1e-12, atol=1e-12)
+
+
 def test_softmax_is_stable_for_huge_logits():
     logits = Tensor([[1000.0, 1001.0, -1e4], [-1e4, -1e4, -1e4]], requires_grad=True)
     p = F.softmax(logits)

@@ -178,6 +178,8 @@ class Function:
     @classmethod
     def resolve_rule(cls, backward=None):
         """The backward rule this call will use (see the module docstring for the order)."""
+        if backward is None and not _rule_overrides:   # the common case, checked first: it runs for every op
+            return cls.backward
         if backward is None:
             for overrides in reversed(_rule_overrides):
                 if cls.name in overrides:
@@ -200,10 +202,9 @@ class Function:
         Positional ``inputs`` are the differentiable operands; keyword ``options``
         (an axis, a shape, an index) go to ``forward`` unchanged.  Returns a Tensor.
         """
-        from .tensor import Tensor   # tensor.py builds on this module; import at call time
-
+        Tensor = tensor.Tensor
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
-        needs_grad = tuple(t.requires_grad for t in tensors)
+        needs_grad = tuple([t.requires_grad for t in tensors])
         ctx = Context(needs_grad)
         try:
             out = cls.forward(ctx, *[t.data for t in tensors], **options)
@@ -213,3 +214,10 @@ class Function:
         if _grad_enabled and any(needs_grad):
             return Tensor._from_op(out, Node(cls, cls.resolve_rule(backward), ctx, tensors))
         return Tensor._from_op(out, None)
+
+
+# tensor.py builds on this module (a Tensor's node holds a Function), so the module is
+# imported last, whole, and apply() reads ``tensor.Tensor`` when it runs: this works
+# whichever of the two modules Python loads first.  (An import statement inside apply()
+# would cost about a microsecond on every op.)
+from . import tensor  # noqa: E402

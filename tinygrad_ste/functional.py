@@ -1,7 +1,8 @@
 """Compositions of ops: softmax, losses, joining tensors.
 
-Nothing here has a backward of its own: each function is written with Tensor ops, so
-its gradient follows from theirs by the chain rule (and is gradchecked like theirs).
+Nothing here has a backward of its own: each function is written with Tensor ops (or
+calls one from ops.py), so its gradient follows from theirs by the chain rule (and is
+gradchecked like theirs).
 Import it the PyTorch way: ``import tinygrad_ste.functional as F``.
 """
 import numpy as np
@@ -28,9 +29,12 @@ def logsumexp(x, axis=-1, keepdims=False):
 
 
 def log_softmax(x, axis=-1):
-    """log softmax(x)_i = x_i - logsumexp(x): log-probabilities, stable for large logits."""
-    x = as_tensor(x)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """log softmax(x)_i = x_i - logsumexp(x): log-probabilities, stable for large logits.
+
+    One op (``ops.LogSoftmax``, with its own backward) for speed: it is the core of every
+    classifier's loss.  ``x - logsumexp(x, axis, keepdims=True)`` computes the same.
+    """
+    return ops.LogSoftmax.apply(x, axis=axis)
 
 
 def softmax(x, axis=-1):

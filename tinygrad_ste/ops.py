@@ -190,6 +190,33 @@ class Max(Function):
         return g * is_max / is_max.sum(axis=ctx.axis, keepdims=True)
 
 
+class LogSoftmax(Function):
+    """y = log softmax(x) = x - log sum_j exp(x_j) along ``axis``: log-probabilities.
+
+    Forward, stable for large x: with m = max(x), log sum exp(x) = m + log sum exp(x - m),
+    and no exponent is above 0.  Backward, with p = softmax(x) = e^y:
+    dL/dx_i = g_i - p_i * sum_j g_j.
+
+    One op rather than the seven it is made of (max, -, exp, sum, log, +, -): every op
+    records a node and allocates a temporary, and in a small classifier those seven cost
+    more than the matmuls.  ``functional.logsumexp`` keeps the composed form to read.
+    """
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        shift = x.max(axis=axis, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0)   # a row of all -inf stays -inf, not NaN
+        shifted = x - shift
+        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True)
+
+
 # ------------------------------------------------------------------ elementwise
 
 

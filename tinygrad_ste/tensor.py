@@ -184,10 +184,11 @@ class Tensor:
             if gradient.shape != self.shape:
                 raise ValueError(f"backward: seed gradient has shape {gradient.shape}, output has shape {self.shape}")
         if self.node is None:   # a leaf: d self / d self = 1
-            _accumulate(self, gradient, "backward")
+            _accumulate(self, gradient)
             return
 
-        grads = {id(self): gradient}
+        grads = {id(self): gradient}   # dL/dt of every tensor t reached so far, summed over its uses
+        leaves = {}                    # the leaves among them, written to .grad once at the end
         node = self.node
         try:
             # Any overflow, 0/0 or x/0 inside a backward rule raises here, so a
@@ -209,15 +210,20 @@ class Tensor:
                     for parent, input_grad in zip(node.parents, input_grads):
                         if input_grad is None or not parent.requires_grad:
                             continue
-                        input_grad = sum_to_shape(input_grad, parent.data, node.function.name)
+                        # Most gradients already fit their input; skip the call for them (it runs per edge).
+                        data = parent.data
+                        if not (type(input_grad) is np.ndarray and input_grad.shape == data.shape
+                                and input_grad.dtype == data.dtype):
+                            input_grad = sum_to_shape(input_grad, data, node.function.name)
+                        key = id(parent)
+                        grads[key] = grads[key] + input_grad if key in grads else input_grad
                         if parent.node is None:
-                            _accumulate(parent, input_grad, node.function.name)
-                        else:
-                            key = id(parent)
-                            grads[key] = grads[key] + input_grad if key in grads else input_grad
+                            leaves[key] = parent
         except FloatingPointError as error:
             raise ValueError(f"backward of {node.function.name}: the gradient became non-finite ({error}); "
                              f"input shapes: {[p.shape for p in node.parents]}") from None
+        for key, leaf in leaves.items():
+            _accumulate(leaf, grads[key])
 
 
 def _topological_order(root):
@@ -268,10 +274,14 @@ def sum_to_shape(grad, like, op_name):
     return grad
 
 
-def _accumulate(leaf, grad, op_name):
-    """Add a gradient into a leaf's ``.grad`` (a fresh array: grads may be shared views)."""
+def _accumulate(leaf, grad):
+    """Add a leaf's total gradient into its ``.grad`` (a fresh array: grads may be shared views).
+
+    Checked once per leaf and backward pass, after all its uses are summed: a sum of
+    finite numbers with a non-finite one stays non-finite, so nothing is missed.
+    """
     if not np.isfinite(grad).all():
-        raise ValueError(f"backward of {op_name}: the gradient reaching a leaf of shape {leaf.shape} is not finite "
+        raise ValueError(f"backward: the gradient reaching a leaf of shape {leaf.shape} is not finite "
                          "(was the forward pass already inf or NaN?)")
     leaf.grad = np.array(grad) if leaf.grad is None else leaf.grad + grad
 

@@ -1,0 +1,323 @@
+"""Benchmark tinygrad_ste against PyTorch CPU and HIPS autograd; write benchmarks/RESULTS.md.
+
+    python benchmarks/run.py                  # the full run (a few minutes on 2 cores)
+    python benchmarks/run.py --before main    # also time the engine as it was at a git revision
+    python benchmarks/run.py --quick          # fewer repeats, for a smoke run
+
+What it does, in order:
+
+1. One thread on every side: OMP/MKL/OPENBLAS_NUM_THREADS=1 are set before NumPy and
+   PyTorch are imported, and ``torch.set_num_threads(1)``.  OPENBLAS_CORETYPE and
+   OPENBLAS_L2_SIZE, which some machines here set to work around old OpenBLAS builds,
+   are removed for this process only (they make a current NumPy pick a slower kernel);
+   the BLAS kernel NumPy then uses is printed.
+2. For every workload (see ``workloads.py``) and every installed framework, build the
+   step from the same seeded inputs and check that its first loss and gradients agree
+   with ours (float64: rtol 1e-9; float32: rtol 1e-4).  A disagreement stops the run.
+3. Time each step: the median of ``repeats`` timings of ``number`` calls, the
+   frameworks interleaved within every repeat so slow drifts of a shared machine hit
+   all of them alike.  The garbage collector stays on: its cost is part of each engine.
+4. W4 (100,000-op chain) runs in a fresh process per framework, to read its peak
+   resident memory (Linux VmHWM, reset through /proc/self/clear_refs) cleanly.
+5. Memory check: 1,000 training steps of W1 and of W2 with tracemalloc; no window of
+   100 steps in the second half may peak 1% above steps 401-500.
+"""
+import os
+import sys
+
+for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_variable] = "1"
+# Read by OpenBLAS when NumPy loads it, so they must go before ``import numpy``.
+REMOVED_BLAS_OVERRIDES = {name: os.environ.pop(name) for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                          if name in os.environ}
+
+import argparse            # noqa: E402
+import gc                  # noqa: E402
+import importlib           # noqa: E402
+import importlib.metadata  # noqa: E402
+import json                # noqa: E402
+import platform            # noqa: E402
+import re                  # noqa: E402
+import resource            # noqa: E402
+import shutil              # noqa: E402
+import subprocess          # noqa: E402
+import tempfile            # noqa: E402
+import time                # noqa: E402
+import tracemalloc         # noqa: E402
+import types               # noqa: E402
+from pathlib import Path   # noqa: E402
+
+import numpy as np         # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import workloads  # noqa: E402
+
+RESULTS_FILE = ROOT / "benchmarks" / "RESULTS.md"
+TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
+W4_LENGTH = 100_000
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def load_engine(package_dir=None):
+    """tinygrad_ste's Tensor, functional and quantize: this checkout's, or a copy in ``package_dir``."""
+    name = "tinygrad_ste"
+    if package_dir is not None:
+        sys.path.insert(0, str(Path(package_dir).parent))
+        name = Path(package_dir).name
+    package = importlib.import_module(name)
+    return types.SimpleNamespace(Tensor=package.Tensor, quantize=package.quantize,
+                                 functional=importlib.import_module(f"{name}.functional"))
+
+
+def export_engine(revision, into):
+    """Copy the package as it was at a git ``revision`` to ``into``/tinygrad_ste_before."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "tinygrad_ste"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    target = Path(into) / "tinygrad_ste_before"
+    shutil.move(Path(into) / "tinygrad_ste", target)
+    return target
+
+
+def set_one_thread(peers):
+    if "torch" in peers:
+        import torch
+        torch.set_num_threads(1)
+        torch.set_num_interop_threads(1)
+
+
+def blas_description():
+    """Which BLAS NumPy loaded and which kernel it runs (threadpoolctl if installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{config['name']} {config['version']} (install threadpoolctl to see the kernel)"
+    infos = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    return "; ".join(f"{i['internal_api']} {i['version']}, kernel {i.get('architecture')}, "
+                     f"{i['num_threads']} thread(s) ({Path(i['filepath']).name})" for i in infos)
+
+
+def machine_description():
+    model = "unknown CPU"
+    try:
+        model = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
+    except (OSError, AttributeError):
+        pass
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def time_steps(steps, number, repeats):
+    """Seconds per call of every step, ``{name: [one per repeat]}``; the steps take turns in each repeat.
+
+    Also counts minor page faults per call (``{name: faults}``): a fault is the kernel
+    handing back a page that malloc returned to it, and it costs about a microsecond.
+    """
+    samples = {name: [] for name in steps}
+    faults = dict.fromkeys(steps, 0)
+    for _ in range(repeats):
+        for name, step in steps.items():
+            faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            start = time.perf_counter()
+            for _ in range(number):
+                step()
+            samples[name].append((time.perf_counter() - start) / number)
+            faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
+    return samples, {name: count / (number * repeats) for name, count in faults.items()}
+
+
+def checked_steps(workload, engines, peers, **options):
+    """Build every framework's step, run each once and check it against ours; return the steps."""
+    dtype = options.get("dtype", np.float64)
+    steps = {name: workloads.make_step(workload, "ours", engine, **options) for name, engine in engines.items()}
+    steps.update({peer: workloads.make_step(workload, peer, None, **options) for peer in peers})
+    results = {name: step() for name, step in steps.items()}
+    for name, result in results.items():
+        if name != "ours":
+            workloads.check_agreement(f"{workload} ({np.dtype(dtype).name}): ours vs {name}",
+                                      results["ours"], result, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype] * 1e-3)
+    return steps
+
+
+# --------------------------------------------------------------------------- W4 and memory
+
+
+def _peak_rss_reset():
+    """Forget the process's peak resident memory so far (Linux), and return the current RSS in bytes."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_kib("VmRSS") * 1024
+
+
+def _status_kib(field):
+    return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+
+
+def deep_chain_child(framework, engine_dir, repeats):
+    """Run in a fresh process: time the 100,000-op chain and measure its peak memory; print JSON."""
+    set_one_thread([framework])
+    engine = load_engine(engine_dir) if framework == "ours" else None
+    workloads.make_step("chain", framework, engine, chain_length=1000)()   # warm up lazy imports
+    step = workloads.make_step("chain", framework, engine, chain_length=W4_LENGTH)
+    baseline = _peak_rss_reset()
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+        if i == 0:
+            peak = _status_kib("VmHWM") * 1024 - baseline
+    print(json.dumps({"seconds": times, "peak_bytes": peak}))
+
+
+def deep_chain(framework, engine_dir, repeats):
+    command = [sys.executable, __file__, "--w4-child", framework, "--repeats", str(repeats)]
+    if engine_dir is not None:
+        command += ["--engine-dir", str(engine_dir)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.splitlines()[-1])
+
+
+def memory_flatness(workload, engine, steps=1000, window=100, **options):
+    """tracemalloc peak (bytes) of every ``window`` of ``steps`` training steps of ours.
+
+    Before each window ``gc.collect()`` also empties CPython's free lists (up to 2,000
+    spare tuples of each length, and more), which otherwise fill up over the first
+    thousands of steps and look like a slow leak.  A graph that outlived its step would
+    add its whole size to every later window, so the second half must not peak above
+    the window before it.
+    """
+    step = workloads.make_step(workload, "ours", engine, **options)
+    tracemalloc.start()
+    peaks = []
+    try:
+        for i in range(steps):
+            if i % window == 0:
+                gc.collect()
+                tracemalloc.reset_peak()
+            step()
+            if i % window == window - 1:
+                peaks.append(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+    return peaks
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, noisier)")
+    parser.add_argument("--before", metavar="REV", help="also time the engine at this git revision")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--w4-child", metavar="FRAMEWORK", help=argparse.SUPPRESS)
+    parser.add_argument("--engine-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.w4_child:
+        return deep_chain_child(args.w4_child, args.engine_dir, args.repeats)
+
+    repeats = args.repeats or (3 if args.quick else 25)
+    peers = workloads.available_peers()
+    set_one_thread(peers)
+    engines = {"ours": load_engine()}
+    engine_dirs = {"ours": None}
+    scratch = tempfile.TemporaryDirectory()
+    if args.before:
+        engine_dirs["before"] = export_engine(args.before, scratch.name)
+        engines["before"] = load_engine(engine_dirs["before"])
+    columns = list(engines) + peers
+
+    lines = ["# Benchmark results", "",
+             f"Command: `python benchmarks/run.py{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}`, "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
+             f"Machine: {machine_description()}.  ",
+             f"Python {platform.python_version()}, NumPy {np.__version__}"
+             + "".join(f", {p} {importlib.metadata.version(p)}" for p in peers) + ".  ",
+             f"BLAS: {blas_description()}.  ",
+             "Threads: one on every side (OMP/MKL/OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)).  ",
+             f"Removed for this run only: {', '.join(REMOVED_BLAS_OVERRIDES) or 'nothing (neither was set)'}.  ",
+             "glibc malloc settings: " + (", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                                                    if k.startswith("MALLOC_")) or "defaults") + ".  ",
+             f"Each time is the median of {repeats} repeats; every framework's first step was checked "
+             "to give the same loss and gradients as ours (float64 rtol 1e-9, float32 rtol 1e-4).",
+             ""]
+    if "before" in engines:
+        lines += [f"`before` is the engine at git revision `{args.before}`, timed in the same run.", ""]
+
+    header = "| workload | unit | " + " | ".join(columns) + " | " + " | ".join(
+        f"{e}/{p}" for e in engines for p in peers) + " | target |"
+    lines += [header, "|" + " --- |" * (header.count("|") - 1)]
+
+    best_rows, fault_rows = [], []
+
+    def row(label, unit, samples, scale, target, faults=None):
+        values = {name: float(np.median(times)) for name, times in samples.items()}
+        best = {name: min(times) for name, times in samples.items()}
+        cells = [f"{values[c] * scale:.3g}" for c in columns]
+        cells += [ratio(values[e], values[p]) for e in engines for p in peers]
+        lines.append(f"| {label} | {unit} | " + " | ".join(cells) + f" | {target} |")
+        print(lines[-1], flush=True)
+        best_rows.append(f"| {label} | " + " | ".join(ratio(best[e], best[p]) for e in engines for p in peers) + " |")
+        if faults is not None:
+            fault_rows.append(f"| {label} | " + " | ".join(f"{faults[c]:.0f}" for c in columns) + " |")
+
+    print("\n".join(lines), flush=True)
+    mlp_number, vq_number, chain_number = (5, 5, 5) if args.quick else (10, 10, 5)
+    for dtype in (np.float64, np.float32):
+        steps = checked_steps("mlp", engines, peers, batch=256, dtype=dtype)
+        samples, faults = time_steps(steps, mlp_number, repeats)
+        row(f"W1 MLP step, {np.dtype(dtype).name}", "ms/step", samples, 1e3, "<= 1.0x torch", faults)
+    steps = checked_steps("vq", engines, peers, batch=256)
+    samples, faults = time_steps(steps, vq_number, repeats)
+    row("W2 VQ autoencoder step", "ms/step", samples, 1e3, "<= 1.0x torch", faults)
+    steps = checked_steps("chain", engines, peers, chain_length=1000)
+    samples, _ = time_steps(steps, chain_number, repeats)
+    per_op = {name: [t / 1000 for t in times] for name, times in samples.items()}
+    row("W3 1,000-op chain, fwd+bwd", "us/op", per_op, 1e6, "<= 0.7x torch, < 0.5x autograd")
+
+    w4_repeats = 1 if args.quick else 3
+    deep = {name: deep_chain("ours", engine_dirs[name], w4_repeats) for name in engines}
+    deep.update({peer: deep_chain(peer, None, w4_repeats) for peer in peers})
+    row("W4 100,000-op chain, fwd+bwd", "s", {n: d["seconds"] for n, d in deep.items()}, 1, "completes")
+    row("W4 peak memory (RSS growth)", "MB", {n: [d["peak_bytes"]] for n, d in deep.items()}, 1e-6, "-")
+
+    lines += ["", "## Ratios from the best repeat instead of the median", "",
+              "The machine is shared: other jobs slow some repeats down.  The fastest repeat is "
+              "the least disturbed one.", "",
+              "| workload | " + " | ".join(f"{e}/{p}" for e in engines for p in peers) + " |",
+              "|" + " --- |" * (1 + len(engines) * len(peers))] + best_rows
+    lines += ["", "## Minor page faults per step", "",
+              "glibc gives freed memory at the top of the heap back to the kernel once more than its trim "
+              "threshold is free, and the next step faults every page in again.", "",
+              "| workload | " + " | ".join(columns) + " |", "|" + " --- |" * (1 + len(columns))] + fault_rows
+
+    lines += ["", "## Memory over 1,000 training steps (ours, tracemalloc)", "",
+              "| workload | peak, steps 1-100 (warm-up) | peak, steps 401-500 | peak, steps 901-1000 | flat? |",
+              "| --- | --- | --- | --- | --- |"]
+    for label, workload in (("W1 MLP float64", "mlp"), ("W2 VQ autoencoder", "vq")):
+        peaks = memory_flatness(workload, engines["ours"], batch=256)
+        middle = len(peaks) // 2 - 1
+        flat = max(peaks[middle:]) <= 1.01 * peaks[middle]
+        lines.append(f"| {label} | {peaks[0] / 1e6:.2f} MB | {peaks[middle] / 1e6:.2f} MB | {peaks[-1] / 1e6:.2f} MB | "
+                     f"{'yes' if flat else 'NO'} |")
+        print(lines[-1], flush=True)
+        if not flat:
+            raise SystemExit(f"memory grows over training steps in {label}")
+    scratch.cleanup()
+    RESULTS_FILE.write_text("\n".join(lines) + "\n")
+    print(f"\nwritten to {RESULTS_FILE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
