@@ -15,7 +15,7 @@ stochastic.py (sampling and its estimators) -> estimators.py (exact gradients, c
 (layers, the vector quantizer, optimizers) -> data.py, models.py (the digits and the lesson
 models).
 """
-from .function import Context, Function, backward_rules, enable_grad, is_grad_enabled, no_grad
+from .function import Function, Node, backward_rules, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor, as_tensor
 from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
@@ -23,7 +23,7 @@ from .estimators import compare_estimators, estimate_gradient, exact_gradient
 from .gradcheck import GradcheckError, gradcheck
 from . import functional, nn, optim
 
-__all__ = ["Context", "Function", "backward_rules", "enable_grad", "is_grad_enabled", "no_grad",
+__all__ = ["Function", "Node", "backward_rules", "enable_grad", "is_grad_enabled", "no_grad",
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "compare_estimators", "estimate_gradient", "exact_gradient",

@@ -32,24 +32,7 @@ leaving a ``with`` block before calling ``.backward()`` does not change the grad
 """
 from contextlib import contextmanager
 
-__all__ = ["Context", "Node", "Function", "backward_rules", "no_grad", "enable_grad", "is_grad_enabled"]
-
-
-class Context:
-    """A scratch pad from one forward call to its backward rule.
-
-    ``saved_tensors`` holds the arrays given to :meth:`save_for_backward`;
-    ``needs_input_grad[i]`` tells the rule whether input ``i`` wants a gradient, so
-    it may skip (return ``None`` for) the ones nobody asked for.  Ops can also set any
-    other attribute (``ctx.axis = axis``).
-    """
-
-    def __init__(self, needs_input_grad):
-        self.needs_input_grad = needs_input_grad
-        self.saved_tensors = ()
-
-    def save_for_backward(self, *arrays):
-        self.saved_tensors = arrays
+__all__ = ["Node", "Function", "backward_rules", "no_grad", "enable_grad", "is_grad_enabled"]
 
 
 # ---------------------------------------------------------------------------------
@@ -111,12 +94,30 @@ def backward_rules(**rules):
 
 
 class Node:
-    """One recorded op application: the op, the backward rule chosen, its ctx, its inputs."""
+    """One op application in the graph -- and the ``ctx`` its forward and backward receive.
 
-    __slots__ = ("function", "rule", "ctx", "parents")
+    As in PyTorch, the scratch pad of an op *is* its graph node, one object per op call:
 
-    def __init__(self, function, rule, ctx, parents):
-        self.function, self.rule, self.ctx, self.parents = function, rule, ctx, parents
+    * ``function`` -- the op (a Function subclass), ``rule`` -- the backward rule chosen,
+      ``parents`` -- the input Tensors, in order;
+    * ``saved_tensors`` -- the arrays given to :meth:`save_for_backward`;
+    * ``needs_input_grad[i]`` -- whether input ``i`` wants a gradient, so a rule may skip
+      (return ``None`` for) the ones nobody asked for;
+    * any other attribute an op sets on it (``ctx.axis = axis``).
+    """
+
+    # Fixed fields in slots; the __dict__ for op-specific attributes is only created by
+    # the ops that set one.  Fewer objects per op means less work for Python's garbage
+    # collector, which otherwise walks the whole graph again and again while it grows.
+    __slots__ = ("function", "rule", "parents", "needs_input_grad", "saved_tensors", "__dict__")
+
+    def __init__(self, function, parents, needs_input_grad):
+        self.function, self.parents, self.needs_input_grad = function, parents, needs_input_grad
+        self.rule = None   # chosen by Function.apply when the op is recorded
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
 
     @property
     def rule_name(self):
@@ -205,14 +206,15 @@ class Function:
         Tensor = tensor.Tensor
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         needs_grad = tuple([t.requires_grad for t in tensors])
-        ctx = Context(needs_grad)
+        ctx = Node(cls, tensors, needs_grad)
         try:
             out = cls.forward(ctx, *[t.data for t in tensors], **options)
         except (ValueError, IndexError, TypeError) as error:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise type(error)(f"{cls.name}: {error} (input shapes: {shapes})") from error
         if _grad_enabled and any(needs_grad):
-            return Tensor._from_op(out, Node(cls, cls.resolve_rule(backward), ctx, tensors))
+            ctx.rule = cls.resolve_rule(backward)
+            return Tensor._from_op(out, ctx)
         return Tensor._from_op(out, None)
 
 

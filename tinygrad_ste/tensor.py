@@ -2,8 +2,9 @@
 
 A Tensor holds ``data`` (a NumPy array), ``grad`` (dL/d data after ``backward()``, same
 shape, or None) and, when it is the output of an op that needs a gradient, a ``node``
-(:class:`~tinygrad_ste.function.Node`): which op made it, which backward rule was chosen, the op's ``ctx`` and
-the input Tensors (its parents).  Those nodes are the computation graph.
+(:class:`~tinygrad_ste.function.Node`, the very ``ctx`` the op's forward filled in): which
+op made it, which backward rule was chosen, what the forward saved, and the input
+Tensors (its parents).  Those nodes are the computation graph.
 
 ``loss.backward()`` walks that graph from the loss back to the leaves:
 
@@ -201,7 +202,7 @@ class Tensor:
                     if tensor._retains_grad:
                         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
                     node = tensor.node
-                    input_grads = node.rule(node.ctx, grad)
+                    input_grads = node.rule(node, grad)   # the node is the op's ctx
                     if type(input_grads) is not tuple:
                         input_grads = (input_grads,)
                     if len(input_grads) != len(node.parents):
