@@ -21,7 +21,7 @@ import numpy as np
 from . import ops
 from .function import no_grad
 
-__all__ = ["Tensor", "as_tensor", "sum_to_shape"]
+__all__ = ["Tensor", "as_tensor", "sum_to_shape", "topological_order"]
 
 
 class Tensor:
@@ -195,7 +195,7 @@ class Tensor:
             # Any overflow, 0/0 or x/0 inside a backward rule raises here, so a
             # non-finite gradient is reported at the op that made it.
             with np.errstate(over="raise", divide="raise", invalid="raise"), no_grad():
-                for tensor in _topological_order(self):
+                for tensor in topological_order(self):
                     grad = grads.pop(id(tensor), None)
                     if grad is None:   # no gradient flowed here (every consumer's rule returned None)
                         continue
@@ -227,7 +227,7 @@ class Tensor:
             _accumulate(leaf, grads[key])
 
 
-def _topological_order(root):
+def topological_order(root):
     """Every non-leaf tensor reachable from ``root``, each one before its inputs.
 
     Depth-first search with an explicit stack of (tensor, iterator over its parents);

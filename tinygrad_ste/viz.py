@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from .tensor import _topological_order
+from .tensor import topological_order
 
 __all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
            "show_images", "plot_code_usage"]
@@ -21,9 +21,9 @@ _NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff",
 def draw_graph(output, names=None, ax=None):
     """Draw the computation graph that ``output.backward()`` would walk.
 
-    Each op node shows the op's name and the backward rule recorded for it
-    ("default" is the op's own gradient); ops whose rule was chosen by name or given
-    as a callable are orange.  Leaves show their name (from ``names``, a dict
+    Each op node shows the op's name and the backward rule recorded for it (its
+    registered name, or "default" for an op's only gradient); ops whose rule was chosen
+    instead of the op's default (by name or as a callable) are orange.  Leaves show their name (from ``names``, a dict
     ``{tensor: "x"}``) and shape; green leaves require grad.  Data flows left to right.
     """
     names = names or {}
@@ -33,7 +33,7 @@ def draw_graph(output, names=None, ax=None):
     # Column of a tensor = longest path from it to the output, so every arrow points right.
     # The engine's own topological order (output first) lets one pass settle it.
     distance, order = {id(output): 0}, []
-    for tensor in _topological_order(output):
+    for tensor in topological_order(output):
         order.append(tensor)
         for parent in tensor.node.parents:
             if parent.node is None and id(parent) not in distance:
@@ -62,7 +62,7 @@ def draw_graph(output, names=None, ax=None):
         else:
             rule = tensor.node.rule_name
             label = f"{tensor.node.function.name}\nbackward: {rule}\nshape {tensor.shape}"
-            kind = "op" if rule == "default" else "op with a chosen rule"
+            kind = "op" if tensor.node.rule is tensor.node.function.backward else "op with a chosen rule"
             if tensor in names:
                 label = f"{names[tensor]} = " + label
             parents = [id(p) for p in tensor.node.parents]
