@@ -288,15 +288,17 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
-class Sigmoid(Function):
-    """y = 1 / (1 + e^-x).  dL/dx = g * y * (1 - y).
+def sigmoid_array(x):
+    """1 / (1 + e^-x) on a NumPy array, computed as (1 + tanh(x / 2)) / 2: the same
+    function, but e^-x overflows for x below about -709 while tanh never does."""
+    return 0.5 * (1 + np.tanh(0.5 * x))
 
-    Computed as (1 + tanh(x / 2)) / 2, the same function, because e^-x overflows for
-    x below about -709 while tanh never does.
-    """
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x).  dL/dx = g * y * (1 - y)."""
     @staticmethod
     def forward(ctx, x):
-        y = 0.5 * (1 + np.tanh(0.5 * x))
+        y = sigmoid_array(x)
         ctx.save_for_backward(y)
         return y
 

@@ -55,6 +55,7 @@ import numpy as np
 
 from .discrete import softmax_array, softmax_backward
 from .function import Function
+from .ops import sigmoid_array
 from .functional import log_softmax, logsumexp, one_hot, stack
 from .tensor import Tensor, as_tensor
 
@@ -95,16 +96,11 @@ def logistic_noise(rng, shape):
 # ------------------------------------------------------------------ the two distributions
 
 
-def _sigmoid(x):
-    """1 / (1 + e^-x) on arrays, via tanh so that no exp overflows (as ops.Sigmoid)."""
-    return 0.5 * (1 + np.tanh(0.5 * x))
-
-
 class Bernoulli:
     """b in {0, 1} elementwise with P(b = 1) = sigmoid(logits); logits of any shape."""
     name = "bernoulli"
     noise = staticmethod(logistic_noise)
-    probabilities = staticmethod(_sigmoid)
+    probabilities = staticmethod(sigmoid_array)
 
     @staticmethod
     def probabilities_backward(p, g):
