@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import tinygrad_ste.functional as F
-from tinygrad_ste import Tensor
+from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.estimators import (DEFAULT_ESTIMATORS, all_outcomes, compare_estimators, demo_problems,
-                                     estimate_gradient, exact_gradient)
+                                     estimate_gradient, exact_gradient, expected_cost)
 from tinygrad_ste.stochastic import EMABaseline, log_prob
 
 # (kind, logits shape): Bernoulli and categorical problems of several sizes.
@@ -254,3 +254,24 @@ def test_compare_estimators_table():
 def test_demo_problems_are_small_enough_to_enumerate():
     for name, cost_fn, logits, kind in demo_problems(np.random.default_rng(0)):
         assert exact_gradient(cost_fn, logits, kind).shape == logits.shape
+
+
+@pytest.mark.parametrize("kind, shape", [("bernoulli", (3,)), ("categorical", (2, 3))])
+def test_expected_cost_is_the_enumerated_sum_and_is_differentiable(kind, shape):
+    rng = np.random.default_rng(7)
+    logits = rng.normal(size=shape)
+    weights = rng.normal(size=shape)
+
+    def cost(b):
+        return ((b * weights).sum(axis=tuple(range(1, b.ndim))) - 0.3) ** 2
+
+    outcomes = all_outcomes(shape, kind)
+    if kind == "bernoulli":
+        p = 1 / (1 + np.exp(-logits))
+        probability = np.prod(np.where(outcomes == 1, p, 1 - p).reshape(len(outcomes), -1), axis=1)
+    else:
+        p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        probability = np.prod((outcomes * p).sum(axis=-1).reshape(len(outcomes), -1), axis=1)
+    by_hand = probability @ cost(Tensor(outcomes)).data
+    np.testing.assert_allclose(expected_cost(cost, logits, kind).item(), by_hand, rtol=1e-12)
+    assert gradcheck(lambda theta: expected_cost(cost, theta, kind), [Tensor(logits, requires_grad=True)])

@@ -33,10 +33,10 @@ import numpy as np
 
 from .stochastic import (ESTIMATORS, EMABaseline, distribution_of, log_prob, reinforce_loss,
                          sample_bernoulli, sample_categorical)
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
 from .functional import one_hot
 
-__all__ = ["exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
+__all__ = ["expected_cost", "exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
            "Comparison", "DEFAULT_ESTIMATORS"]
 
 DEFAULT_ESTIMATORS = ("straight_through", "gumbel", ("gumbel", {"tau": 0.5}), "straight_through_gumbel",
@@ -70,30 +70,46 @@ def all_outcomes(shape, kind):
     return one_hot(choices, classes).reshape((classes ** m,) + tuple(shape))
 
 
-def exact_gradient(cost_fn, logits, kind, max_outcomes=2 ** 16):
-    """d/dlogits E_b[cost_fn(b)], exactly, by enumerating every outcome b.
+def expected_cost(cost_fn, logits, kind, max_outcomes=2 ** 16):
+    """E_b[cost_fn(b)] = sum_b p(b) cost_fn(b), exactly, by enumerating every outcome b.
 
-    logits: any shape for kind="bernoulli", (..., K) for kind="categorical".  Returns a
-    float64 array shaped like ``logits``.  Raises ValueError when there are more than
-    ``max_outcomes`` outcomes (2^m, or K^m for m categorical variables).
+    logits: any shape for kind="bernoulli", (..., K) for kind="categorical"; a Tensor
+    (the result is then differentiable with respect to it) or an array.  Returns a
+    scalar Tensor.  Raises ValueError when there are more than ``max_outcomes``
+    outcomes (2^m, or K^m for m categorical variables).
     """
-    distribution_of(kind, "exact_gradient")
-    logits = np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64)
-    if kind == "categorical" and logits.ndim == 0:
-        raise ValueError(f"exact_gradient: categorical logits need a class axis (..., K), got shape {logits.shape}")
-    variables = logits.size if kind == "bernoulli" else logits.size // logits.shape[-1]
-    values = 2 if kind == "bernoulli" else logits.shape[-1]
-    if float(values) ** variables > max_outcomes:
-        raise ValueError(f"exact_gradient: {values}^{variables} outcomes for {kind} logits of shape {logits.shape} "
-                         f"are too many to enumerate (max_outcomes={max_outcomes})")
-    outcomes = Tensor(all_outcomes(logits.shape, kind))
-    costs = _costs(cost_fn, outcomes, "exact_gradient")
-    costs = costs.data if isinstance(costs, Tensor) else np.asarray(costs, dtype=np.float64)
-    theta = Tensor(logits, requires_grad=True)
-    per_variable = log_prob(theta, outcomes, kind)                    # independent variables:
-    joint = per_variable.reshape(len(outcomes), -1).sum(axis=1)       # log p(b) = sum of theirs
-    (joint.exp() * costs).sum().backward()
+    return _enumerate_expectation(cost_fn, as_tensor(logits), kind, max_outcomes, "expected_cost")
+
+
+def exact_gradient(cost_fn, logits, kind, max_outcomes=2 ** 16):
+    """d/dlogits E_b[cost_fn(b)], exactly: :func:`expected_cost` differentiated by the engine.
+
+    Returns a float64 array shaped like ``logits``.
+    """
+    theta = Tensor(np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64),
+                   requires_grad=True)
+    _enumerate_expectation(cost_fn, theta, kind, max_outcomes, "exact_gradient").backward()
     return theta.grad
+
+
+def _enumerate_expectation(cost_fn, theta, kind, max_outcomes, op):
+    """sum_b p(b | theta) cost_fn(b) over every outcome b, as a scalar Tensor (errors name ``op``).
+
+    The variables are independent, so log p(b) is the sum of their log-probabilities.
+    """
+    distribution_of(kind, op)
+    if kind == "categorical" and theta.ndim == 0:
+        raise ValueError(f"{op}: categorical logits need a class axis (..., K), got shape {theta.shape}")
+    variables = theta.size if kind == "bernoulli" else theta.size // theta.shape[-1]
+    values = 2 if kind == "bernoulli" else theta.shape[-1]
+    if float(values) ** variables > max_outcomes:
+        raise ValueError(f"{op}: {values}^{variables} outcomes for {kind} logits of shape {theta.shape} "
+                         f"are too many to enumerate (max_outcomes={max_outcomes})")
+    outcomes = Tensor(all_outcomes(theta.shape, kind))
+    costs = _costs(cost_fn, outcomes, op)
+    costs = costs.data if isinstance(costs, Tensor) else np.asarray(costs, dtype=np.float64)
+    log_p = log_prob(theta, outcomes, kind).reshape(len(outcomes), -1).sum(axis=1)   # (outcomes,)
+    return (log_p.exp() * costs).sum()
 
 
 def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0, baseline=None):
