@@ -1,17 +1,20 @@
-"""Every lesson runs top to bottom, its exercises accept the reference solutions and reject blanks.
+"""Every lesson runs top to bottom with no error, its claims hold, and its exercises accept the
+reference solutions and report blanks.
 
-The exercise convention is described in ``tinygrad_ste/exercises.py``: a code cell tagged
+The conventions are described in ``tinygrad_ste/exercises.py``: a code cell tagged
 ``exercise`` (with a placeholder), a markdown cell tagged ``solution`` (the reference code
-in a ```python block), a code cell tagged ``check``.  For every exercise the graded copy
-of a lesson runs, in one kernel:
+in a ```python block), a code cell tagged ``check``; and code cells tagged ``claim`` whose
+assertions back the prose.  For every exercise the graded copy of a lesson runs, in one kernel:
 
-    exercise cell as stored -> check cell (must raise NotAnswered)
-    -> reference solution   -> check cell (must pass)
+    exercise cell as stored -> check cell (must print "not answered yet")
+    -> reference solution   -> check cell (must print "correct.")
+
+Any error in any cell, a failing claim included, fails the test.  The lessons are not timed
+here (a loaded machine would fail a timed test); ``benchmarks/`` times them.
 """
 import copy
 import os
 import re
-import time
 from pathlib import Path
 
 import nbformat
@@ -20,7 +23,8 @@ from nbclient import NotebookClient
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 LESSONS = sorted((REPOSITORY / "lessons").glob("*.ipynb"))
-SECONDS_PER_LESSON = 60   # the budget on 2 CPU cores
+# Not a time budget: a cell that runs this long means a hung kernel.
+CELL_TIMEOUT_SECONDS = 600
 SOLUTION_CODE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
@@ -65,9 +69,7 @@ def graded_copy(notebook):
         skip.update((solution, check))
         code = SOLUTION_CODE.findall(notebook.cells[solution].source)
         assert len(code) == 1, f"cell {solution}: a solution holds exactly one ```python block"
-        unanswered_check = nbformat.v4.new_code_cell(notebook.cells[check].source)
-        unanswered_check.metadata["tags"] = ["raises-exception"]   # nbclient lets this cell fail
-        cells += [copy.deepcopy(cell), unanswered_check]
+        cells += [copy.deepcopy(cell), nbformat.v4.new_code_cell(notebook.cells[check].source)]
         checks_unanswered.append(len(cells) - 1)
         cells += [nbformat.v4.new_code_cell(code[0]), nbformat.v4.new_code_cell(notebook.cells[check].source)]
         checks_solved.append(len(cells) - 1)
@@ -92,6 +94,10 @@ def test_lesson_is_stored_without_outputs_and_follows_the_layout(path):
                 f"{path.name} cell {i} is stored with outputs; clear them before committing"
     assert "After this lesson you will be able to" in notebook.cells[0].source
     assert 2 <= len(exercise_triples(notebook)) <= 3
+    claims = [cell for cell in notebook.cells if "claim" in tags(cell)]
+    assert claims, f"{path.name} has no cell tagged 'claim' backing its directional sentences"
+    assert all(cell.cell_type == "code" and "assert" in cell.source for cell in claims), \
+        f"{path.name}: a claim cell is a code cell that asserts what the prose says"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
@@ -100,19 +106,21 @@ def test_lesson_runs_and_checks_its_exercises(path, monkeypatch):
     # The kernel imports the package from this checkout, installed or not.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")])))
     graded, checks_unanswered, checks_solved = graded_copy(read(path))
-    client = NotebookClient(graded, kernel_name="python3", timeout=SECONDS_PER_LESSON,
+    client = NotebookClient(graded, kernel_name="python3", timeout=CELL_TIMEOUT_SECONDS,
                             resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()   # raises CellExecutionError, with the traceback, on any unexpected error
-    elapsed = time.perf_counter() - start
+    client.execute()   # raises CellExecutionError, with the traceback, on any error: a failed claim too
 
+    claims = [cell for cell in graded.cells if "claim" in tags(cell)]
+    assert claims and all(cell.execution_count for cell in claims), f"{path.name}: a claim cell did not run"
     for i in checks_unanswered:
-        errors = [o for o in graded.cells[i].outputs if o.output_type == "error"]
-        assert errors and errors[0].ename == "NotAnswered", \
-            f"{path.name}: an unanswered exercise did not raise NotAnswered:\n{graded.cells[i].source}"
-        assert "not answered yet" in errors[0].evalue
+        printed = printed_text(graded.cells[i])
+        assert "not answered yet" in printed and "correct." not in printed, \
+            f"{path.name}: an unanswered exercise was not reported as such:\n{graded.cells[i].source}\n{printed}"
     for i in checks_solved:
-        printed = "".join(o.get("text", "") for o in graded.cells[i].outputs if o.output_type == "stream")
-        assert "correct." in printed, f"{path.name}: a reference solution was not accepted:\n{graded.cells[i].source}"
-    assert elapsed < SECONDS_PER_LESSON, f"{path.name} took {elapsed:.1f} s, budget {SECONDS_PER_LESSON} s"
-    print(f"{path.name}: {elapsed:.1f} s")
+        printed = printed_text(graded.cells[i])
+        assert "correct." in printed and "not quite" not in printed and "not answered" not in printed, \
+            f"{path.name}: a reference solution was not accepted:\n{graded.cells[i].source}\n{printed}"
+
+
+def printed_text(cell):
+    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")

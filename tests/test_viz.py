@@ -39,9 +39,9 @@ def test_draw_graph_shows_every_op_its_rule_and_the_leaves():
     assert any(t.startswith("sum\nbackward: default") for t in texts)
     assert "w\nshape (2,)" in texts and "x\nshape (2,)" in texts
     assert "×2" in texts   # z * z: one arrow, used twice
-    # Data flows left to right: every op box lies right of the boxes of its inputs.
-    centre = {t.get_text(): t.get_position()[0] for t in fig.axes[0].texts}
-    assert centre["w\nshape (2,)"] < centre["round\nbackward: identity\nshape (2,)"] < centre["sum\nbackward: default\nshape ()"]
+    # Data flows top to bottom: every op box lies below the boxes of its inputs.
+    height = {t.get_text(): t.get_position()[1] for t in fig.axes[0].texts}
+    assert height["w\nshape (2,)"] > height["round\nbackward: identity\nshape (2,)"] > height["sum\nbackward: default\nshape ()"]
 
 
 def test_draw_graph_names_a_callable_rule_and_shows_scalar_constants_by_value():
@@ -78,6 +78,17 @@ def test_plots_have_titles_axis_labels_and_legends():
         for ax in fig.axes:
             assert_labelled(ax)
     assert "1 unused" in figures[3].axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_one_colour_per_backward_rule_whatever_the_label_says_around_it():
+    assert viz.rule_colour("straight-through + restart") == viz.rule_colour('backward="identity"')
+    assert viz.rule_colour("straight_through_gumbel: final 0.03") != viz.rule_colour("straight_through")
+    assert viz.rule_colour("reinforce, baseline=leave_one_out") != viz.rule_colour("reinforce, no baseline")
+    fig = viz.plot_curves([1, 2], {"identity": [1, 2], "clipped": [2, 1], "binary activations, identity": [1, 1]},
+                          "step", "loss", "Rules")
+    lines = fig.axes[0].get_lines()
+    assert lines[0].get_color() == lines[2].get_color() == viz.RULE_COLOURS["identity"]
+    assert lines[2].get_linestyle() == "--"   # the same rule again: dashed
 
 
 def test_show_images_draws_one_row_per_label():

@@ -19,7 +19,6 @@ from .function import Function, Node, backward_rules, enable_grad, is_grad_enabl
 from .tensor import Tensor, as_tensor
 from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
-from .estimators import compare_estimators, estimate_gradient, exact_gradient
 from .gradcheck import GradcheckError, gradcheck
 from . import functional, nn, optim
 
@@ -29,3 +28,15 @@ __all__ = ["Function", "Node", "backward_rules", "enable_grad", "is_grad_enabled
            "compare_estimators", "estimate_gradient", "exact_gradient",
            "GradcheckError", "gradcheck", "functional", "nn", "optim"]
 __version__ = "0.1.0"
+
+_FROM_ESTIMATORS = ("compare_estimators", "estimate_gradient", "exact_gradient")
+
+
+def __getattr__(name):
+    """``tg.exact_gradient`` and friends load ``estimators`` on first use, not at import, so that
+    ``python -m tinygrad_ste.estimators`` runs that module once (no RuntimeWarning about it
+    being imported already)."""
+    if name in _FROM_ESTIMATORS:
+        from . import estimators
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'tinygrad_ste' has no attribute {name!r}")

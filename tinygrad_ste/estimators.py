@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .stochastic import (ESTIMATORS, EMABaseline, distribution_of, log_prob, reinforce_loss,
+from .stochastic import (ESTIMATORS, EMABaseline, Sample, distribution_of, log_prob, reinforce_loss,
                          sample_bernoulli, sample_categorical)
 from .tensor import Tensor, as_tensor
+from .function import no_grad
 from .functional import one_hot
 
-__all__ = ["expected_cost", "exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
+__all__ = ["expected_cost", "exact_gradient", "expected_estimate", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
            "Comparison", "DEFAULT_ESTIMATORS"]
 
 DEFAULT_ESTIMATORS = ("straight_through", "gumbel", ("gumbel", {"tau": 0.5}), "straight_through_gumbel",
@@ -92,8 +93,41 @@ def exact_gradient(cost_fn, logits, kind, max_outcomes=2 ** 16):
     return theta.grad
 
 
-def _enumerate_expectation(cost_fn, theta, kind, max_outcomes, op):
-    """sum_b p(b | theta) cost_fn(b) over every outcome b, as a scalar Tensor (errors name ``op``).
+def expected_estimate(cost_fn, logits, estimator, kind, tau=1.0, max_outcomes=2 ** 16):
+    """E_b[g_hat(b)], exactly: the mean of infinitely many estimates, by enumerating every outcome b.
+
+    Only for the estimators whose estimate depends on the drawn sample b alone, not on the
+    noise that drew it: "straight_through" (g_hat(b) = J_P(logits / tau)^T dc/db / tau) and
+    "reinmax" (see :mod:`tinygrad_ste.stochastic`).  Then E[g_hat] = sum_b p(b) g_hat(b),
+    and its distance to :func:`exact_gradient` is the estimator's bias with no sampling noise
+    at all.  (The mean over n samples per estimate is the same, so n does not matter.)
+
+    Each outcome is fed to the estimator's backward rule as the sample, with its probability
+    as a constant weight.  Returns a float64 array shaped like ``logits``.
+    """
+    if estimator not in ("straight_through", "reinmax"):
+        raise ValueError(f"expected_estimate: {estimator!r} depends on the noise, not only on the sample; "
+                         "only 'straight_through' and 'reinmax' can be averaged by enumeration "
+                         "(estimate the others with compare_estimators)")
+    distribution = distribution_of(kind, "expected_estimate")
+    theta = Tensor(np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64),
+                   requires_grad=True)
+    with no_grad():
+        probability = _enumerate_outcomes(theta, kind, max_outcomes, "expected_estimate")[1].exp().data
+    outcomes = all_outcomes(theta.shape, kind)
+    # Noise that makes each outcome the sample drawn (the rules read only the logits and the sample).
+    forcing_noise = (2 * outcomes - 1) * (1e6 + np.abs(theta.data).max())
+    samples = Sample.apply(theta, noise=forcing_noise, distribution=distribution, tau=tau, backward=estimator)
+    cost = _costs(cost_fn, samples, "expected_estimate")
+    if not (isinstance(cost, Tensor) and cost.requires_grad):
+        raise ValueError(f"expected_estimate: {estimator!r} differentiates through the cost, so cost_fn must be "
+                         f"written with Tensor ops; it returned a {type(cost).__name__} without a graph")
+    (cost * Tensor(probability)).sum().backward()
+    return theta.grad
+
+
+def _enumerate_outcomes(theta, kind, max_outcomes, op):
+    """(every outcome b as a Tensor (outcomes, *theta.shape), log p(b | theta) as a Tensor (outcomes,)).
 
     The variables are independent, so log p(b) is the sum of their log-probabilities.
     """
@@ -106,9 +140,14 @@ def _enumerate_expectation(cost_fn, theta, kind, max_outcomes, op):
         raise ValueError(f"{op}: {values}^{variables} outcomes for {kind} logits of shape {theta.shape} "
                          f"are too many to enumerate (max_outcomes={max_outcomes})")
     outcomes = Tensor(all_outcomes(theta.shape, kind))
+    return outcomes, log_prob(theta, outcomes, kind).reshape(len(outcomes), -1).sum(axis=1)
+
+
+def _enumerate_expectation(cost_fn, theta, kind, max_outcomes, op):
+    """sum_b p(b | theta) cost_fn(b) over every outcome b, as a scalar Tensor (errors name ``op``)."""
+    outcomes, log_p = _enumerate_outcomes(theta, kind, max_outcomes, op)
     costs = _costs(cost_fn, outcomes, op)
     costs = costs.data if isinstance(costs, Tensor) else np.asarray(costs, dtype=np.float64)
-    log_p = log_prob(theta, outcomes, kind).reshape(len(outcomes), -1).sum(axis=1)   # (outcomes,)
     return (log_p.exp() * costs).sum()
 
 

@@ -7,9 +7,16 @@ Every figure uses a fixed seed, so rerunning gives the same pictures.  ``--quick
 with tiny settings (for the tests): same code path, rougher numbers.
 
 Each figure is a function registered with ``@figure`` that returns ``(matplotlib figure,
-numbers)``: ``numbers`` maps a name to each value the figure shows that the README quotes.
-The command writes them, per figure, to ``numbers.json`` beside the PNGs, so every number
-in the README's captions can be traced to the run that drew the picture.
+numbers)``: ``numbers`` maps a name to each number the README's caption of that figure
+states, *in the order the caption states them*, settings included (how many estimates,
+epochs, ...).  The command writes them, per figure, to ``numbers.json`` beside the PNGs.
+``tests/test_readme.py`` reads the caption (the bold paragraph before the figure's image)
+and checks that its n-th number, as printed, is the n-th value rounded to the digits
+printed (a percentage is the value times 100); numbers inside `code`, and "Lesson N",
+are not counted.  A figure whose caption states no number returns ``{}``.
+
+Where a lesson computes the same thing, the figure runs the lesson's own settings; where
+it is a larger run, its caption says so and the lesson says how to make it.
 """
 import argparse
 import json
@@ -25,7 +32,7 @@ import numpy as np  # noqa: E402
 
 from . import discrete, viz  # noqa: E402
 from .data import load_digits  # noqa: E402
-from .estimators import compare_estimators, demo_problems  # noqa: E402
+from .estimators import compare_estimators, demo_problems, exact_gradient, expected_estimate  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
 from .models import train_binary_network, train_categorical_autoencoder, train_vq_autoencoder  # noqa: E402
@@ -50,7 +57,7 @@ def staircase(quick):
         x = Tensor(grid, requires_grad=True)
         discrete.round(x, backward=rule).sum().backward()
         gradients[rule] = x.grad
-    return viz.plot_staircase(grid, np.round(grid), gradients), {}
+    return viz.plot_staircase(grid, np.round(grid), gradients), {}   # the caption states no number
 
 
 def _categorical_demo(rng):
@@ -64,11 +71,14 @@ def estimator_histograms(quick):
     """Many independent estimates of one gradient entry, one histogram per estimator."""
     rng = np.random.default_rng(SEED)
     cost_fn, logits = _categorical_demo(rng)
-    comparison = compare_estimators(cost_fn, logits, "categorical", rng, n_samples=4,
-                                    n_estimates=20 if quick else 1000)
+    n_estimates, n_samples = (20 if quick else 1000), 4
+    comparison = compare_estimators(cost_fn, logits, "categorical", rng, n_samples=n_samples, n_estimates=n_estimates)
     largest = np.unravel_index(np.abs(comparison.exact).argmax(), comparison.exact.shape)   # where bias shows most
-    numbers = {"exact": float(comparison.exact[largest])}
-    numbers.update({f"{row.label}: mean": float(row.estimates[(slice(None),) + largest].mean()) for row in comparison})
+    mean = {row.label: float(row.estimates[(slice(None),) + largest].mean()) for row in comparison}
+    numbers = {"estimates": n_estimates, "samples per estimate": n_samples, "variables": logits.shape[0],
+               "classes": logits.shape[1], "outcomes": logits.shape[1] ** logits.shape[0],
+               "exact": float(comparison.exact[largest]), "straight_through: mean": mean["straight_through"],
+               "reinforce: mean": mean["reinforce"]}
     return viz.plot_estimates(comparison, index=largest), numbers
 
 
@@ -78,59 +88,105 @@ def estimator_temperature(quick):
     rng = np.random.default_rng(SEED)
     cost_fn, logits = _categorical_demo(rng)
     temperatures = [0.1, 1.0] if quick else [0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
+    n_estimates, n_samples = (20 if quick else 1000), 4
     swept = ["gumbel", "straight_through_gumbel", "straight_through", "reinmax"]
     bias, variance, noise_floor = ({name: [] for name in swept} for _ in range(3))
     for tau in temperatures:
         rows = compare_estimators(cost_fn, logits, "categorical", rng, estimators=[(name, {"tau": tau}) for name in swept],
-                                  n_samples=4, n_estimates=20 if quick else 1000)
+                                  n_samples=n_samples, n_estimates=n_estimates)
         for name, row in zip(swept, rows):
             bias[name].append(row.bias)
             variance[name].append(row.variance)
             noise_floor[name].append(row.noise_floor)
-    numbers = {f"{name}, tau={tau}: {statistic}": values[name][i] for name in swept for i, tau in enumerate(temperatures)
-               for statistic, values in (("bias", bias), ("variance", variance), ("noise floor", noise_floor))}
+    # Straight-through and ReinMax depend on the sample only, so their bias is also known exactly.
+    exact = exact_gradient(cost_fn, logits, "categorical")
+    exact_bias = {(name, tau): float(np.linalg.norm(expected_estimate(cost_fn, logits, name, "categorical", tau=tau)
+                                                    - exact)) for name in ("straight_through", "reinmax")
+                  for tau in (0.1, 1.0)}
+    numbers = {"estimates": n_estimates, "samples per estimate": n_samples,
+               "straight_through, tau=1: exact bias": exact_bias["straight_through", 1.0], "tau (first)": 1.0,
+               "straight_through, tau=0.1: exact bias": exact_bias["straight_through", 0.1], "tau (second)": 0.1,
+               "reinmax: tau": 1.0, "reinmax, tau=1: exact bias": exact_bias["reinmax", 1.0]}
     return viz.plot_bias_variance(temperatures, bias, variance, "temperature tau", noise_floor=noise_floor,
                                   title="Gradient estimators with a temperature: the bias-variance trade-off "
-                                        "(3 categorical variables, 4 classes, 4 samples per estimate)"), numbers
+                                        f"({n_estimates} estimates of {n_samples} samples per point)"), numbers
 
 
 @figure
 def estimator_training(quick):
-    """Test reconstruction error of the categorical-latent autoencoder trained with each estimator."""
-    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=20)
-    runs = {"straight_through": {}, "gumbel, tau=1": dict(estimator="gumbel"),
-            "straight_through_gumbel": dict(estimator="straight_through_gumbel"), "reinmax": dict(estimator="reinmax"),
-            "reinforce, leave_one_out": dict(estimator="reinforce", baseline="leave_one_out"),
-            "reinforce, no baseline": dict(estimator="reinforce", baseline="none")}
-    results = {label: train_categorical_autoencoder(**options, **settings, seed=SEED) for label, options in runs.items()}
-    epochs = np.arange(1, settings["epochs"] + 1)
-    return viz.plot_curves(epochs, {f"{label}: final {r.test_mse:.4f}": r.history["test_mse"]
-                                    for label, r in results.items()},
-                           "epoch", "test reconstruction MSE", "Digits autoencoder with 8 categorical latents: "
-                           "one estimator per curve", logy=True), \
-        {f"{label}: test MSE": r.test_mse for label, r in results.items()}
+    """The categorical autoencoder of lesson 3 section 7, larger (128 hidden units, 20 epochs instead of 64 and 6):
+    left, a temperature sweep for each estimator that has one (seed 0); right, each estimator at the
+    temperature that did best there, mean test MSE per epoch over three other seeds.
+
+    One training run is chaotic: a last-bit difference in a matrix product (another BLAS kernel, another
+    machine) grows into a visibly different final error, so the right panel reports means over seeds.
+    """
+    settings = dict(epochs=2, hidden=16) if quick else dict(hidden=128, epochs=20)
+    temperatures = [0.5, 2.0] if quick else [0.5, 1.0, 1.5, 2.0]
+    seeds = [1, 2] if quick else [1, 2, 3]
+    swept = ["straight_through", "gumbel", "straight_through_gumbel", "reinmax"]
+    sweep = {name: [train_categorical_autoencoder(name, tau=tau, **settings, seed=SEED).test_mse
+                    for tau in temperatures] for name in swept}
+    chosen = {name: temperatures[int(np.argmin(sweep[name]))] for name in swept}
+    runs = {f"{name}, tau={chosen[name]:g}": dict(estimator=name, tau=chosen[name]) for name in swept}
+    runs.update({"reinforce, leave_one_out": dict(estimator="reinforce", baseline="leave_one_out"),
+                 "reinforce, no baseline": dict(estimator="reinforce", baseline="none")})
+    curves, final = {}, {}
+    for label, options in runs.items():
+        results = [train_categorical_autoencoder(**options, **settings, seed=seed) for seed in seeds]
+        curves[label] = np.mean([r.history["test_mse"] for r in results], axis=0)
+        final[label] = np.array([r.test_mse for r in results])
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.6), gridspec_kw=dict(width_ratios=[1, 1.5]))
+    viz.plot_curves(temperatures, sweep, "temperature tau", f"test MSE after {settings['epochs']} epochs",
+                    f"Temperature sweep (seed {SEED})", logx=True, ax=left, legend=False)
+    left.set_xticks(temperatures, [f"{tau:g}" for tau in temperatures])
+    left.legend(fontsize=8)
+    viz.plot_curves(np.arange(1, settings["epochs"] + 1),
+                    {f"{label}: final {final[label].mean():.4f}": curve for label, curve in curves.items()},
+                    "epoch", "test reconstruction MSE", f"Each estimator at its best tau: mean of seeds "
+                    f"{', '.join(map(str, seeds))}", logy=True, ax=right)
+    fig.suptitle("Digits autoencoder with 8 categorical latents of 8 classes")
+    fig.tight_layout()
+    numbers = {"hidden": settings["hidden"], "epochs": settings["epochs"], "lesson hidden": 64, "lesson epochs": 6,
+               **{f"tau {i + 1}": tau for i, tau in enumerate(temperatures)}, "seeds": len(seeds)}
+    for label in runs:
+        name = runs[label]["estimator"]
+        if name in chosen:
+            numbers[f"{name}: chosen tau"] = chosen[name]
+        key = label.split(", tau=")[0]   # stable whichever tau was chosen
+        numbers[f"{key}: mean test MSE"] = float(final[label].mean())
+        numbers[f"{key}: standard error"] = float(final[label].std(ddof=1) / np.sqrt(len(seeds)))
+    return fig, numbers
 
 
 @figure
 def binary_network(quick):
-    """Training accuracy of BinaryConnect / BinaryNet against the same network with real weights."""
-    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=20)
+    """Training accuracy of BinaryConnect / BinaryNet against the same network with real weights:
+    exactly the five runs of lesson 4, section 3."""
+    settings = dict(epochs=2, hidden=16) if quick else dict(hidden=128, epochs=15)   # lesson 4's settings
     runs = {"real weights": dict(rule=None),
-            "binary weights (identity = clipped)": dict(rule="identity"),
+            "binary weights, identity": dict(rule="identity"),
+            "binary weights, clipped": dict(rule="clipped"),
             "binary weights + activations, identity": dict(rule="identity", binarize_activations=True),
             "binary weights + activations, clipped": dict(rule="clipped", binarize_activations=True)}
     results = {label: train_binary_network(**options, **settings, seed=SEED) for label, options in runs.items()}
     epochs = np.arange(1, settings["epochs"] + 1)
-    return viz.plot_curves(epochs, {f"{label}: test {r.test_accuracy:.1%}": r.history["accuracy"]
-                                    for label, r in results.items()},
-                           "epoch", "training accuracy", "Binary networks on the 8x8 digits (64-128-10, Adam)"), \
-        {f"{label}: test accuracy": r.test_accuracy for label, r in results.items()}
+    drawn = viz.plot_curves(epochs, {f"{label}: test {r.test_accuracy:.1%}": r.history["accuracy"]
+                                     for label, r in results.items()},
+                            "epoch", "training accuracy", f"Binary networks on the digits (64-{settings['hidden']}-10, "
+                                                          "Adam); the clipped curve hides under the identity one")
+    numbers = {"hidden": settings["hidden"], "epochs": settings["epochs"]}
+    numbers.update({f"{label}: test accuracy": r.test_accuracy for label, r in results.items()
+                    if label != "binary weights, clipped"})   # the caption states it once: it equals identity's
+    return drawn, numbers
 
 
 @lru_cache(maxsize=None)
 def _vq_runs(quick):
-    """The three VQ autoencoders the VQ figures share (trained once per process)."""
-    settings = dict(epochs=1, num_codes=16, hidden=16) if quick else {}   # quick, or the models' defaults
+    """The three VQ autoencoders of lesson 5, with its settings; the VQ figures share them (trained once per process)."""
+    settings = dict(num_codes=16, codes_per_image=8, code_dim=8, hidden=16, epochs=1) if quick else \
+        dict(num_codes=128, codes_per_image=8, code_dim=8, hidden=64, epochs=40)   # lesson 5, section 2
     return {"straight-through + restart": train_vq_autoencoder(rule="identity", **settings, seed=SEED),
             "straight-through, no restart": train_vq_autoencoder(rule="identity", restart_after=None, **settings,
                                                                  seed=SEED),
@@ -150,22 +206,31 @@ def vq_training(quick):
                            f"{first.options['num_codes']}, against one code per image", logy=True, markers=False,
                            reference=(f"k-means, {first.options['num_codes']} centres (test {first.kmeans_mse:.4f})",
                                       first.kmeans_mse)), \
-        {"k-means: test MSE": first.kmeans_mse, **{f"{label}: test MSE": r.test_mse for label, r in runs.items()}}
+        {"codes per image": first.options["codes_per_image"], "codes": first.options["num_codes"],
+         "epochs": first.options["epochs"], "rotation trick + restart: test MSE": runs["rotation trick + restart"].test_mse,
+         "straight-through + restart: test MSE": runs["straight-through + restart"].test_mse,
+         "straight-through, no restart: test MSE": runs["straight-through, no restart"].test_mse,
+         "k-means: test MSE": first.kmeans_mse}
 
 
 @figure
 def vq_codebook_usage(quick):
     """How often each code is chosen on the training set, without and with dead-code restart."""
     images = load_digits("train")[0]
-    counts, numbers = {}, {}
+    counts, unused, perplexity = {}, {}, {}
     for label in ["straight-through, no restart", "straight-through + restart"]:
         result = _vq_runs(quick)[label]
         with no_grad():
             _, indices, _ = result.model(Tensor(images))
         usage = np.bincount(indices.ravel(), minlength=result.options["num_codes"])
-        counts[f"{label}, perplexity {result.perplexity:.0f}"] = usage
-        numbers.update({f"{label}: perplexity": result.perplexity, f"{label}: unused codes": int((usage == 0).sum()),
-                        f"{label}: codes": result.options["num_codes"]})
+        unused[label], perplexity[label] = int((usage == 0).sum()), result.perplexity
+        counts[f"{label}, test perplexity {result.perplexity:.0f}"] = usage
+    restarted = _vq_runs(quick)["straight-through + restart"].options
+    numbers = {"no restart: unused codes": unused["straight-through, no restart"], "codes": restarted["num_codes"],
+               "no restart: test perplexity": perplexity["straight-through, no restart"],
+               "restart after steps": restarted["restart_after"],
+               "restart: unused codes": unused["straight-through + restart"],
+               "restart: test perplexity": perplexity["straight-through + restart"]}
     return viz.plot_code_usage(counts, title="VQ autoencoder: code usage on the training set, "
                                              "without and with dead-code restart"), numbers
 

@@ -5,14 +5,57 @@ and nowhere in the engine: ``import tinygrad_ste`` works without it.  Every func
 draws into a new figure (or into ``ax`` when given) and returns the figure, so a
 notebook shows it and ``figures.py`` saves it.
 """
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .tensor import topological_order
 
-__all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
+__all__ = ["RULE_COLOURS", "rule_colour", "draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
            "show_images", "plot_code_usage"]
+
+# One colour per backward rule, in every lesson and figure.  A curve's label is coloured by the
+# first of these names it contains, in this order ("-" read as "_", so "straight-through"
+# is "straight_through", which is the identity rule of a sample).
+RULE_COLOURS = {
+    "straight_through_gumbel": "#8c564b",
+    "smooth_staircase": "#e377c2",
+    "leave_one_out": "#17becf",
+    "ema": "#ff9896",
+    "reinforce": "#d62728",
+    "reinmax": "#9467bd",
+    "gumbel": "#ff7f0e",
+    "rotation": "#bcbd22",
+    "identity": "#1f77b4",
+    "straight_through": "#1f77b4",
+    "clipped": "#2ca02c",
+    "zero": "#7f7f7f",
+    "real weights": "#000000",   # no rule at all: the reference
+}
+_OTHER_COLOURS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]   # labels that name no rule
+
+
+def rule_colour(label, fallback=0):
+    """The colour of the backward rule named in ``label`` (see ``RULE_COLOURS``); labels that
+    name no rule get the ``fallback``-th of a few dark colours no rule uses."""
+    text = label.replace("-", "_")
+    for rule, colour in RULE_COLOURS.items():
+        if re.search(rf"\b{rule}\b", text):
+            return colour
+    return _OTHER_COLOURS[fallback % len(_OTHER_COLOURS)]
+
+
+def _styles(labels):
+    """(colour, line style) per label: the rule's colour; dashed, then dotted, when a rule repeats."""
+    seen, styles = {}, []
+    for i, label in enumerate(labels):
+        colour = rule_colour(label, fallback=i)
+        styles.append((colour, ["-", "--", ":", "-."][seen.get(colour, 0) % 4]))
+        seen[colour] = seen.get(colour, 0) + 1
+    return styles
+
 
 # One colour per kind of graph node, reused by the legend.
 _NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff", "op with a chosen rule": "#ffd8a8"}
@@ -24,13 +67,14 @@ def draw_graph(output, names=None, ax=None):
     Each op node shows the op's name and the backward rule recorded for it (its
     registered name, or "default" for an op's only gradient); ops whose rule was chosen
     instead of the op's default (by name or as a callable) are orange.  Leaves show their name (from ``names``, a dict
-    ``{tensor: "x"}``) and shape; green leaves require grad.  Data flows left to right.
+    ``{tensor: "x"}``) and shape; green leaves require grad.  Data flows top to bottom (a
+    tall graph stays readable at notebook width, where a wide one would shrink).
     """
     names = names or {}
     if output.node is None:
         raise ValueError(f"draw_graph: the tensor (shape {output.shape}) was not made by a recorded op, "
                          "so it has no graph; did its inputs have requires_grad=True?")
-    # Column of a tensor = longest path from it to the output, so every arrow points right.
+    # Level of a tensor = longest path from it to the output, so every arrow points down.
     # The engine's own topological order (output first) lets one pass settle it.
     distance, order = {id(output): 0}, []
     for tensor in topological_order(output):
@@ -40,17 +84,17 @@ def draw_graph(output, names=None, ax=None):
                 order.append(parent)
             distance[id(parent)] = max(distance.get(id(parent), 0), distance[id(tensor)] + 1)
     depth = max(distance.values())
-    columns = {}
+    levels = {}
     for tensor in order:
-        columns.setdefault(depth - distance[id(tensor)], []).append(tensor)
+        levels.setdefault(depth - distance[id(tensor)], []).append(tensor)
 
-    position = {}
-    for column, tensors in columns.items():
-        for row, tensor in enumerate(tensors):
-            position[id(tensor)] = (column, (len(tensors) - 1) / 2 - row)
-    height = max(len(tensors) for tensors in columns.values())
+    position = {}   # (x, y): x across a level, y = minus the level, inputs on top
+    for level, tensors in levels.items():
+        for i, tensor in enumerate(tensors):
+            position[id(tensor)] = (i - (len(tensors) - 1) / 2, -level)
+    width = max(len(tensors) for tensors in levels.values())
     if ax is None:
-        _, ax = plt.subplots(figsize=(2.6 * (depth + 1), 1.3 * height + 1.2))
+        _, ax = plt.subplots(figsize=(2.4 * width + 1.6, 0.95 * (depth + 1) + 0.9))
 
     for tensor in order:
         x, y = position[id(tensor)]
@@ -68,20 +112,19 @@ def draw_graph(output, names=None, ax=None):
             parents = [id(p) for p in tensor.node.parents]
             for parent in set(parents):   # x * x: one arrow, labelled "×2"
                 px, py = position[parent]
-                ax.annotate("", xy=(x - 0.33, y), xytext=(px + 0.33, py),
+                ax.annotate("", xy=(x, y + 0.3), xytext=(px, py - 0.3),
                             arrowprops=dict(arrowstyle="->", color="#495057", lw=1.2))
                 if parents.count(parent) > 1:
-                    ax.text((x + px) / 2, (y + py) / 2 + 0.08, f"×{parents.count(parent)}", ha="center", fontsize=8)
+                    ax.text((x + px) / 2 + 0.08, (y + py) / 2, f"×{parents.count(parent)}", ha="left", fontsize=8)
         ax.text(x, y, label, ha="center", va="center", fontsize=8.5, family="monospace",
                 bbox=dict(boxstyle="round,pad=0.4", facecolor=_NODE_COLOURS[kind], edgecolor="#495057"))
 
-    ax.set_xlim(-0.6, depth + 0.6)
-    ax.set_ylim(-height / 2 - 0.2, height / 2 + 0.2)
+    ax.set_xlim(-width / 2 - 0.1, width / 2 + 0.1)
+    ax.set_ylim(-depth - 0.45, 0.45)
     ax.axis("off")
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="#495057") for c in _NODE_COLOURS.values()]
-    ax.legend(handles, list(_NODE_COLOURS), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
-              fontsize=8, frameon=False)
-    ax.set_title("Computation graph: data flows left to right, backward() walks it right to left")
+    ax.legend(handles, list(_NODE_COLOURS), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax.set_title("Computation graph: data flows down,\nbackward() walks it from the bottom up", fontsize=10)
     return ax.figure
 
 
@@ -93,20 +136,21 @@ def plot_staircase(x, forward, gradients, stand_ins=None, title="round(x): one f
     ``{rule name: (N,) d output / d x}`` as computed by the engine; ``stand_ins``: dict
     ``{label: (N,) values}``, by default the ramp y = x of straight-through.
     """
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
     left.plot(x, forward, color="black", lw=2, label="forward: round(x)")
-    for (label, values), style in zip((stand_ins or {"the ramp y = x": x}).items(), ["--", ":", "-."] * 4):
-        left.plot(x, values, ls=style, label=label)
+    stand_ins = stand_ins or {"identity: the ramp y = x": x}
+    for (label, values), style in zip(stand_ins.items(), ["--", ":", "-."] * 4):
+        left.plot(x, values, ls=style, color=rule_colour(label), label=label)
     left.set(title="Forward: a staircase", xlabel="x", ylabel="y")
-    left.legend()
     # Rules often agree (0 or 1) over whole stretches: wide pale lines under narrow dark
     # ones keep every curve visible without shifting any of them.
     widths = np.linspace(7, 2, len(gradients))
     for (rule, grad), width, style in zip(gradients.items(), widths, ["-", "--", "-", "-."] * 4):
-        right.plot(x, grad, lw=width, ls=style, alpha=0.75, label=f'backward="{rule}"')
+        right.plot(x, grad, lw=width, ls=style, alpha=0.75, color=rule_colour(rule), label=f'backward="{rule}"')
     right.set(title="Backward: the dy/dx each rule uses", xlabel="x", ylabel="gradient dy/dx")
     right.set_ylim(-0.15, max(1.25, 1.1 * max(np.max(g) for g in gradients.values())))
-    right.legend()
+    for ax in (left, right):   # below the axes, where they cover no curve
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -141,25 +185,27 @@ def plot_estimates(comparison, index, columns=4):
     """
     rows = list(comparison)
     index = tuple(int(i) for i in index)
-    values = np.concatenate([row.estimates[(slice(None),) + tuple(index)] for row in rows])
-    low, high = np.percentile(values, [0.5, 99.5])   # a few extreme REINFORCE draws would squash the rest
-    edges = np.linspace(min(low, comparison.exact[index]), max(high, comparison.exact[index]), 41)
+    exact = comparison.exact[index]
     n_rows = -(-len(rows) // columns)
-    fig, axes = plt.subplots(n_rows, columns, figsize=(3.2 * columns, 2.6 * n_rows), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(n_rows, columns, figsize=(3.2 * columns, 2.7 * n_rows + 0.5), squeeze=False)
     for ax, row in zip(axes.flat, rows):
-        ax.hist(np.clip(row.estimates[(slice(None),) + tuple(index)], edges[0], edges[-1]), bins=edges,
-                color="#4c72b0", label="estimates")
-        ax.axvline(comparison.exact[index], color="black", ls="--", lw=2, label="exact")
-        ax.axvline(row.estimates[(slice(None),) + index].mean(), color="#c44e52", lw=2, label="mean estimate")
+        values = row.estimates[(slice(None),) + index]
+        # Each panel its own range, so no estimator's tail is piled into edge bins made for another.
+        edges = np.histogram_bin_edges(np.append(values, exact), bins=30)
+        ax.hist(values, bins=edges, color=rule_colour(row.label), label="estimates")
+        ax.axvline(exact, color="black", ls="--", lw=2, label="exact")
+        ax.axvline(values.mean(), color="black", lw=2, label="mean estimate")
         ax.set_title(row.label, fontsize=9)
         ax.set_xlabel(f"d E[cost] / d logits{list(index)}", fontsize=8)
         ax.set_ylabel("count", fontsize=8)
+        ax.tick_params(labelsize=7)
     for ax in axes.flat[len(rows):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.suptitle(f"{len(rows[0].estimates)} independent estimates of one gradient entry per estimator "
-                 "(values beyond the 0.5-99.5% range are piled at the edges)")
-    fig.tight_layout()
+                 "(each panel has its own x range)")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -170,34 +216,39 @@ def plot_bias_variance(x, bias, variance, xlabel, title, noise_floor=None):
     ``{label: (len(x),) array}`` of the bias an unbiased estimator shows by chance,
     drawn dotted in the same colour.  Both axes are logarithmic.
     """
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
-    for label, values in bias.items():
-        line, = left.plot(x, values, marker="o", ms=4, label=label)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
+    for (label, values), (colour, style) in zip(bias.items(), _styles(bias)):
+        left.plot(x, values, marker="o", ms=4, color=colour, ls=style, label=label)
         if noise_floor and label in noise_floor:
-            left.plot(x, noise_floor[label], ls=":", color=line.get_color())
-    plot_curves(x, variance, xlabel, "variance: mean |estimate - mean|^2", "Variance", logx=True, logy=True, ax=right)
+            left.plot(x, noise_floor[label], ls=":", color=colour)
+    plot_curves(x, variance, xlabel, "variance: mean |estimate - mean|^2", "Variance", logx=True, logy=True, ax=right,
+                legend=False)
     left.set(title="Bias" + (" (dotted: noise floor, the bias an unbiased estimator shows by chance)"
                              if noise_floor else ""), xlabel=xlabel, ylabel="bias: |mean estimate - exact|",
              xscale="log", yscale="log")
     left.title.set_fontsize(9 if noise_floor else 12)
     _plain_log_ticks(left)
     left.grid(alpha=0.3)
-    left.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
+    handles, labels = left.get_legend_handles_labels()   # one legend for both panels, below them
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08 * (1 + (len(labels) - 1) // 4), 1, 1))
     return fig
 
 
-def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=None, markers=True, reference=None):
+def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=None, markers=True, reference=None,
+                legend=True):
     """Several labelled curves over a shared x: ``curves`` is ``{label: (len(x),) array}``.
 
     Serves training curves (x = step) and sweeps (x = temperature, number of samples).
+    Each curve takes the colour of the backward rule its label names (``RULE_COLOURS``); a
+    rule met again is drawn dashed.  The legend sits right of the axes, covering no data.
     ``reference``: an optional ``(label, value)`` drawn as a dashed horizontal line (a bound, a target).
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    for label, y in curves.items():
-        ax.plot(x, y, marker="o" if markers else None, ms=4, label=label)
+        _, ax = plt.subplots(figsize=(9.5, 4))
+    for (label, y), (colour, style) in zip(curves.items(), _styles(curves)):
+        ax.plot(x, y, marker="o" if markers else None, ms=4, color=colour, ls=style, label=label)
     if reference is not None:
         ax.axhline(reference[1], color="black", ls="--", lw=1.5, label=reference[0])
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
@@ -209,7 +260,9 @@ def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=Non
     if not logx and np.issubdtype(np.asarray(x).dtype, np.integer):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # epochs and steps: no "2.5"
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if legend:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+        ax.figure.tight_layout()
     return ax.figure
 
 
@@ -251,10 +304,11 @@ def plot_code_usage(counts, title="How often each code is chosen", ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     width = 0.8 / len(counts)
-    for i, (label, count) in enumerate(counts.items()):
+    for i, ((label, count), (colour, style)) in enumerate(zip(counts.items(), _styles(counts))):
         count = np.sort(np.asarray(count))[::-1]
         dead = int((count == 0).sum())
-        ax.bar(np.arange(len(count)) + i * width, count, width=width, label=f"{label} ({dead} unused)")
+        ax.bar(np.arange(len(count)) + i * width, count, width=width, color=colour, alpha=1.0 if style == "-" else 0.45,
+               label=f"{label} ({dead} unused)")   # the same rule again: paler
     ax.set(title=title, xlabel="code, most used first", ylabel="times chosen")
-    ax.legend()
+    ax.legend(loc="upper right")   # the bars fall to the right, so the corner is empty
     return ax.figure
