@@ -5,7 +5,7 @@ import pytest
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.estimators import (DEFAULT_ESTIMATORS, all_outcomes, compare_estimators, demo_problems,
-                                     estimate_gradient, exact_gradient, expected_cost)
+                                     estimate_gradient, exact_gradient, expected_cost, expected_estimate)
 from tinygrad_ste.stochastic import EMABaseline, log_prob
 
 # (kind, logits shape): Bernoulli and categorical problems of several sizes.
@@ -267,3 +267,42 @@ def test_expected_cost_is_the_enumerated_sum_and_is_differentiable(kind, shape):
 
     np.testing.assert_allclose(expected_cost(cost, logits, kind).item(), expectation(cost, logits, kind), rtol=1e-12)
     assert gradcheck(lambda theta: expected_cost(cost, theta, kind), [Tensor(logits, requires_grad=True)])
+
+
+# ------------------------------------------------------------------ expected_estimate: an estimator's mean, enumerated
+
+
+@pytest.mark.parametrize("kind, shape", [("bernoulli", (3,)), ("categorical", (2, 3)), ("categorical", (3, 4))])
+@pytest.mark.parametrize("seed", range(3))
+def test_reinmax_at_tau_one_is_exactly_unbiased_for_quadratic_costs(kind, shape, seed):
+    cost, logits = quadratic_cost(shape, seed), np.random.default_rng(seed + 10).normal(size=shape)
+    exact = exact_gradient(cost, logits, kind)
+    np.testing.assert_allclose(expected_estimate(cost, logits, "reinmax", kind, tau=1.0), exact, atol=1e-12)
+    # ... but not at another temperature, and straight-through is biased at any
+    assert np.abs(expected_estimate(cost, logits, "reinmax", kind, tau=2.0) - exact).max() > 1e-3
+    assert np.abs(expected_estimate(cost, logits, "straight_through", kind) - exact).max() > 1e-3
+
+
+def test_expected_straight_through_matches_its_closed_form_on_one_coin():
+    # c(b) = (b - 0.3)^2, straight-through gives c'(b) p (1 - p): its mean is 2 (p - 0.3) p (1 - p).
+    p = 1 / (1 + np.exp(-1.0))
+    mean = expected_estimate(lambda b: ((b - 0.3) ** 2).sum(axis=1), [1.0], "straight_through", "bernoulli")
+    np.testing.assert_allclose(mean, [2 * (p - 0.3) * p * (1 - p)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("estimator, tau", [("straight_through", 0.5), ("reinmax", 2.0)])
+def test_expected_estimate_is_the_mean_of_many_estimates(estimator, tau):
+    rng = np.random.default_rng(7)
+    cost, logits = quadratic_cost((2, 3), 7), rng.normal(size=(2, 3))
+    estimates = np.stack([estimate_gradient(cost, logits, estimator, 4, rng, "categorical", tau=tau)
+                          for _ in range(2000)])
+    standard_error = estimates.std(axis=0) / np.sqrt(len(estimates))
+    deviation = np.abs(estimates.mean(axis=0) - expected_estimate(cost, logits, estimator, "categorical", tau=tau))
+    assert (deviation < 4.5 * standard_error).all()   # 6 entries, each within 4.5 standard errors
+
+
+def test_expected_estimate_refuses_noise_dependent_estimators_and_arrays():
+    with pytest.raises(ValueError, match="expected_estimate: 'gumbel' depends on the noise"):
+        expected_estimate(lambda b: b.sum(axis=1), [0.0], "gumbel", "bernoulli")
+    with pytest.raises(ValueError, match="expected_estimate: 'reinmax' differentiates through the cost"):
+        expected_estimate(lambda b: np.asarray(b.data).sum(axis=1), [0.0], "reinmax", "bernoulli")
