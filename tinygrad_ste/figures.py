@@ -175,7 +175,7 @@ def binary_network(quick):
     drawn = viz.plot_curves(epochs, {f"{label}: test {r.test_accuracy:.1%}": r.history["accuracy"]
                                      for label, r in results.items()},
                             "epoch", "training accuracy", f"Binary networks on the digits (64-{settings['hidden']}-10, "
-                                                          "Adam); the clipped curve hides under the identity one")
+                                                          "Adam); the identity curve hides under the clipped one")
     numbers = {"hidden": settings["hidden"], "epochs": settings["epochs"]}
     numbers.update({f"{label}: test accuracy": r.test_accuracy for label, r in results.items()
                     if label != "binary weights, clipped"})   # the caption states it once: it equals identity's
