@@ -77,3 +77,4 @@ def test_a_non_generator_rng_is_named():
     with pytest.raises(TypeError, match=r"VectorQuantizer: rng must be.*RandomState"):
         nn.VectorQuantizer(2, 2, rng=np.random.RandomState(0))
     assert generator(None, "op") is default_generator
+

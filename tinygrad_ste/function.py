@@ -124,8 +124,10 @@ def _check_anomaly(function, tensors, out, ctx):
 
 def _forward_output(function, out):
     """What a forward returned, as an array; a clear TypeError for anything else (an op author's mistake)."""
-    if isinstance(out, (np.ndarray, np.generic, int, float)) and np.asarray(out).dtype.kind in "biuf":
-        return np.asarray(out)
+    if isinstance(out, (np.generic, int, float)):   # NumPy reductions return scalars, e.g. np.float64
+        out = np.asarray(out)
+    if isinstance(out, np.ndarray) and out.dtype.kind in "biuf":
+        return out
     if out is None:
         raise TypeError(f"{function.name}.forward returned None; it must return the result as a NumPy "
                         "array (did you forget the return statement?)")
