@@ -310,3 +310,13 @@ def test_expected_estimate_refuses_noise_dependent_estimators_and_arrays():
         expected_estimate(lambda b: b.sum(axis=1), [0.0], "gumbel", "bernoulli")
     with pytest.raises(ValueError, match="expected_estimate: 'reinmax' differentiates through the cost"):
         expected_estimate(lambda b: np.asarray(b.data).sum(axis=1), [0.0], "reinmax", "bernoulli")
+
+
+def test_running_the_module_as_a_command_gives_no_already_imported_warning():
+    # `python -m tinygrad_ste.estimators` warns if importing the package already imported the module;
+    # run_module makes the same check without running main().
+    import subprocess
+    import sys
+    code = "import runpy; runpy.run_module('tinygrad_ste.estimators')"
+    result = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -124,3 +124,18 @@ def test_lesson_runs_and_checks_its_exercises(path, monkeypatch):
 
 def printed_text(cell):
     return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+
+
+def test_exercise_2_3_names_a_correct_rule_that_was_not_registered(capsys):
+    notebook = read(REPOSITORY / "lessons" / "02_build_the_engine.ipynb")
+    (_, solution, check), = [triple for triple in exercise_triples(notebook)
+                             if "Exercise 2.3" in notebook.cells[triple[2]].source]
+    code, = SOLUTION_CODE.findall(notebook.cells[solution].source)
+    assert 'Sign.register_rule("tanh", tanh_rule)' in code
+    namespace = {}
+    first_code_cell = next(cell for cell in notebook.cells if cell.cell_type == "code")   # the imports
+    exec(first_code_cell.source, namespace)
+    exec(code.replace('Sign.register_rule("tanh", tanh_rule)', ""), namespace)   # right rule, never registered
+    capsys.readouterr()
+    exec(notebook.cells[check].source, namespace)
+    assert 'Exercise 2.3: not quite. no rule named "tanh" is registered on sign' in capsys.readouterr().out
