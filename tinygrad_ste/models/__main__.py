@@ -1,11 +1,11 @@
 """``python -m tinygrad_ste.models``: train every lesson model in the variants the lessons
-compare and print one table per model (about a minute on a quiet machine)."""
+compare and print one table per model; every line ends with the seconds its run took."""
 from ..stochastic import ESTIMATORS
 from . import train_binary_network, train_categorical_autoencoder, train_vq_autoencoder
 
 
 def print_measurements(seed=0):
-    """Train every model in its compared variants and print one table per model (about a minute)."""
+    """Train every model in its compared variants and print one table per model, with the time of each run."""
     print("VQ autoencoder (test MSE; k-means bound with the same number of codes)")
     for options in ({}, {"restart_after": None}, {"rule": "rotation"}, {"rule": "rotation", "restart_after": None},
                     {"ema": True}, {"ema": True, "restart_after": None}, {"kmeans_init": True}):
