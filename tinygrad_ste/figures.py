@@ -118,8 +118,10 @@ def estimator_training(quick):
     left, a temperature sweep for each estimator that has one (seed 0); right, each estimator at the
     temperature that did best there, mean test MSE per epoch over three other seeds.
 
-    One training run is chaotic: a last-bit difference in a matrix product (another BLAS kernel, another
-    machine) grows into a visibly different final error, so the right panel reports means over seeds.
+    One training run is chaotic: a last-bit difference in a matrix product grows into a visibly different
+    final error (the same seed gave REINFORCE without a baseline 0.0614 on one machine, 0.0581 on another).
+    The number of BLAS threads is not the cause here (1 and 2 OpenBLAS threads give identical runs); the
+    BLAS kernel each CPU gets is.  So the right panel, and the README, report means over seeds.
     """
     settings = dict(epochs=2, hidden=16) if quick else dict(hidden=128, epochs=20)
     temperatures = [0.5, 2.0] if quick else [0.5, 1.0, 1.5, 2.0]
