@@ -21,11 +21,13 @@ from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surro
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
 from .estimators import compare_estimators, estimate_gradient, exact_gradient
 from .gradcheck import GradcheckError, gradcheck
+from .functional import broadcast_to, einsum, maximum, minimum
 from . import functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "enable_grad", "is_grad_enabled", "no_grad",
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "compare_estimators", "estimate_gradient", "exact_gradient",
-           "GradcheckError", "gradcheck", "functional", "nn", "optim"]
+           "GradcheckError", "gradcheck", "functional", "nn", "optim",
+           "broadcast_to", "einsum", "maximum", "minimum"]
 __version__ = "0.1.0"

@@ -55,8 +55,8 @@ import numpy as np
 
 from .discrete import softmax_array, softmax_backward
 from .function import Function
-from .ops import sigmoid_array
-from .functional import log_softmax, logsumexp, one_hot, stack
+from .ops import one_hot_array, sigmoid_array
+from .functional import log_softmax, logsumexp, stack
 from .tensor import Tensor, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
@@ -129,7 +129,7 @@ class Categorical:
     @staticmethod
     def hard(perturbed):
         """The sample from noisy logits: one_hot(argmax(logits + G)) over the last axis."""
-        return one_hot(perturbed.argmax(axis=-1), perturbed.shape[-1], dtype=perturbed.dtype)
+        return one_hot_array(perturbed.argmax(axis=-1), perturbed.shape[-1], dtype=perturbed.dtype)
 
     @staticmethod
     def log_prob(logits, samples):
