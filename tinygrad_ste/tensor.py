@@ -155,8 +155,8 @@ class Tensor:
 
     def transpose(self, *axes):
         """Permute axes: ``x.transpose()`` reverses them, ``x.transpose(0, 2, 1)`` is explicit."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = tuple(axes[0] or ())   # x.transpose(None) reverses too, as in NumPy
         return ops.Transpose.apply(self, axes=axes or None)
 
     @property
