@@ -127,7 +127,7 @@ def one_hot(indices, num_classes=-1, dtype=np.float64):
 
 
 # ==================================================================================
-# More ops learners expect (issue 9): the functions PyTorch has outside Tensor methods.
+# More ops learners expect: the ones PyTorch has as functions rather than Tensor methods.
 # ==================================================================================
 
 

@@ -431,8 +431,8 @@ class Where(Function):
 
 
 # ==================================================================================
-# More ops learners expect (issue 9): elementwise, pairwise extremes, statistics,
-# shapes, padding and einsum.  Each forward and backward side by side, as above.
+# More ops learners expect: elementwise, pairwise extremes, statistics, shapes,
+# padding and einsum.  Each forward and backward side by side, as above.
 # ==================================================================================
 
 
@@ -519,8 +519,8 @@ class Maximum(Function):
     """y = max(a, b) elementwise, a and b broadcast against each other.
 
     dL/da = g where a > b, dL/db = g where b > a.  Where a == b the two **share g equally**
-    (g/2 each), the convention of ``Max`` (and ``torch.amax``): then d max(x, x)/dx = 1, as
-    central differences measure it.  (``torch.maximum`` gives each side g/2 too.)
+    (g/2 each), the convention of ``Max``, ``torch.amax`` and ``torch.maximum``: then
+    d max(x, x)/dx = 1, as central differences measure it.
     """
     @staticmethod
     def forward(ctx, a, b):

@@ -164,7 +164,7 @@ class Tensor:
         """All axes reversed (the matrix transpose for 2-D tensors)."""
         return self.transpose()
 
-    # ----------------------------------------------------------------- more methods (issue 9)
+    # ----------------------------------------------------------------- more methods: statistics, trigonometry, shapes
     def min(self, axis=None, keepdims=False):
         """Minimum over ``axis``; tied elements share the gradient equally, as in ``max``."""
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
