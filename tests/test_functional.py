@@ -158,6 +158,8 @@ def test_pad_constant(pad_width):
 def test_pad_errors_name_op_and_shape(pad_width, message):
     with pytest.raises(ValueError, match=rf"pad: pad_width .*{message}.*\(2, 3, 2\)"):
         F.pad(Tensor(np.zeros((2, 3, 2))), pad_width)
+    with pytest.raises(ValueError, match=r"pad: a 0-d tensor has no axes to pad"):
+        F.pad(Tensor(1.0), 1)
 
 
 EINSUM_CASES = [   # subscripts, operand shapes
@@ -189,6 +191,31 @@ def test_einsum_matches_numpy_and_gradchecks(subscripts, shapes):
     np.testing.assert_allclose(tg.einsum(subscripts, *operands).data,
                                np.einsum(subscripts, *[x.data for x in operands]), rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda *xs: F.einsum(subscripts, *xs), operands)
+
+
+@settings(max_examples=20, deadline=None)
+@given(sizes=st.lists(st.integers(1, 3), min_size=4, max_size=4), batch=hnp.array_shapes(min_dims=0, max_dims=2, max_side=3),
+       data=st.data(), seed=st.integers(0, 2**16))
+def test_einsum_batched_products_over_random_broadcast_shapes(sizes, batch, data, seed):
+    """'...ij,...jk->...ik' and '...i,...j->...ij' with batch axes that broadcast (some of length 1)."""
+    rng = np.random.default_rng(seed)
+    i, j, k, _ = sizes
+    left_batch = tuple(1 if data.draw(st.booleans()) else n for n in batch)
+    for subscripts, shapes in [("...ij,...jk->...ik", [left_batch + (i, j), batch + (j, k)]),
+                               ("...i,...j->...ij", [batch + (i,), left_batch + (k,)])]:
+        operands = [leaf(rng, shape) for shape in shapes]
+        np.testing.assert_allclose(F.einsum(subscripts, *operands).data,
+                                   np.einsum(subscripts, *[x.data for x in operands]), rtol=1e-12, atol=1e-12)
+        assert gradcheck(lambda *xs: F.einsum(subscripts, *xs), operands)
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=3), data=st.data(), seed=st.integers(0, 2**16))
+def test_pad_random_shapes_and_widths(shape, data, seed):
+    widths = [(data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in shape]
+    x = leaf(np.random.default_rng(seed), shape)
+    np.testing.assert_array_equal(F.pad(x, widths, value=0.5).data, np.pad(x.data, widths, constant_values=0.5))
+    assert gradcheck(lambda x: F.pad(x, widths, value=0.5), [x])
 
 
 def test_einsum_takes_a_list_and_the_same_tensor_twice():

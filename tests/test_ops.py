@@ -185,6 +185,11 @@ def test_maximum_minimum_ties_share_the_gradient():
     assert x.grad == 1.0
 
 
+def test_maximum_names_itself_and_the_shapes_that_do_not_broadcast():
+    with pytest.raises(ValueError, match=r"maximum: .*\(3,\).*\(4,\)"):
+        maximum(Tensor(np.zeros(3)), Tensor(np.zeros(4)))
+
+
 def test_maximum_minimum_with_numbers_and_methods_keep_float32():
     x = Tensor(np.array([-1.0, 2.0], dtype=np.float32), requires_grad=True)
     for y in (maximum(x, 0), maximum(0.5, x), minimum(x, 1.0), x.maximum(0), x.minimum(np.float32(1))):

@@ -86,6 +86,17 @@ def test_kinks_follow_pytorch(op, expected):
     assert x.grad == expected
 
 
+@pytest.mark.xfail(strict=True, reason="fixed on branch engine")
+def test_powers_at_zero_follow_pytorch():
+    """micrograd's ** takes constant exponents; at base 0 PyTorch defines every gradient as 0."""
+    x = scalar(0.0)
+    (x ** 0).backward()          # d x^0/dx = 0 * x^-1: 0, not NaN
+    assert x.grad == 0.0
+    base, exponent = scalar(0.0), scalar(2.0)
+    (base ** exponent).backward()   # d 0^b/db = 0^b ln 0: 0 for b > 0, not NaN
+    assert base.grad == 0.0 and exponent.grad == 0.0
+
+
 def test_a_value_used_many_times_accumulates():
     """micrograd's classic bug: a = x + x must give da/dx = 2, not 1."""
     x = scalar(3.0)

@@ -711,6 +711,8 @@ class Pad(Function):
     """
     @staticmethod
     def forward(ctx, x, pad_width, value=0.0):
+        if x.ndim == 0:
+            raise ValueError("a 0-d tensor has no axes to pad")
         widths = np.asarray(pad_width)
         if widths.dtype.kind not in "iu" or widths.size == 0 or np.any(widths < 0):
             raise ValueError(f"pad_width must hold non-negative integers, got {pad_width!r}")
