@@ -100,7 +100,7 @@ def test_one_hot_is_a_tensor_without_gradient():
 
 
 # ==================================================================================
-# More functions (issue 9): cross_entropy over (..., C), pad, einsum.
+# More functions: cross_entropy over (..., C), pad, einsum.
 # ==================================================================================
 from hypothesis import given, settings, strategies as st   # noqa: E402
 from hypothesis.extra import numpy as hnp   # noqa: E402
