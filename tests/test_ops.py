@@ -261,10 +261,10 @@ def test_squeeze_unsqueeze_flatten(shape, data, seed):
 
 @pytest.mark.parametrize("call, message", [
     (lambda x: x.flatten(2, 1), r"flatten: start_dim 2 comes after end_dim 1 .*\(2, 3, 4\)"),
-    (lambda x: x.flatten(0, 3), r"flatten: axis 3 is out of range for 3 dimensions"),
+    (lambda x: x.flatten(0, 3), r"flatten: axis 3 is out of range.*\(2, 3, 4\)"),
     (lambda x: x.squeeze(-4), r"squeeze: axis -4 is out of range"),
-    (lambda x: x.unsqueeze(4), r"unsqueeze: axis 4 is out of range for 4 dimensions"),
-    (lambda x: x.squeeze(0.5), r"squeeze: an axis must be an integer"),
+    (lambda x: x.unsqueeze(4), r"unsqueeze: axis 4 is out of range"),
+    (lambda x: x.squeeze(0.5), r"squeeze: .*must be .*integer.*0.5"),
     (lambda x: x.cumsum(3), r"cumsum: .*out of bounds.*\(2, 3, 4\)"),
 ])
 def test_shape_ops_name_themselves_in_errors(call, message):
