@@ -16,6 +16,9 @@ prints one line per epoch.
   straight-through rule.
 * :mod:`.vq_autoencoder` (lesson 5) -- an MLP autoencoder whose bottleneck is several code
   vectors from one shared :class:`~tinygrad_ste.vq.VectorQuantizer` codebook.
+* :mod:`.compression_autoencoder` (lesson 7) -- learned compression: an MLP autoencoder
+  whose latent is rounded and entropy-coded by an
+  :class:`~tinygrad_ste.entropy.EntropyBottleneck`, trained on rate + lambda * distortion.
 
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
@@ -25,8 +28,11 @@ from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoenc
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
 from .vq_autoencoder import VQAutoencoder, VQAutoencoderResult, train_vq_autoencoder
+from .compression_autoencoder import (CompressionAutoencoder, CompressionAutoencoderResult,
+                                      train_compression_autoencoder)
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
-           "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder"]
+           "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder",
+           "CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder"]
