@@ -29,6 +29,8 @@ from .estimators import compare_estimators, demo_problems  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
 from .models import train_binary_network, train_categorical_autoencoder, train_vq_autoencoder  # noqa: E402
+from .models import kmeans_reconstruction_mse, train_compression_autoencoder  # noqa: E402
+from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
 SEED = 0
@@ -183,6 +185,70 @@ def vq_reconstructions(quick):
     centres, _ = kmeans(load_digits("train")[0], num_codes, np.random.default_rng(SEED))
     rows[f"k-means ({num_codes})"] = centres[discrete.nearest_code(originals, centres)]
     return viz.show_images(rows, title="Test digits and their reconstructions"), {}
+
+
+# ------------------------------------------------------------------ learned compression (lesson 7)
+
+
+@figure
+def rounding_proxies(quick):
+    """What the decoder sees, the rate and its gradient under the three proxies for rounding."""
+    bottleneck = EntropyBottleneck(1, cdf="logistic", init_scale=0.8)
+    picture = viz.plot_rounding_proxies(bottleneck, np.linspace(-3, 3, 121 if quick else 601),
+                                        np.random.default_rng(SEED))
+    draws = 2000 if quick else 200000
+    y = np.random.default_rng(SEED + 1).normal(0, 3, (draws, 1))
+    noisy = EntropyBottleneck(1, proxy="noise", rng=np.random.default_rng(SEED))(Tensor(y))[0].data
+    return picture, {"noise variance": float((noisy - y).var()),
+                     "rounding error variance": float((np.round(y) - y).var()), "1/12": 1 / 12}
+
+
+@figure
+def rate_distortion(quick):
+    """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds),
+    with k-means and VQ autoencoders on the same axes; the test objective of each run."""
+    proxies, seeds = ("noise", "round", "mixed"), (0, 1)
+
+    def objective(r):   # what training minimised, on the test split with true rounding
+        return r.test_bits + r.options["lam"] * 64 * r.test_mse
+
+    if quick:
+        settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0,)
+        kmeans_sizes, vq_settings = (4, 16), [dict(num_codes=16, codes_per_image=2, code_dim=2, hidden=16, epochs=1)]
+    else:
+        settings, lambdas = dict(latent_channels=16, hidden=128, epochs=40), (3, 10, 30, 100, 300)
+        kmeans_sizes = (2, 4, 8, 16, 32, 64, 128, 256, 512)
+        vq_settings = [dict(num_codes=16, codes_per_image=c, code_dim=4, hidden=128, epochs=40) for c in (2, 4, 8)]
+    runs = {(proxy, lam, seed): train_compression_autoencoder(proxy, lam, **settings, seed=seed)
+            for proxy in proxies for lam in lambdas for seed in seeds}
+    numbers, curves = {}, {}
+    for proxy in proxies:
+        for lam in lambdas:
+            chosen = [runs[proxy, lam, seed] for seed in seeds]
+            numbers[f"{proxy}, lambda={lam}: bits"] = float(np.mean([r.test_bits for r in chosen]))
+            numbers[f"{proxy}, lambda={lam}: test MSE"] = float(np.mean([r.test_mse for r in chosen]))
+            numbers[f"{proxy}, lambda={lam}: objective"] = float(np.mean([objective(r) for r in chosen]))
+        curves[f'proxy "{proxy}"'] = ([numbers[f"{proxy}, lambda={lam}: bits"] for lam in lambdas],
+                                      [numbers[f"{proxy}, lambda={lam}: test MSE"] for lam in lambdas])
+    for proxy in proxies:   # how often each proxy had the lowest test objective, over (lambda, seed)
+        numbers[f"{proxy}: wins"] = sum(min(proxies, key=lambda p: objective(runs[p, lam, seed])) == proxy
+                                        for lam in lambdas for seed in seeds)
+    numbers["runs compared"] = len(lambdas) * len(seeds)
+    kmeans_mse = [kmeans_reconstruction_mse(k, seed=SEED) for k in kmeans_sizes]
+    curves["k-means: log2 K bits"] = ([np.log2(k) for k in kmeans_sizes], kmeans_mse)
+    numbers.update({f"k-means, K={k}: test MSE": m for k, m in zip(kmeans_sizes, kmeans_mse)})
+    vq = [train_vq_autoencoder(**options, seed=SEED) for options in vq_settings]
+    vq_bits = [r.options["codes_per_image"] * np.log2(r.options["num_codes"]) for r in vq]
+    curves["VQ autoencoder: codes x log2 16 bits"] = (vq_bits, [r.test_mse for r in vq])
+    numbers.update({f"VQ autoencoder, {b:.0f} bits: test MSE": r.test_mse for b, r in zip(vq_bits, vq)})
+    # The real bitstream of one model against its estimate.
+    chosen = runs["mixed", lambdas[len(lambdas) // 2], seeds[0]]
+    test_images = Tensor(load_digits("test")[0])
+    numbers["bitstream: estimated bits"] = chosen.test_bits * len(test_images.data)
+    numbers["bitstream: written bits"] = 8 * len(chosen.model.compress(test_images))
+    title = ("Learned compression of the test digits, true rounding" +
+             (f" ({settings['latent_channels']} latents, {settings['epochs']} epochs, mean of {len(seeds)} seeds)"))
+    return viz.plot_rate_distortion(curves, title), numbers
 
 
 def main(argv=None):

@@ -65,7 +65,7 @@ class CompressionAutoencoderResult:
 
 
 def train_compression_autoencoder(proxy="noise", lam=30.0, latent_channels=8, hidden=64, cdf="monotone", epochs=20,
-                                  batch_size=64, lr=3e-3, seed=0, verbose=False):
+                                  batch_size=64, lr=0.01, seed=0, verbose=False):
     """Train a :class:`CompressionAutoencoder` on the digits; returns a :class:`CompressionAutoencoderResult`.
 
     Minimises, per image, rate + ``lam`` * distortion with Adam(lr): rate = -sum log2 P(y_hat)
