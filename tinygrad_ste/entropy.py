@@ -206,7 +206,7 @@ class EntropyBottleneck(Module):
         self.channels, self.proxy, self.cdf_name = channels, proxy, cdf
         self.likelihood_floor, self.tail_mass = likelihood_floor, tail_mass
         self.cdf = CDFS[cdf](channels, init_scale=init_scale)
-        self.rng = rng if rng is not None else np.random.default_rng()
+        self.rng = rng if rng is not None else np.random.default_rng()   # None: unseeded noise
 
     def forward(self, y):
         y = self._check(as_tensor(y), "forward")
@@ -273,8 +273,8 @@ class EntropyBottleneck(Module):
         """Entropy-code round(y) (N, C) into bytes with a range coder; :meth:`decompress` inverts it.
 
         Channel by channel, each integer k is coded as symbol k - lo_c of channel c's table
-        (:meth:`coding_tables`); ``constriction`` quantizes the table to fixed point (24 bits,
-        every entry at least one unit), so a symbol costs -log2 P_c(k) bits up to that
+        (:meth:`coding_tables`); ``constriction`` quantizes the table to fixed point (24-bit
+        probabilities, every entry at least one unit), so a symbol costs -log2 P_c(k) bits up to that
         rounding, plus a few bytes to end the stream.  A k outside lo_c..hi_c is coded as an
         escape symbol (costing -log2 of the model's tail mass on that side) and, after all
         channels, its distance beyond the range as 32 raw bits.  Needs the package

@@ -1,7 +1,7 @@
 """``python -m tinygrad_ste.models``: train every lesson model in the variants the lessons
-compare and print one table per model (about a minute on a quiet machine)."""
+compare and print one table per model (a minute or two on a quiet machine)."""
 from ..stochastic import ESTIMATORS
-from . import train_binary_network, train_categorical_autoencoder, train_vq_autoencoder
+from . import train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_vq_autoencoder
 
 
 def print_measurements(seed=0):
@@ -23,6 +23,12 @@ def print_measurements(seed=0):
         r = train_categorical_autoencoder(estimator, seed=seed)
         print(f"  {estimator:24s} loss {r.history['loss'][-1]:.4f}  test MSE {r.test_mse:.4f}  "
               f"mode {r.test_mse_mode:.4f}  entropy {r.history['entropy'][-1]:.3f}  {r.seconds:4.1f} s")
+    print("Compression autoencoder (test split, true rounding: bits per image, MSE, and MSE with the training proxy)")
+    for proxy in ("noise", "round", "mixed"):
+        for lam in (3, 30):
+            r = train_compression_autoencoder(proxy, lam, seed=seed)
+            print(f"  proxy {proxy:5s} lambda {lam:3d}: {r.test_bits:6.2f} bits  test MSE {r.test_mse:.4f}  "
+                  f"with the proxy {r.test_mse_proxy:.4f}  {r.seconds:4.1f} s")
 
 
 if __name__ == "__main__":
