@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
+import tinygrad_ste as tg
 from tinygrad_ste import Tensor, no_grad
 from tinygrad_ste.data import load_digits
-from tinygrad_ste.models import train_compression_autoencoder
+from tinygrad_ste.models import CompressionAutoencoder, train_compression_autoencoder
 
 
 @pytest.mark.parametrize("proxy", ["noise", "round", "mixed"])
@@ -35,3 +36,12 @@ def test_runs_reproduce():
     first, second = (train_compression_autoencoder("noise", latent_channels=2, hidden=8, epochs=1, seed=3)
                      for _ in range(2))
     assert first.history == second.history and first.test_bits == second.test_bits
+
+
+def test_the_model_works_without_rng_and_follows_manual_seed():
+    outputs = []
+    for _ in range(2):
+        tg.manual_seed(0)
+        model = CompressionAutoencoder(3, 8, proxy="noise")
+        outputs.append(model(Tensor(load_digits("test")[0][:5]))[0].data)   # noise drawn in training mode too
+    np.testing.assert_array_equal(outputs[0], outputs[1])

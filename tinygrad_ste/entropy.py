@@ -50,6 +50,7 @@ from . import functional as F
 from .discrete import round
 from .function import Function, no_grad
 from .module import Module
+from .random import generator
 from .tensor import Tensor, as_tensor
 
 __all__ = ["EntropyBottleneck", "LogisticCDF", "MonotoneCDF", "IntervalProbability", "interval_probability",
@@ -189,7 +190,7 @@ class EntropyBottleneck(Module):
     ``tail_mass``: the coder's table of channel c covers the integers lo_c..hi_c outside
     which the model puts at most tail_mass / 2 on each side; the rarer values beyond go
     through an escape (see :meth:`compress`).  ``rng`` (a ``numpy.random.Generator``)
-    draws the noise; without one a fresh unseeded generator is used.
+    draws the noise; without one, the library-wide generator (``tinygrad_ste.manual_seed``).
     """
 
     def __init__(self, channels, proxy="noise", cdf="monotone", *, init_scale=10.0, likelihood_floor=1e-9,
@@ -201,12 +202,10 @@ class EntropyBottleneck(Module):
         if channels < 1 or init_scale <= 0 or not 0 < likelihood_floor < 1 or not 0 < tail_mass < 1:
             raise ValueError(f"EntropyBottleneck: need channels >= 1, init_scale > 0 and likelihood_floor, tail_mass "
                              f"in (0, 1); got {channels}, {init_scale}, {likelihood_floor}, {tail_mass}")
-        if rng is not None and not isinstance(rng, np.random.Generator):
-            raise TypeError(f"EntropyBottleneck: rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
         self.channels, self.proxy, self.cdf_name = channels, proxy, cdf
         self.likelihood_floor, self.tail_mass = likelihood_floor, tail_mass
         self.cdf = CDFS[cdf](channels, init_scale=init_scale)
-        self.rng = rng if rng is not None else np.random.default_rng()   # None: unseeded noise
+        self.rng = generator(rng, "EntropyBottleneck")
 
     def forward(self, y):
         y = self._check(as_tensor(y), "forward")

@@ -25,7 +25,7 @@ class CompressionAutoencoder(Module):
     ``compress`` writes.  ``cdf`` and ``rng`` go to :class:`~tinygrad_ste.entropy.EntropyBottleneck`.
     """
 
-    def __init__(self, latent_channels, hidden, proxy="noise", cdf="monotone", *, rng):
+    def __init__(self, latent_channels, hidden, proxy="noise", cdf="monotone", *, rng=None):
         self.encoder = MLP([PIXELS, hidden, latent_channels], rng=rng)
         self.bottleneck = EntropyBottleneck(latent_channels, proxy=proxy, cdf=cdf, rng=rng)
         self.decoder = MLP([latent_channels, hidden, PIXELS], rng=rng)
