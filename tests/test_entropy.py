@@ -88,17 +88,18 @@ def with_parameters(eb, tensors):
                                                  list(tensors[2 * count:]))
 
 
-@pytest.mark.parametrize("cdf", ["logistic", "monotone"])
-def test_likelihood_gradcheck_in_the_values_and_the_cdf_parameters(cdf):
-    rng = np.random.default_rng(0)
-    eb = EntropyBottleneck(2, cdf=cdf, init_scale=2.0)
+@given(cdf=st.sampled_from(["logistic", "monotone"]), n=st.integers(1, 4), channels=st.integers(1, 3),
+       seed=st.integers(0, 2 ** 16))
+def test_likelihood_gradcheck_in_the_values_and_the_cdf_parameters(cdf, n, channels, seed):
+    rng = np.random.default_rng(seed)
+    eb = EntropyBottleneck(channels, cdf=cdf, init_scale=2.0)
     for parameter in eb.parameters():   # move off the symmetric start
         parameter.data += rng.normal(0, 0.3, parameter.shape)
     # parameters() lists the logistic's (loc, log_scale) and the network's matrices, biases, factors in order
     names = [name for name, _ in eb.named_parameters()]
     if cdf == "monotone":
         assert names[0].startswith("cdf.matrices") and names[-1].startswith("cdf.factors")
-    values = Tensor(rng.normal(0, 2, (4, 2)), requires_grad=True)
+    values = Tensor(rng.normal(0, 2, (n, channels)), requires_grad=True)
 
     def likelihood(values, *parameters):
         with_parameters(eb, parameters)
@@ -194,6 +195,10 @@ def test_without_a_generator_the_noise_comes_from_the_library_wide_one():
 
 
 def test_bad_input_is_named():
+    with pytest.raises(ValueError, match=r"interval_probability: the lower logits \(2,\) and the upper logits \(3,\)"):
+        interval_probability(Tensor([0.0, 1.0]), Tensor([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="floor must lie in"):
+        interval_probability(Tensor([0.0]), Tensor([1.0]), floor=0)
     with pytest.raises(ValueError, match="unknown proxy 'ste'"):
         EntropyBottleneck(2, proxy="ste")
     with pytest.raises(ValueError, match="unknown cdf 'gauss'"):

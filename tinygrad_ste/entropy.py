@@ -26,10 +26,10 @@ proxy     y_hat given to the decoder           rate measured on                 
 eval mode round(y)                             round(y)                             (what is really coded)
 ========= ==================================== ==================================== ===========================
 
-Why the noise works for the rate: the density of y + u is exactly P(k) at the integers
-(the CDF differences above, as a function of a real argument), so its expected -log2 is a
-smooth, unbiased stand-in for the rate of round(y).  Why it is not the decoder's input at
-test time: the decoder never sees the noise then, only integers -- a train/test mismatch.
+Why the noise works for the rate: read at a real v, P(v) = F(v + 1/2) - F(v - 1/2) is the
+density of z + u for z ~ F, and it equals P(k) at every integer k; so -log2 P(y + u) is a fair
+price for y + u, and its mean over the noise is a smooth function of y.  Why noise is not the
+decoder's input at test time: the decoder then sees only integers -- a train/test mismatch.
 
 ``compress(y)`` writes round(y) with a range coder (the ``constriction`` package), in
 about -sum log2 P(round(y)) bits; ``decompress(data, shape)`` gives round(y) back exactly.
