@@ -37,7 +37,7 @@ def test_decode_of_a_one_hot_picks_the_code_and_reconstruct_uses_the_argmax():
 def test_short_dvae_run_learns_and_anneals():
     result = train_dvae(num_codes=16, positions=4, code_dim=4, hidden=32, epochs=4, seed=3)
     history = result.history
-    assert set(history) == {"loss", "reconstruction", "kl", "tau", "test_mse_soft", "test_mse_hard"}
+    assert set(history) == {"loss", "reconstruction", "kl", "tau", "test_mse_soft", "test_mse_hard", "test_gap_se"}
     assert history["tau"][-1] == pytest.approx(1 / 16) and history["tau"] == sorted(history["tau"], reverse=True)
     assert history["test_mse_hard"][-1] < history["test_mse_hard"][0]
     assert result.test_mse < 0.074   # the variance of the pixels: it learned something

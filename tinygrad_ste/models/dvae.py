@@ -73,7 +73,8 @@ class DiscreteVAEResult:
     history: per epoch, "loss" (the training objective), "reconstruction" (training MSE of
     the soft reconstructions), "kl" (KL to uniform per position, nats), "tau" (the
     temperature at the end of the epoch), "test_mse_soft" (test MSE of a Gumbel-softmax
-    mixture at that tau, as in training) and "test_mse_hard" (test MSE from the argmax codes).
+    mixture at that tau, as in training), "test_mse_hard" (test MSE from the argmax codes)
+    and "test_gap_se" (the standard error of hard - soft, from the per-image differences).
     test_mse: the last hard-code test MSE.  perplexity: of the hard test codes.
     """
     model: DiscreteVAE
@@ -116,14 +117,16 @@ def train_dvae(num_codes=128, positions=8, code_dim=8, hidden=64, tau_start=1.0,
         loss = reconstruction + kl_weight * kl
         return loss, {"loss": loss.item(), "reconstruction": reconstruction.item(), "kl": kl.item()}
 
-    def test_mse(reconstruction):
-        return float(((reconstruction.data - test_images.data) ** 2).mean())
+    def per_image_mse(reconstruction):
+        return ((reconstruction.data - test_images.data) ** 2).mean(axis=1)
 
     def evaluate():
         with no_grad():
             soft = sample_categorical(model.logits(test_images), "gumbel", evaluation_rng, tau=schedule["tau"])
-            return {"tau": schedule["tau"], "test_mse_soft": test_mse(model.decode(soft)),
-                    "test_mse_hard": test_mse(model.reconstruct(test_images))}
+            soft_mse, hard_mse = per_image_mse(model.decode(soft)), per_image_mse(model.reconstruct(test_images))
+        gap = hard_mse - soft_mse
+        return {"tau": schedule["tau"], "test_mse_soft": float(soft_mse.mean()), "test_mse_hard": float(hard_mse.mean()),
+                "test_gap_se": float(gap.std(ddof=1) / np.sqrt(len(gap)))}
 
     start = time.perf_counter()
     history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
