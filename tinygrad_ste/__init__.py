@@ -19,6 +19,7 @@ from .function import Function, Node, backward_rules, enable_grad, is_grad_enabl
 from .tensor import Tensor, as_tensor
 from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
+from .stochastic import sample_normal
 from .estimators import compare_estimators, estimate_gradient, exact_gradient
 from .gradcheck import GradcheckError, gradcheck
 from . import functional, nn, optim
@@ -26,6 +27,7 @@ from . import functional, nn, optim
 __all__ = ["Function", "Node", "backward_rules", "enable_grad", "is_grad_enabled", "no_grad",
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
+           "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
            "GradcheckError", "gradcheck", "functional", "nn", "optim"]
 __version__ = "0.1.0"
