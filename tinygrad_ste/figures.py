@@ -204,8 +204,10 @@ def normal_estimator_variance(quick):
                                               n_estimates, rng, baseline=baseline)
         return float(estimates.var(axis=0, ddof=1).sum())
 
-    sweeps = {"mean (sigma = 1, 4 draws)": ("mean", np.linspace(-2, 6, 5 if quick else 17), dict(sigma=1.0, n_samples=4)),
-              "sigma (mean = 0, 4 draws)": ("sigma", np.geomspace(0.1, 4, 4 if quick else 12), dict(mean=0.0, n_samples=4)),
+    sweeps = {"mean (sigma = 1, 4 draws)": ("mean", np.linspace(-2, 6, 5 if quick else 17),
+                                            dict(sigma=1.0, n_samples=4)),
+              "sigma (mean = 0, 4 draws)": ("sigma", np.geomspace(0.1, 4, 4 if quick else 12),
+                                            dict(mean=0.0, n_samples=4)),
               "draws per estimate (mean = 0, sigma = 1)": ("n_samples", np.array([2, 4, 8, 16, 32, 64]),
                                                            dict(mean=0.0, sigma=1.0))}
     titles = {"mean": "against the mean", "sigma": "against sigma", "n_samples": "against the number of draws"}

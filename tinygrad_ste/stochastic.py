@@ -528,9 +528,9 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     """
     distribution = distribution_of(kind, "reinforce_loss")
     parameters = _parameters(distribution, logits, "reinforce_loss")
-    logits = parameters[0]
-    samples = np.asarray(samples.data if isinstance(samples, Tensor) else samples, dtype=logits.dtype)
-    cost = np.asarray(cost.data if isinstance(cost, Tensor) else cost, dtype=logits.dtype)
+    dtype = parameters[0].dtype
+    samples = np.asarray(samples.data if isinstance(samples, Tensor) else samples, dtype=dtype)
+    cost = np.asarray(cost.data if isinstance(cost, Tensor) else cost, dtype=dtype)
     event_axes = 1 if distribution is Categorical else 0
     if cost.ndim < 1 or cost.ndim > samples.ndim - event_axes or cost.shape != samples.shape[:cost.ndim]:
         raise ValueError(f"reinforce_loss: cost of shape {cost.shape} must be one cost per sample, a leading "
@@ -538,7 +538,8 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     if distribution is Normal:
         if not np.isfinite(samples).all():
             raise ValueError(f"reinforce_loss: samples of shape {samples.shape} contain inf or NaN")
-    elif not (np.isin(samples, (0, 1)).all() and (distribution is Bernoulli or (samples.sum(axis=-1) == 1).all())):   # a soft "gumbel" sample has no log-probability under p: its score would be meaningless
+    elif not (np.isin(samples, (0, 1)).all() and (distribution is Bernoulli or (samples.sum(axis=-1) == 1).all())):
+        # a soft "gumbel" sample has no log-probability under p: its score would be meaningless
         raise ValueError(f"reinforce_loss: samples of shape {samples.shape} must be hard {kind} samples "
                          f"(0/1{', one-hot over the last axis' if distribution is Categorical else ''})")
     for name, parameter in zip(distribution.parameter_names, parameters):

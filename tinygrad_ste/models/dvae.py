@@ -125,8 +125,8 @@ def train_dvae(num_codes=128, positions=8, code_dim=8, hidden=64, tau_start=1.0,
             soft = sample_categorical(model.logits(test_images), "gumbel", evaluation_rng, tau=schedule["tau"])
             soft_mse, hard_mse = per_image_mse(model.decode(soft)), per_image_mse(model.reconstruct(test_images))
         gap = hard_mse - soft_mse
-        return {"tau": schedule["tau"], "test_mse_soft": float(soft_mse.mean()), "test_mse_hard": float(hard_mse.mean()),
-                "test_gap_se": float(gap.std(ddof=1) / np.sqrt(len(gap)))}
+        return {"tau": schedule["tau"], "test_mse_soft": float(soft_mse.mean()),
+                "test_mse_hard": float(hard_mse.mean()), "test_gap_se": float(gap.std(ddof=1) / np.sqrt(len(gap)))}
 
     start = time.perf_counter()
     history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
