@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import tinygrad_ste as tg
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.models import DiscreteVAE, annealed_temperature, train_dvae
@@ -42,3 +43,10 @@ def test_short_dvae_run_learns_and_anneals():
     assert history["test_mse_hard"][-1] < history["test_mse_hard"][0]
     assert result.test_mse < 0.074   # the variance of the pixels: it learned something
     assert 1 <= result.perplexity <= 16
+
+
+def test_dvae_works_without_rng_and_follows_manual_seed():
+    tg.manual_seed(0)
+    first = [p.data.copy() for p in DiscreteVAE(4, 2, 3, 8).parameters()]
+    tg.manual_seed(0)
+    assert all(np.array_equal(a, p.data) for a, p in zip(first, DiscreteVAE(4, 2, 3, 8).parameters()))

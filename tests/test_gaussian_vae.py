@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import tinygrad_ste as tg
 from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.models import GaussianVAE, binarized_digits, train_gaussian_vae
 from tinygrad_ste.stochastic import reinforce_loss, sample_normal
@@ -51,3 +52,10 @@ def test_reinforce_draws_leave_the_encoder_to_reinforce_loss():
 def test_gaussian_vae_rejects_unknown_estimators():
     with pytest.raises(ValueError, match="train_gaussian_vae: unknown estimator 'gumbel'"):
         train_gaussian_vae("gumbel")
+
+
+def test_gaussian_vae_works_without_rng_and_follows_manual_seed():
+    tg.manual_seed(0)
+    first = [p.data.copy() for p in GaussianVAE(2, 8).parameters()]
+    tg.manual_seed(0)
+    assert all(np.array_equal(a, p.data) for a, p in zip(first, GaussianVAE(2, 8).parameters()))

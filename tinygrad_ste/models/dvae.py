@@ -12,6 +12,7 @@ from ..function import no_grad
 from ..module import Module
 from ..nn import MLP
 from ..optim import Adam
+from ..random import generator
 from ..stochastic import sample_categorical
 from ..tensor import Tensor
 from ..vq import codebook_usage
@@ -31,7 +32,8 @@ class DiscreteVAE(Module):
     lesson 5 with P codes per image from K, but the choice is a sample, not a nearest neighbour.
     """
 
-    def __init__(self, num_codes, positions, code_dim, hidden, *, rng):
+    def __init__(self, num_codes, positions, code_dim, hidden, *, rng=None):
+        rng = generator(rng, "DiscreteVAE")
         self.num_codes, self.positions, self.code_dim = num_codes, positions, code_dim
         self.encoder = MLP([PIXELS, hidden, positions * num_codes], rng=rng)
         self.codebook = Tensor(rng.standard_normal((num_codes, code_dim)), requires_grad=True)

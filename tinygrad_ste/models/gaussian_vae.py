@@ -37,7 +37,7 @@ class GaussianVAE(Module):
         KL = sum_l (mean_l^2 + sigma_l^2 - 1) / 2 - log sigma_l     (closed form, no sampling).
     """
 
-    def __init__(self, latent_dim, hidden, *, rng):
+    def __init__(self, latent_dim, hidden, *, rng=None):
         self.latent_dim = latent_dim
         self.encoder = MLP([PIXELS, hidden, 2 * latent_dim], rng=rng)
         self.decoder = MLP([latent_dim, hidden, PIXELS], rng=rng)
