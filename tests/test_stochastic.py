@@ -464,6 +464,9 @@ def test_sample_normal_bad_input():
         reinforce_loss((np.zeros(2), np.zeros(3)), z, np.zeros(3), kind="normal")
     with pytest.raises(ValueError, match=r"reinforce_loss: samples of shape \(3, 2\) contain inf or NaN"):
         reinforce_loss((np.zeros(2), np.zeros(2)), np.full((3, 2), np.nan), np.zeros(3), kind="normal")
+    # leave-one-out needs a sample axis: here the means vary along axis 0
+    with pytest.raises(ValueError, match=r"leave_one_out.*mean of shape \(3, 2\) and log_std of shape \(2,\) vary"):
+        reinforce_loss((np.zeros((3, 2)), np.zeros(2)), z, np.zeros(3), kind="normal", baseline="leave_one_out")
 
 
 def test_sample_normal_without_rng_follows_manual_seed():

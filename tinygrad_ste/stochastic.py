@@ -115,7 +115,7 @@ def normal_noise(rng, shape):
     return rng.standard_normal(shape)
 
 
-# ------------------------------------------------------------------ the two distributions
+# ------------------------------------------------------------------ the distributions: two discrete, one normal
 
 
 class _Discrete:
