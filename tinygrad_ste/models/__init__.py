@@ -19,6 +19,10 @@ prints one line per epoch.
 * :mod:`.compression_autoencoder` (lesson 7) -- learned compression: an MLP autoencoder
   whose latent is rounded and entropy-coded by an
   :class:`~tinygrad_ste.entropy.EntropyBottleneck`, trained on rate + lambda * distortion.
+* :mod:`.gaussian_vae` (lesson 9) -- a VAE with normal latents and a Bernoulli decoder of
+  black-and-white digits, trained with the reparameterization trick or with REINFORCE.
+* :mod:`.dvae` (lesson 9) -- a DALL-E-1-style discrete VAE: a categorical choice among K code
+  embeddings per position, trained through Gumbel-softmax with an annealed temperature.
 
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
@@ -30,9 +34,13 @@ from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, tr
 from .vq_autoencoder import VQAutoencoder, VQAutoencoderResult, train_vq_autoencoder
 from .compression_autoencoder import (CompressionAutoencoder, CompressionAutoencoderResult,
                                       train_compression_autoencoder)
+from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
+from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder",
-           "CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder"]
+           "CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder",
+           "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
+           "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae"]
