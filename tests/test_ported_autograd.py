@@ -17,8 +17,6 @@ import tinygrad_ste as tg
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, gradcheck
 
-ENGINE = "fixed on branch engine"   # tests of fixes made on another branch, until it is merged
-
 
 @pytest.fixture
 def rng():
@@ -59,7 +57,6 @@ def test_scalar_binary_operators(op):
 
 
 @pytest.mark.parametrize("op", ["__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"])
-@pytest.mark.xfail(strict=True, reason=ENGINE)
 def test_comparisons_are_elementwise_and_carry_no_gradient(op):
     x, y = Tensor([0.7, 1.8], requires_grad=True), Tensor([1.8, 1.8], requires_grad=True)
     result = getattr(x, op)(y)
@@ -327,9 +324,7 @@ def test_statistics_over_shapes_axes_and_keepdims(rng, name):
     check_every_combination(method, reference, [matrix, row], axis=[1, (0, 1), (-1, -2)], keepdims=[True, False])
 
 
-@pytest.mark.parametrize("name", [name if name not in ("max", "min") else
-                                  pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=ENGINE))
-                                  for name in STATISTICS])
+@pytest.mark.parametrize("name", STATISTICS)
 def test_statistics_of_empty_tensors_keep_numpy_shapes(name):
     """Reducing the non-empty axis of a (0, 3) tensor gives shape (0,), as NumPy's does, and a gradient."""
     x = Tensor(np.zeros((0, 3)), requires_grad=True)
@@ -395,7 +390,6 @@ def test_transpose(rng, axes):
     check(lambda x: x.transpose(axes), rng.standard_normal((2, 3, 4)), reference=lambda x: np.transpose(x, axes))
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE)
 @pytest.mark.parametrize("axes", [(0, -1, 1), (-1, 0, 1), (1, -1, 0)])
 def test_transpose_with_negative_axes(rng, axes):
     for shape in [(2, 3, 4), (3, 3, 3)]:   # the cube used to give a wrong gradient without an error

@@ -86,7 +86,6 @@ def test_kinks_follow_pytorch(op, expected):
     assert x.grad == expected
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on branch engine")
 def test_powers_at_zero_follow_pytorch():
     """micrograd's ** takes constant exponents; at base 0 PyTorch defines every gradient as 0."""
     x = scalar(0.0)

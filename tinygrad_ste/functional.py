@@ -103,10 +103,22 @@ def stack(tensors, axis=0):
     return ops.Stack.apply(*tensors, axis=axis)
 
 
+def _tensor_pair(a, b, op_name):
+    """a and b as Tensors, for a two-operand function; a plain number takes the other side's
+    dtype (float32 stays float32), and a non-numeric operand is an error naming ``op_name``."""
+    if isinstance(b, Tensor) and not isinstance(a, Tensor):
+        return b._lift(a, op_name), b
+    a = as_tensor(a)
+    return a, a._lift(b, op_name)
+
+
 def where(condition, a, b):
-    """Elementwise ``a if condition else b`` with broadcasting; ``condition`` gets no gradient."""
+    """Elementwise ``a if condition else b`` with broadcasting; ``condition`` gets no gradient.
+
+    A number as one branch takes the dtype of the Tensor in the other (float32 stays float32).
+    """
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition).astype(bool)
-    return ops.Where.apply(a, b, condition=condition)
+    return ops.Where.apply(*_tensor_pair(a, b, "where"), condition=condition)
 
 
 def one_hot(indices, num_classes=-1, dtype=np.float64):
@@ -131,14 +143,6 @@ def one_hot(indices, num_classes=-1, dtype=np.float64):
 # ==================================================================================
 
 
-def _tensor_pair(a, b):
-    """a and b as Tensors; a plain number takes the other side's dtype (float32 stays float32)."""
-    if isinstance(b, Tensor) and not isinstance(a, Tensor):
-        return b._lift(a), b
-    a = as_tensor(a)
-    return a, a._lift(b)
-
-
 def softplus(x):
     """softplus(x) = log(1 + exp(x)), a smooth relu; stable for large |x| (``ops.Softplus``)."""
     return ops.Softplus.apply(x)
@@ -149,12 +153,12 @@ def maximum(a, b):
 
     Where a == b the two share the gradient equally (g/2 each), the convention of ``max``.
     """
-    return ops.Maximum.apply(*_tensor_pair(a, b))
+    return ops.Maximum.apply(*_tensor_pair(a, b, "maximum"))
 
 
 def minimum(a, b):
     """Elementwise min(a, b) with broadcasting (``torch.minimum``); ties share the gradient equally."""
-    return ops.Minimum.apply(*_tensor_pair(a, b))
+    return ops.Minimum.apply(*_tensor_pair(a, b, "minimum"))
 
 
 def broadcast_to(x, shape):
