@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_ste.functional as F
-from tinygrad_ste import Tensor, gradcheck
+from tinygrad_ste import Tensor, broadcast_to, gradcheck, maximum, minimum
 
 settings.register_profile("ops", max_examples=20, deadline=None)
 settings.load_profile("ops")
@@ -259,8 +259,6 @@ def test_concatenating_0d_tensors_says_so():
 # ==================================================================================
 # More ops: elementwise, pairwise extremes, min/var/std, cumsum, shapes.
 # ==================================================================================
-import tinygrad_ste.functional as F   # noqa: E402
-from tinygrad_ste import broadcast_to, maximum, minimum   # noqa: E402
 
 
 @pytest.mark.parametrize("op, low", [
