@@ -21,15 +21,19 @@ from .random import manual_seed
 from .tensor import Tensor, as_tensor
 from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
+from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck
+from .functional import broadcast_to, einsum, maximum, minimum
 from . import functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
            "manual_seed",
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
+           "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
-           "GradcheckError", "gradcheck", "functional", "nn", "optim"]
+           "GradcheckError", "gradcheck", "functional", "nn", "optim",
+           "broadcast_to", "einsum", "maximum", "minimum"]
 __version__ = "0.1.0"
 
 _FROM_ESTIMATORS = ("compare_estimators", "estimate_gradient", "exact_gradient")

@@ -2,7 +2,9 @@
 
 Every layer is a :class:`~tinygrad_ste.module.Module` (re-exported here as ``nn.Module``):
 its parameters are its Tensor attributes with requires_grad=True.  The vector quantizer
-lives in :mod:`tinygrad_ste.vq` and is re-exported as ``nn.VectorQuantizer``.
+lives in :mod:`tinygrad_ste.vq` and is re-exported as ``nn.VectorQuantizer``; the entropy
+bottleneck of learned compression lives in :mod:`tinygrad_ste.entropy` and is re-exported
+as ``nn.EntropyBottleneck`` (with its ``nn.rate_bits``).
 
     >>> import numpy as np
     >>> from tinygrad_ste import Tensor, nn
@@ -18,8 +20,10 @@ from .module import Module
 from .random import generator
 from .tensor import Tensor
 from .vq import VectorQuantizer
+from .entropy import EntropyBottleneck, rate_bits
 
-__all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer"]
+__all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer",
+           "EntropyBottleneck", "rate_bits"]
 
 
 class Linear(Module):
