@@ -80,6 +80,17 @@ def test_plots_have_titles_axis_labels_and_legends():
     assert "1 unused" in figures[3].axes[0].get_legend().get_texts()[0].get_text()
 
 
+@pytest.mark.parametrize("low, high, expected", [(0.022, 0.061, ["0.03", "0.04", "0.05", "0.06"]),
+                                                  (3.0, 600.0, ["5", "10", "20", "50", "100", "200", "500"])])
+def test_log_axes_label_plain_numbers_often_enough_to_read_values(low, high, expected):
+    fig = viz.plot_curves([1, 2], {"error": [high, low]}, "epoch", "test MSE", "Training", logy=True)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()
+              if ax.get_ylim()[0] <= t.get_position()[1] <= ax.get_ylim()[1] and t.get_text()]
+    assert labels == expected
+
+
 def test_show_images_draws_one_row_per_label():
     fig = viz.show_images({"original": np.zeros((4, 64)), "reconstruction": np.ones((4, 64))}, "Digits")
     assert len(fig.axes) == 8
