@@ -118,7 +118,7 @@ def _ternarize_exact(ctx, g):
     threshold, _ = ternary_threshold_and_scale(x, ctx.axis)
     above = np.abs(x) > threshold
     count = np.maximum(above.sum(axis=ctx.axis, keepdims=True), 1)
-    pattern = np.sign(x) * above   # t: +1, 0 or -1
+    pattern = np.where(above, np.sign(x), 0.0)   # t: +1, 0 or -1
     return (g * pattern).sum(axis=ctx.axis, keepdims=True) * pattern / count
 
 
@@ -139,7 +139,7 @@ class Ternarize(Function):
         ctx.save_for_backward(x)
         ctx.axis = axis
         threshold, scale = ternary_threshold_and_scale(x, axis)
-        return (scale * (np.sign(x) * (np.abs(x) > threshold))).astype(x.dtype)
+        return (scale * np.where(np.abs(x) > threshold, np.sign(x), 0.0)).astype(x.dtype)
 
 
 def round(x, backward=None):
