@@ -24,7 +24,8 @@ from .gradcheck import GradcheckError, gradcheck
 from . import functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "enable_grad", "is_grad_enabled", "no_grad",
-           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate", "ternarize",
+           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
+           "ternarize",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "compare_estimators", "estimate_gradient", "exact_gradient",
            "GradcheckError", "gradcheck", "functional", "nn", "optim"]

@@ -222,22 +222,23 @@ def mse_vs_bits(quick):
     budgets = sorted(runs)
     series = {kind: ([runs[b][kind].bits for b in budgets], [runs[b][kind].test_mse for b in budgets])
               for kind in EQUAL_BITS[budgets[0]]}
-    largest = runs[budgets[-1]]["RVQ"]
-    stage_bits = [largest.bits * q / len(largest.stage_mse) for q in range(1, len(largest.stage_mse) + 1)]
-    series[f"RVQ ({largest.bits:.0f}-bit model), first q stages"] = (stage_bits, largest.stage_mse)
-    bound_bits = [4, 6, 8, np.log2(1438)] + budgets if not quick else budgets
-    bounds = {bits: kmeans_bound(bits, SEED) for bits in bound_bits}
+    largest = runs[budgets[-1]]["RVQ"]   # the same model with its first 1, 2, ... stages: 8, 16, ... bits
+    stages = len(largest.stage_mse)
+    rvq_label = f"RVQ ({largest.bits:.0f}-bit model), first q stages"
+    series[rvq_label] = ([largest.bits * q / stages for q in range(1, stages + 1)], largest.stage_mse)
+    bound_bits = budgets if quick else [4, 6, 8, np.log2(1438)] + budgets
+    bounds = {bits: kmeans_bound(bits, SEED)[0] for bits in bound_bits}
     bound_label = "k-means bound: min(2^bits, 1438 training images) centres"
-    series[bound_label] = (bound_bits, [bounds[b][0] for b in bound_bits])
+    series[bound_label] = (bound_bits, list(bounds.values()))
     drawn = viz.plot_xy(series, "bits per image", "test reconstruction MSE",
                         f"Digits autoencoders at equal bits ({settings['epochs']} epochs each)", logy=True,
-                        dashed={bound_label, f"RVQ ({largest.bits:.0f}-bit model), first q stages"})
+                        dashed={bound_label, rvq_label})
     numbers = {f"{kind}, {b} bits: {statistic}": value for b in budgets for kind, r in runs[b].items()
                for statistic, value in (("test MSE", r.test_mse), ("bits", r.bits), ("perplexity", r.perplexity),
                                         ("usage", r.usage), ("seconds", r.seconds))}
-    numbers.update({f"k-means bound, {b} bits": bounds[b][0] for b in budgets})
-    numbers.update({f"RVQ, {b} bits, first {q} stages: test MSE": m for q, m in enumerate(largest.stage_mse, 1)
-                    for b in budgets[-1:]})
+    numbers.update({f"k-means bound, {b} bits": bounds[b] for b in budgets})
+    numbers.update({f"RVQ, {budgets[-1]} bits, first {q} stages: test MSE": mse
+                    for q, mse in enumerate(largest.stage_mse, start=1)})
     return drawn, numbers
 
 

@@ -21,11 +21,12 @@ The implicit codebook is the grid of all prod(L_i) combinations of levels (8 * 5
 round(b_i) + w_i in {0, ..., L_i - 1} read as a mixed-radix number, index = sum_i k_i B_i
 with B_1 = 1, B_{i+1} = B_i L_i.
 
-Why it cannot collapse: there is no codebook to learn, so no code can be left behind
-where no encoder output goes.  Every grid point is a fixed corner of a box the encoder
-output is squashed into, and reaching any of them only needs each coordinate to land
-in one of L_i intervals, which the straight-through gradient (nonzero wherever tanh is
-not saturated) steers it to.  No commitment loss, no codebook loss, no restarts.
+Why it cannot collapse: there are no code vectors to learn.  In VQ a code that no encoder
+output picks gets no gradient, stays where it is, and so stays unpicked (a dead code that
+only a restart revives).  FSQ's grid points are fixed: none can be left behind, a point is
+used as soon as the encoder sends a vector into its cell, and the straight-through
+gradient reaches every coordinate (b' > 0 everywhere).  No codebook loss, no commitment
+loss, no restarts.  Grid points the encoder never visits stay unused, but nothing is stuck.
 
     >>> import numpy as np
     >>> from tinygrad_ste import Tensor
