@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
 
+import tinygrad_ste as tg
 from tinygrad_ste.data import load_digits
 from tinygrad_ste.discrete import ternarize
-from tinygrad_ste.models import (EQUAL_BITS, kmeans_bound, kmeans_reconstruction_mse, train_binary_network,
-                                 train_categorical_autoencoder, train_vq_autoencoder)
+from tinygrad_ste.models import (EQUAL_BITS, BinaryNetwork, CategoricalAutoencoder, VQAutoencoder, kmeans_bound,
+                                 kmeans_reconstruction_mse, train_binary_network, train_categorical_autoencoder,
+                                 train_vq_autoencoder)
 
 
 def test_kmeans_bound_improves_with_more_codes_and_beats_the_mean_image():
@@ -122,3 +124,13 @@ def test_short_categorical_autoencoder_run_reduces_its_loss(estimator, options):
 def test_categorical_autoencoder_rejects_unknown_estimators():
     with pytest.raises(ValueError, match="unknown estimator 'magic'"):
         train_categorical_autoencoder("magic")
+
+
+@pytest.mark.parametrize("make", [lambda: BinaryNetwork(8, "identity"), lambda: CategoricalAutoencoder(2, 3, 8),
+                                  lambda: VQAutoencoder(4, 2, 3, 8)], ids=["binary", "categorical", "vq"])
+def test_lesson_models_work_without_rng_and_follow_manual_seed(make):
+    tg.manual_seed(0)
+    first = [p.data.copy() for p in make().parameters()]
+    tg.manual_seed(0)
+    for a, b in zip(first, [p.data for p in make().parameters()]):
+        np.testing.assert_array_equal(a, b)

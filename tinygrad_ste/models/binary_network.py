@@ -12,6 +12,7 @@ from ..discrete import sign, ternarize
 from ..function import no_grad
 from ..module import Module
 from ..optim import Adam
+from ..random import generator
 from ..tensor import Tensor
 from .training import PIXELS, train_epochs
 
@@ -41,12 +42,14 @@ class BinaryLinear(Module):
     (starting at 1) lets training set their scale: the role of batch normalisation's
     learned scale in the paper, which +/-1 weights cannot play.  (A per-output gain can
     absorb XNOR's alpha_j too: what alpha changes is how the gradient reaches W.)  Real
-    weights then start as :class:`~tinygrad_ste.nn.Linear` does.
+    weights then start as :class:`~tinygrad_ste.nn.Linear` does.  ``rng`` draws W (None:
+    the library-wide generator, see :func:`tinygrad_ste.manual_seed`).
     """
 
-    def __init__(self, in_features, out_features, rule, *, rng, weights="sign"):
+    def __init__(self, in_features, out_features, rule, *, rng=None, weights="sign"):
         if weights not in WEIGHT_KINDS:
             raise ValueError(f"BinaryLinear: weights must be one of {WEIGHT_KINDS}, got {weights!r}")
+        rng = generator(rng, "BinaryLinear")
         self.rule, self.weights, self.scale = rule, weights, 1 / np.sqrt(in_features)
         self.weight = Tensor(rng.uniform(-1, 1, (in_features, out_features)), requires_grad=True)
         self.gain = Tensor(np.ones(out_features), requires_grad=True)
@@ -72,7 +75,7 @@ class BinaryNetwork(Module):
     beta * sign(h) with beta = mean_j |h_j| per image (differentiable, like alpha).
     """
 
-    def __init__(self, hidden, rule, binarize_activations=False, *, rng, weights="sign"):
+    def __init__(self, hidden, rule, binarize_activations=False, *, rng=None, weights="sign"):
         self.rule, self.binarize_activations, self.weights = rule, binarize_activations, weights
         self.hidden = BinaryLinear(PIXELS, hidden, rule, rng=rng, weights=weights)
         self.output = BinaryLinear(hidden, 10, rule, rng=rng, weights=weights)

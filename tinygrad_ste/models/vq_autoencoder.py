@@ -43,10 +43,11 @@ class VQAutoencoder(Module):
 
     An image is described by codes_per_image choices among ``codes_per_vector`` grid
     points or codes: ``bits`` = codes_per_image * log2(codes_per_vector) per image.
-    ``quantizer_options`` go to the quantizer (the rule is ``backward``).
+    ``quantizer_options`` go to the quantizer (the rule is ``backward``).  ``rng`` draws the
+    initial weights and codes (None: the library-wide generator, see :func:`tinygrad_ste.manual_seed`).
     """
 
-    def __init__(self, num_codes, codes_per_image, code_dim, hidden, *, rng, levels=None, num_quantizers=None,
+    def __init__(self, num_codes, codes_per_image, code_dim, hidden, *, rng=None, levels=None, num_quantizers=None,
                  **quantizer_options):
         if levels is not None:
             if num_quantizers is not None or code_dim not in (None, len(levels)):
