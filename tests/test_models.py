@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 
 import tinygrad_ste as tg
+from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.data import load_digits
 from tinygrad_ste.discrete import ternarize
-from tinygrad_ste.models import (EQUAL_BITS, BinaryNetwork, CategoricalAutoencoder, VQAutoencoder, kmeans_bound,
-                                 kmeans_reconstruction_mse, train_binary_network, train_categorical_autoencoder,
-                                 train_vq_autoencoder)
+from tinygrad_ste.models import (EQUAL_BITS, BinaryLinear, BinaryNetwork, CategoricalAutoencoder, VQAutoencoder,
+                                 kmeans_bound, kmeans_reconstruction_mse, train_binary_network,
+                                 train_categorical_autoencoder, train_vq_autoencoder)
 
 
 def test_kmeans_bound_improves_with_more_codes_and_beats_the_mean_image():
@@ -77,6 +78,39 @@ def test_xnor_and_ternary_networks_train(weights):
     assert xnor_activations.history["loss"][-1] < xnor_activations.history["loss"][0]
     with pytest.raises(ValueError, match="weights must be one of"):
         train_binary_network(weights="quaternary")
+
+
+@pytest.mark.parametrize("weights, true_rule", [("sign", "zero"), ("xnor", "zero"), ("ternary", "exact")])
+def test_quantized_layers_are_gradchecked_with_their_true_gradient(weights, true_rule):
+    """With the true-gradient rule, every path (input, XNOR's alpha_j, TWN's alpha, gain, bias) is exact."""
+    rng = np.random.default_rng(8)
+    layer = BinaryLinear(5, 3, true_rule, rng=rng, weights=weights)
+    x = Tensor(rng.normal(size=(4, 5)), requires_grad=True)
+
+    def forward(x, weight, gain, bias):
+        layer.weight, layer.gain, layer.bias = weight, gain, bias
+        return layer(x)
+
+    assert gradcheck(forward, [x, layer.weight, layer.gain, layer.bias])
+
+
+def test_xnor_straight_through_is_the_detached_difference_form():
+    rng = np.random.default_rng(9)
+    layer = BinaryLinear(6, 2, "identity", rng=rng, weights="xnor")
+    x, g = rng.normal(size=(3, 6)), rng.normal(size=(3, 2))
+    layer(Tensor(x)).backward(g)
+    ours = layer.weight.grad
+    weight = Tensor(layer.weight.data, requires_grad=True)
+    binary = weight + (Tensor(np.where(weight.data >= 0, 1.0, -1.0)) - weight).detach()
+    ((Tensor(x) @ (binary * weight.abs().mean(axis=0))) * (layer.gain.data * layer.scale)).backward(g)
+    np.testing.assert_allclose(ours, weight.grad, rtol=1e-12)
+
+
+def test_xnor_binary_activations_are_gradchecked_with_the_true_gradient():
+    """With the zero rule only the scales move: beta = mean |h| per image and alpha_j, both exact."""
+    model = BinaryNetwork(4, "zero", binarize_activations=True, rng=np.random.default_rng(10), weights="xnor")
+    x = Tensor(np.random.default_rng(11).uniform(0, 1, size=(3, 64)), requires_grad=True)
+    assert gradcheck(model, [x])
 
 
 def test_kmeans_bound_is_capped_at_the_training_images():
