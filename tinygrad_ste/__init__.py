@@ -21,6 +21,7 @@ from .random import manual_seed
 from .tensor import Tensor, as_tensor
 from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
+from .stochastic import sample_normal
 from .estimators import compare_estimators, estimate_gradient, exact_gradient
 from .gradcheck import GradcheckError, gradcheck
 from . import functional, nn, optim
@@ -30,6 +31,7 @@ __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad"
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
            "ternarize",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
+           "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
            "GradcheckError", "gradcheck", "functional", "nn", "optim"]
 __version__ = "0.1.0"
