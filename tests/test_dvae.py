@@ -29,7 +29,7 @@ def test_decode_of_a_one_hot_picks_the_code_and_reconstruct_uses_the_argmax():
     x = Tensor(rng.random((4, 64)))
     codes = model.hard_codes(x)
     assert codes.shape == (4, 3) and np.array_equal(codes, model.logits(x).data.argmax(axis=-1))
-    hard = model.decode(Tensor(F.one_hot(codes, 6)))
+    hard = model.decode(F.one_hot(codes, 6))
     assert np.allclose(model.reconstruct(x).data, hard.data)
     embeddings = model.codebook.data[codes].reshape(4, 6)
     assert np.allclose(hard.data, model.decoder(Tensor(embeddings)).data)

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.estimators import (DEFAULT_ESTIMATORS, all_outcomes, compare_estimators, demo_problems,
                                      estimate_gradient, exact_gradient, expected_cost, normal_gradient_estimates,

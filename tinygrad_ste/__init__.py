@@ -24,6 +24,7 @@ from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_ca
 from .stochastic import sample_normal
 from .estimators import compare_estimators, estimate_gradient, exact_gradient
 from .gradcheck import GradcheckError, gradcheck
+from .functional import broadcast_to, einsum, maximum, minimum
 from . import functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
@@ -33,5 +34,6 @@ __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad"
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
-           "GradcheckError", "gradcheck", "functional", "nn", "optim"]
+           "GradcheckError", "gradcheck", "functional", "nn", "optim",
+           "broadcast_to", "einsum", "maximum", "minimum"]
 __version__ = "0.1.0"

@@ -118,11 +118,6 @@ def rate_bits(likelihoods):
     return -as_tensor(likelihoods).log().sum() / math.log(2)
 
 
-def _softplus(x):
-    """log(1 + e^x) = logsumexp(0, x), stable for large |x|; its derivative is sigmoid(x)."""
-    return F.logsumexp(F.stack([Tensor(np.zeros(x.shape)), x], axis=-1), axis=-1)
-
-
 class LogisticCDF(Module):
     """F_c(x) = sigmoid((x - loc_c) / scale_c): one logistic per channel, learned ``loc`` (C,)
     and ``log_scale`` (C,) (scale = e^log_scale > 0).  Starts at loc 0, scale ``init_scale``.
@@ -171,7 +166,7 @@ class MonotoneCDF(Module):
         n, channels = x.shape
         h = x.transpose().reshape(channels, 1, n)
         for i, (matrix, bias) in enumerate(zip(self.matrices, self.biases)):
-            h = _softplus(matrix) @ h + bias
+            h = F.softplus(matrix) @ h + bias
             if i < len(self.factors):
                 h = h + self.factors[i].tanh() * h.tanh()
         return h.reshape(channels, n).transpose()

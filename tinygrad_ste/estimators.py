@@ -38,7 +38,7 @@ import numpy as np
 from .stochastic import (ESTIMATORS, EMABaseline, NORMAL_ESTIMATORS, distribution_of, log_prob, reinforce_loss,
                          sample_bernoulli, sample_categorical, sample_normal)
 from .tensor import Tensor, as_tensor
-from .functional import one_hot
+from .ops import one_hot_array
 from .random import generator
 
 __all__ = ["expected_cost", "exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
@@ -73,7 +73,7 @@ def all_outcomes(shape, kind):
         return bits.reshape((2 ** m,) + tuple(shape)).astype(np.float64)
     classes, m = shape[-1], int(np.prod(shape[:-1]))
     choices = np.stack(np.unravel_index(np.arange(classes ** m), (classes,) * m), axis=-1)   # (K^m, m)
-    return one_hot(choices, classes).reshape((classes ** m,) + tuple(shape))
+    return one_hot_array(choices, classes).reshape((classes ** m,) + tuple(shape))
 
 
 def expected_cost(cost_fn, logits, kind, max_outcomes=2 ** 16):

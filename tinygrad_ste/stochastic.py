@@ -69,8 +69,8 @@ import numpy as np
 
 from .discrete import softmax_array, softmax_backward
 from .function import Function
-from .ops import sigmoid_array
-from .functional import log_softmax, logsumexp, one_hot, stack
+from .ops import one_hot_array, sigmoid_array
+from .functional import log_softmax, softplus
 from .random import generator
 from .tensor import Tensor, as_tensor
 
@@ -147,8 +147,7 @@ class Bernoulli(_Discrete):
     @staticmethod
     def log_prob(logits, samples):
         """log p(b) = b * logits - log(1 + e^logits), elementwise (a Tensor, shape of ``samples``)."""
-        softplus = logsumexp(stack([Tensor(np.zeros_like(logits.data)), logits], axis=-1), axis=-1)
-        return samples * logits - softplus
+        return samples * logits - softplus(logits)
 
 
 class Categorical(_Discrete):
@@ -161,7 +160,7 @@ class Categorical(_Discrete):
     @staticmethod
     def hard(perturbed):
         """The sample from noisy logits: one_hot(argmax(logits + G)) over the last axis."""
-        return one_hot(perturbed.argmax(axis=-1), perturbed.shape[-1], dtype=perturbed.dtype)
+        return one_hot_array(perturbed.argmax(axis=-1), perturbed.shape[-1], dtype=perturbed.dtype)
 
     @staticmethod
     def log_prob(logits, samples):

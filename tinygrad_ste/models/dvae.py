@@ -53,7 +53,7 @@ class DiscreteVAE(Module):
 
     def reconstruct(self, x):
         """The reconstruction from the hard codes, as evaluated: (N, 64)."""
-        return self.decode(Tensor(F.one_hot(self.hard_codes(x), self.num_codes)))
+        return self.decode(F.one_hot(self.hard_codes(x), self.num_codes))
 
     @staticmethod
     def kl_to_uniform(logits):
