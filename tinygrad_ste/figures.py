@@ -213,7 +213,10 @@ def ternary_xnor(quick):
     drawn = viz.plot_bars(bars, "test accuracy", "Quantized weights on the 8x8 digits (64-128-10, Adam, "
                           f"{settings['epochs']} epochs)", fmt="{:.1%}", ylim=(0.8, 1.0))
     return drawn, {**{f"{label}: test accuracy": r.test_accuracy for label, r in results.items()},
-                   "ternary (TWN): zero weights": zeros}
+                   "ternary (TWN): zero weights": zeros,
+                   # settings the caption states
+                   "ternary levels -1, 0, +1": 3, "epochs": settings["epochs"],
+                   "threshold / mean |W|": float(discrete.ternary_threshold_and_scale(np.ones(4))[0])}
 
 
 @lru_cache(maxsize=None)
@@ -309,6 +312,10 @@ def mse_vs_bits(quick):
     numbers.update({f"k-means bound, {b} bits": bounds[b] for b in budgets})
     numbers.update({f"RVQ, {budgets[-1]} bits, first {q} stages: test MSE": mse
                     for q, mse in enumerate(largest.stage_mse, start=1)})
+    training_images = len(load_digits("train")[0])   # settings the caption states
+    numbers.update({"epochs": settings["epochs"], "lesson epochs": 20, "training images": training_images,
+                    "log2 training images": float(np.log2(training_images)),
+                    f"FSQ, {budgets[-1]} bits: grid points": int(np.prod(EQUAL_BITS[budgets[-1]]["FSQ"]["levels"]))})
     return drawn, numbers
 
 # ------------------------------------------------------------------ learned compression (lesson 7)
@@ -358,7 +365,7 @@ def rate_distortion(quick):
         numbers[f"{proxy}: wins"] = sum(min(proxies, key=lambda p: objective(runs[p, lam, seed])) == proxy
                                         for lam in lambdas for seed in seeds)
     numbers["runs compared"] = len(lambdas) * len(seeds)
-    numbers["epochs"] = settings["epochs"]   # a setting the caption states
+    numbers.update({"epochs": settings["epochs"], "lesson VQ epochs": 20})   # settings the caption states
     kmeans_mse = [kmeans_reconstruction_mse(k, seed=SEED) for k in kmeans_sizes]
     curves["k-means: log2 K bits"] = ([np.log2(k) for k in kmeans_sizes], kmeans_mse)
     numbers.update({f"k-means, K={k}: test MSE": m for k, m in zip(kmeans_sizes, kmeans_mse)})
