@@ -216,7 +216,7 @@ def ternary_xnor(quick):
                    "ternary (TWN): zero weights": zeros,
                    # settings the caption states
                    "ternary levels -1, 0, +1": 3, "epochs": settings["epochs"],
-                   "threshold / mean |W|": float(discrete.ternary_threshold_and_scale(np.ones(4))[0])}
+                   "threshold / mean |W|": discrete.ternary_threshold_and_scale(np.ones(4))[0].item()}
 
 
 @lru_cache(maxsize=None)
