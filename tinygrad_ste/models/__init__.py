@@ -16,6 +16,9 @@ prints one line per epoch.
   straight-through rule.
 * :mod:`.vq_autoencoder` (lesson 5) -- an MLP autoencoder whose bottleneck is several code
   vectors from one shared :class:`~tinygrad_ste.vq.VectorQuantizer` codebook.
+* :mod:`.glimpse` (lesson 8) -- hard attention: a model that sees a thumbnail of a cluttered
+  canvas, chooses one cell to look at in full (a categorical choice trained with any
+  estimator, or soft attention), and classifies the digit.
 
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
@@ -25,8 +28,10 @@ from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoenc
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
 from .vq_autoencoder import VQAutoencoder, VQAutoencoderResult, train_vq_autoencoder
+from .glimpse import GlimpseModel, GlimpseResult, compare_glimpse_choices, train_glimpse_model
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
-           "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder"]
+           "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder",
+           "GlimpseModel", "GlimpseResult", "train_glimpse_model", "compare_glimpse_choices"]
