@@ -23,12 +23,13 @@ matplotlib.use("Agg")   # files only: never open a window
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from . import discrete, viz  # noqa: E402
-from .data import load_digits  # noqa: E402
+from . import discrete, functional as F, viz  # noqa: E402
+from .data import cluttered_digits, load_digits  # noqa: E402
 from .estimators import compare_estimators, demo_problems  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import train_binary_network, train_categorical_autoencoder, train_vq_autoencoder  # noqa: E402
+from .models import (compare_glimpse_choices, glimpse, train_binary_network, train_categorical_autoencoder,  # noqa: E402
+                     train_vq_autoencoder)
 from .tensor import Tensor  # noqa: E402
 
 SEED = 0
@@ -185,6 +186,59 @@ def vq_reconstructions(quick):
     return viz.show_images(rows, title="Test digits and their reconstructions"), {}
 
 
+GLIMPSE_SEEDS = {2: (0, 1, 2, 3, 4), 3: (0, 1, 2)}   # canvas grid -> seeds of the full run
+GLIMPSE_CLUTTER = {2: 6, 3: 5}                        # canvas grid -> side of the clutter crops
+
+
+@lru_cache(maxsize=None)
+def _glimpse_runs(quick, grid):
+    """Every way of choosing a glimpse, every seed, on a grid x grid canvas (trained once per process)."""
+    settings = dict(epochs=1, hidden=8) if quick else dict(epochs=30)
+    seeds = GLIMPSE_SEEDS[grid][:1] if quick else GLIMPSE_SEEDS[grid]
+    return compare_glimpse_choices(glimpse.CHOICES, seeds, grid=grid, crop_size=GLIMPSE_CLUTTER[grid], **settings)
+
+
+@figure
+def glimpse_choices(quick):
+    """Test canvases, the cell a straight-through glimpse model chose on each, and what it read there."""
+    result = _glimpse_runs(quick, 2)["straight_through"][0]
+    canvases, labels, digit_cells = cluttered_digits("test", grid=2, crop_size=GLIMPSE_CLUTTER[2])
+    shown = slice(0, 10)
+    thumbs, cells = glimpse.thumbnails(canvases[shown]), glimpse.cells_of(canvases[shown])
+    with no_grad():
+        chosen = result.model.choice_logits(Tensor(thumbs)).data.argmax(axis=-1)
+        predictions = result.model.classify(Tensor(thumbs), cells, Tensor(F.one_hot(chosen, 4))).data.argmax(axis=-1)
+    numbers = {"straight-through, seed 0: test accuracy": result.test_accuracy,
+               "straight-through, seed 0: pick rate": result.pick_rate,
+               "shown: digit's cell chosen": int((chosen == digit_cells[shown]).sum()),
+               "shown: correct": int((predictions == labels[shown]).sum())}
+    return viz.show_glimpses(canvases[shown], thumbs, chosen, digit_cells[shown], predictions, labels[shown],
+                             title="Hard attention on cluttered test canvases: the chooser sees the 4x4 thumbnail, "
+                                   "picks one 8x8 cell (straight-through)"), numbers
+
+
+@figure
+def glimpse_accuracy(quick):
+    """Test accuracy with a hard choice, per way of training the choice, against the references, on two canvases."""
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+    numbers = {}
+    for ax, grid in zip(axes, (2, 3)):
+        summary = glimpse.summarize_glimpse_runs(_glimpse_runs(quick, grid))
+        seeds = len(next(iter(_glimpse_runs(quick, grid).values())))
+        rows = {glimpse.LABELS[choice]: {"hard choice at test": (s["accuracy"], s["accuracy sd"]),
+                                         "choice as trained": (s["as trained"], s["as trained sd"])}
+                for choice, s in summary.items() if choice in glimpse.LEARNED_CHOICES}
+        references = {glimpse.LABELS[choice]: summary[choice]["accuracy"] for choice in glimpse.REFERENCE_CHOICES}
+        viz.plot_accuracy_bars(rows, references, ax=ax,
+                               title=f"{8 * grid}x{8 * grid} canvas, {grid * grid} cells, clutter "
+                                     f"{GLIMPSE_CLUTTER[grid]}x{GLIMPSE_CLUTTER[grid]}: mean and sd over {seeds} seeds")
+        numbers.update({f"{grid * grid} cells, {glimpse.LABELS[choice]}: {statistic}": value
+                        for choice, s in summary.items() for statistic, value in s.items()})
+    fig.suptitle("Glimpse models: test accuracy when forced to choose one cell, by how the choice was trained")
+    fig.tight_layout()
+    return fig, numbers
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tinygrad_ste.figures", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="name", help=f"figures to make (default: all): {', '.join(FIGURES)}")
@@ -210,3 +264,4 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+

@@ -28,10 +28,12 @@ from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoenc
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
 from .vq_autoencoder import VQAutoencoder, VQAutoencoderResult, train_vq_autoencoder
-from .glimpse import GlimpseModel, GlimpseResult, compare_glimpse_choices, train_glimpse_model
+from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summarize_glimpse_runs,
+                      train_best_fixed_cell, train_glimpse_model)
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder",
-           "GlimpseModel", "GlimpseResult", "train_glimpse_model", "compare_glimpse_choices"]
+           "GlimpseModel", "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
+           "compare_glimpse_choices", "summarize_glimpse_runs"]

@@ -26,11 +26,16 @@ from ..tensor import Tensor
 from .training import PIXELS, train_epochs
 
 __all__ = ["LEARNED_CHOICES", "REFERENCE_CHOICES", "CHOICES", "POOL", "thumbnails", "cells_of", "GlimpseModel",
-           "per_sample_cross_entropy", "GlimpseResult", "train_glimpse_model", "compare_glimpse_choices"]
+           "per_sample_cross_entropy", "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
+           "compare_glimpse_choices", "summarize_glimpse_runs", "LABELS"]
 
 LEARNED_CHOICES = ("soft",) + ESTIMATORS   # soft attention, then every estimator of a sampled choice
 REFERENCE_CHOICES = ("thumbnail", "random", "fixed", "oracle")
 CHOICES = LEARNED_CHOICES + REFERENCE_CHOICES
+LABELS = {"soft": "soft attention", "straight_through": "straight-through", "gumbel": "Gumbel-softmax",
+          "straight_through_gumbel": "straight-through Gumbel", "reinmax": "ReinMax",
+          "reinforce": "REINFORCE, leave-one-out", "thumbnail": "thumbnail alone", "random": "random cell",
+          "fixed": "best fixed cell", "oracle": "oracle: the digit's cell"}   # for tables and plots
 POOL = 4   # the thumbnail averages POOL x POOL blocks of pixels
 
 
@@ -98,19 +103,21 @@ class GlimpseResult:
     their own cell; "random" draws one).  pick_rate: how often that cell holds the digit.
     test_accuracy_as_trained: test accuracy with the choice made as in training -- the
     softmax mixture ("soft"), a relaxed sample ("gumbel"), a sampled cell (the other
-    estimators); it equals test_accuracy for the references.  seconds: training time.
+    estimators); it equals test_accuracy for the references.  test_count: the number of test
+    canvases.  seconds: training time.
     """
     model: GlimpseModel
     history: dict
     test_accuracy: float
     pick_rate: float
     test_accuracy_as_trained: float
+    test_count: int
     seconds: float
     options: dict = field(default_factory=dict)
 
 
-def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=32, n_samples=4, tau=1.0, cell=0,
-                        epochs=15, batch_size=32, lr=3e-3, seed=0, data_seed=0, verbose=False):
+def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=64, n_samples=4, tau=1.0, cell=0,
+                        epochs=20, batch_size=32, lr=3e-3, seed=0, data_seed=0, verbose=False):
     """Train a :class:`GlimpseModel` on cluttered digits with one way of choosing; returns a
     :class:`GlimpseResult`.
 
@@ -198,16 +205,53 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=3
         pick_rate = float((hard.data.argmax(axis=-1) == test_digit_cells).mean()) if choice != "thumbnail" else 0.0
         as_trained = test_accuracy(weights_as_trained(logits, test_digit_cells, evaluation_rng))
     return GlimpseResult(model=model, history=history, test_accuracy=history["test_accuracy"][-1],
-                         pick_rate=pick_rate, test_accuracy_as_trained=as_trained, seconds=seconds, options=options)
+                         pick_rate=pick_rate, test_accuracy_as_trained=as_trained, test_count=len(test_labels),
+                         seconds=seconds, options=options)
 
 
-def compare_glimpse_choices(choices, seeds, **settings):
-    """Train one glimpse model per (choice, seed); returns ``{label: [GlimpseResult per seed]}``.
+def train_best_fixed_cell(**settings):
+    """The "best fixed position" reference: train one "fixed" model per cell and return the
+    :class:`GlimpseResult` with the highest test accuracy (picked on the test set, so if
+    anything it flatters the reference).  ``settings``: keyword arguments of
+    :func:`train_glimpse_model` other than ``choice`` and ``cell``."""
+    grid = settings.get("grid", 2)
+    runs = [train_glimpse_model("fixed", cell=cell, **settings) for cell in range(grid * grid)]
+    return max(runs, key=lambda run: run.test_accuracy)
 
-    ``choices``: labels mapped to keyword arguments of :func:`train_glimpse_model`, e.g.
-    ``{"straight-through": {"choice": "straight_through"}, "cell 0": {"choice": "fixed"}}``;
-    ``settings``: keyword arguments shared by every run.  The lesson and the figures measure
-    the same table with it.
+
+def compare_glimpse_choices(choices=CHOICES, seeds=(0, 1, 2), **settings):
+    """Train a glimpse model for every choice and seed; returns ``{choice: [GlimpseResult per seed]}``.
+
+    ``choices``: names from ``CHOICES``; "fixed" stands for the best fixed cell
+    (:func:`train_best_fixed_cell`).  ``settings``: keyword arguments of
+    :func:`train_glimpse_model` shared by every run.  The lesson and the figures measure
+    their tables with it; :func:`summarize_glimpse_runs` turns the result into numbers.
     """
-    return {label: [train_glimpse_model(**options, **settings, seed=seed) for seed in seeds]
-            for label, options in choices.items()}
+    def train(choice, seed):
+        if choice == "fixed":
+            return train_best_fixed_cell(**settings, seed=seed)
+        return train_glimpse_model(choice, **settings, seed=seed)
+    return {choice: [train(choice, seed) for seed in seeds] for choice in choices}
+
+
+def summarize_glimpse_runs(runs):
+    """``{choice: [GlimpseResult]}`` -> ``{choice: {statistic: value}}``, over the seeds:
+    "accuracy" and "accuracy sd" (hard choice at test; sd with ddof=1, 0 for one seed),
+    "accuracy se", the standard error of that mean as an estimate of the accuracy on new
+    canvases: sqrt(sd^2 / seeds + p (1 - p) / test_count) -- the seeds' spread averages out
+    over the seeds, the luck of one shared test set does not;
+    "pick rate", "as trained" and "as trained sd" (test accuracy with the choice made as in
+    training) and "seconds" (mean training time)."""
+    def sd(values):
+        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+    def statistics(results):
+        accuracy = [r.test_accuracy for r in results]
+        as_trained = [r.test_accuracy_as_trained for r in results]
+        mean = float(np.mean(accuracy))
+        standard_error = np.sqrt(sd(accuracy) ** 2 / len(accuracy) + mean * (1 - mean) / results[0].test_count)
+        return {"accuracy": mean, "accuracy sd": sd(accuracy), "accuracy se": float(standard_error),
+                "pick rate": float(np.mean([r.pick_rate for r in results])),
+                "as trained": float(np.mean(as_trained)), "as trained sd": sd(as_trained),
+                "seconds": float(np.mean([r.seconds for r in results]))}
+    return {choice: statistics(results) for choice, results in runs.items()}
