@@ -135,7 +135,7 @@ def iterate_minibatches(arrays, batch_size, rng, shuffle=True):
 DIGIT_SIDE = 8   # the digits are 8x8
 
 
-def cluttered_digits(split="train", grid=2, crop_size=4, seed=0, test_fraction=0.2, split_seed=0):
+def cluttered_digits(split="train", grid=2, crop_size=6, seed=0, test_fraction=0.2, split_seed=0):
     """Each digit of ``split`` placed in one cell of a larger canvas, with clutter in the others.
 
     The canvas is a ``grid`` x ``grid`` arrangement of 8x8 cells, (8 grid) x (8 grid) pixels

@@ -317,6 +317,6 @@ def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="tes
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=9)
     ax.set(title=title, ylabel=ylabel, ylim=(0, 1))
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.38), ncol=2)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     ax.grid(alpha=0.3, axis="y")
     return ax.figure
