@@ -1,7 +1,9 @@
 """``python -m tinygrad_ste.models``: train every lesson model in the variants the lessons
 compare and print one table per model (about a minute on a quiet machine)."""
 from ..stochastic import ESTIMATORS
-from . import train_binary_network, train_categorical_autoencoder, train_vq_autoencoder
+from . import (compare_glimpse_choices, summarize_glimpse_runs, train_binary_network, train_categorical_autoencoder,
+               train_vq_autoencoder)
+from .glimpse import CHOICES, LABELS
 
 
 def print_measurements(seed=0):
@@ -23,6 +25,11 @@ def print_measurements(seed=0):
         r = train_categorical_autoencoder(estimator, seed=seed)
         print(f"  {estimator:24s} loss {r.history['loss'][-1]:.4f}  test MSE {r.test_mse:.4f}  "
               f"mode {r.test_mse_mode:.4f}  entropy {r.history['entropy'][-1]:.3f}  {r.seconds:4.1f} s")
+    print("Glimpse model on 16x16 cluttered canvases (test accuracy with a hard choice; how often it picks the "
+          "digit's cell)")
+    for choice, s in summarize_glimpse_runs(compare_glimpse_choices(CHOICES, seeds=(seed,))).items():
+        print(f"  {LABELS[choice]:26s} accuracy {s['accuracy']:.3f}  as trained {s['as trained']:.3f}  "
+              f"pick rate {s['pick rate']:.3f}  {s['seconds']:4.1f} s")
 
 
 if __name__ == "__main__":
