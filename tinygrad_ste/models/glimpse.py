@@ -100,11 +100,12 @@ class GlimpseResult:
     history: per epoch, "loss" (mean cross-entropy of the training glimpses), "accuracy"
     (training batches, with the choice as trained) and "test_accuracy" (hard choice).
     test_accuracy: test accuracy with a hard choice, the most likely cell (the references:
-    their own cell; "random" draws one).  pick_rate: how often that cell holds the digit.
+    their own cell; "random" draws one), after the last epoch.  pick_rate: how often that
+    cell holds the digit.
     test_accuracy_as_trained: test accuracy with the choice made as in training -- the
     softmax mixture ("soft"), a relaxed sample ("gumbel"), a sampled cell (the other
-    estimators); it equals test_accuracy for the references.  test_count: the number of test
-    canvases.  seconds: training time.
+    estimators); for the references the same policy again ("random": a fresh draw).
+    test_count: the number of test canvases.  seconds: training time.
     """
     model: GlimpseModel
     history: dict
@@ -199,12 +200,13 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
     history = train_epochs(step, Adam(model.parameters(), lr=lr), train_arrays, epochs, batch_size, rng, verbose,
                            name=f"glimpse model ({choice})", after_epoch=evaluate)
     seconds = time.perf_counter() - start
-    with no_grad():
+    with no_grad():   # the final measurements: one hard choice per test canvas, the same for accuracy and picks
         logits = model.choice_logits(Tensor(test_thumbnails))
         hard = hard_weights(logits, test_digit_cells)
+        accuracy = test_accuracy(hard)
         pick_rate = float((hard.data.argmax(axis=-1) == test_digit_cells).mean()) if choice != "thumbnail" else 0.0
         as_trained = test_accuracy(weights_as_trained(logits, test_digit_cells, evaluation_rng))
-    return GlimpseResult(model=model, history=history, test_accuracy=history["test_accuracy"][-1],
+    return GlimpseResult(model=model, history=history, test_accuracy=accuracy,
                          pick_rate=pick_rate, test_accuracy_as_trained=as_trained, test_count=len(test_labels),
                          seconds=seconds, options=options)
 
