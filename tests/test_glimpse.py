@@ -45,6 +45,10 @@ def test_glimpse_model_shapes_and_what_the_weights_select():
     only_first = np.zeros((5, 4, 64))
     only_first[:, 0] = chosen
     assert np.allclose(model.classify(thumb, only_first, Tensor(F.one_hot(np.zeros(5, int), 4))).data, hard.data)
+    # predict: the most likely cell, and the class read there.
+    chosen, predicted = model.predict(thumb.data, cells)
+    assert np.array_equal(chosen, model.choice_logits(thumb).data.argmax(axis=1))
+    assert np.array_equal(predicted, model.classify(thumb, cells, Tensor(F.one_hot(chosen, 4))).data.argmax(axis=1))
     # Soft weights look at the weighted mixture of the cells.
     soft = F.softmax(Tensor(rng.normal(size=(5, 4))))
     mixture = np.einsum("np,npd->nd", soft.data, cells)

@@ -68,7 +68,8 @@ class GlimpseModel(Module):
     nothing for zeros (the thumbnail-alone reference).  The classifier is one hidden layer on
     the thumbnail and the glimpse side by side: h = relu(thumbnail W_t + glimpse W_g + b),
     which is [thumbnail, glimpse] @ [W_t; W_g] written so that it broadcasts over a leading
-    sample axis of the weights.
+    sample axis of the weights.  ``predict(thumbnail, cells)``: the hard choice and the class
+    read there, for test time.
     """
 
     def __init__(self, thumbnail_pixels, num_cells, hidden, *, rng):
@@ -83,6 +84,14 @@ class GlimpseModel(Module):
     def classify(self, thumbnail, cells, weights):
         glimpse = (weights.reshape(*weights.shape, 1) * cells).sum(axis=-2)     # (..., N, 64)
         return self.head((self.from_thumbnail(thumbnail) + self.from_glimpse(glimpse)).relu())
+
+    def predict(self, thumbnail, cells):
+        """The test-time pass with a hard choice: thumbnail (N, T) and cells (N, P, 64) arrays ->
+        (the most likely cell (N,), the class read there (N,)), integer arrays."""
+        with no_grad():
+            chosen = self.choice_logits(Tensor(thumbnail)).data.argmax(axis=-1)
+            class_logits = self.classify(Tensor(thumbnail), cells, Tensor(F.one_hot(chosen, cells.shape[-2])))
+        return chosen, class_logits.data.argmax(axis=-1)
 
 
 def per_sample_cross_entropy(logits, labels):
