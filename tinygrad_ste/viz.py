@@ -12,7 +12,8 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullF
 from .tensor import topological_order
 
 __all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
-           "show_images", "plot_code_usage", "show_glimpses", "plot_accuracy_bars"]
+           "show_images", "plot_code_usage", "plot_rounding_proxies", "plot_rate_distortion", "show_glimpses",
+           "plot_accuracy_bars"]
 
 # One colour per kind of graph node, reused by the legend.
 _NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff", "op with a chosen rule": "#ffd8a8"}
@@ -260,13 +261,79 @@ def plot_code_usage(counts, title="How often each code is chosen", ax=None):
     return ax.figure
 
 
+# ------------------------------------------------------------------ learned compression (lesson 7)
+
+
+def plot_rounding_proxies(bottleneck, y, rng, draws=64):
+    """Three panels on a one-channel :class:`~tinygrad_ste.entropy.EntropyBottleneck` over inputs ``y`` (N,):
+
+    what the decoder receives (the rounding staircase, one noisy draw y + u, the ramp that
+    straight-through differentiates), the rate -log2 P it is charged (of round(y), of one
+    noisy draw, and its mean over ``draws`` draws), and that rate's gradient dbits/dy as the
+    engine computes it for each proxy.  ``rng`` draws the noise.
+    """
+    from .entropy import rate_bits
+    from .discrete import round as round_
+    from .tensor import Tensor
+
+    def rate_and_gradient(values_fn):
+        y_tensor = Tensor(y[:, None], requires_grad=True)
+        likelihoods = bottleneck.likelihood(values_fn(y_tensor))
+        rate_bits(likelihoods).backward()
+        return -np.log2(likelihoods.data[:, 0]), y_tensor.grad[:, 0]
+
+    noisy = [rate_and_gradient(lambda t: t + rng.uniform(-0.5, 0.5, t.shape)) for _ in range(draws)]
+    round_rate, round_gradient = rate_and_gradient(lambda t: round_(t, backward="identity"))
+    one_draw = y + rng.uniform(-0.5, 0.5, y.shape)
+    fig, (forward, rate, gradient) = plt.subplots(1, 3, figsize=(15, 4))
+    forward.plot(y, np.round(y), color="black", lw=2, label="round(y): the decoder's input at test time")
+    forward.scatter(y, one_draw, s=4, color="tab:orange", label='"noise": y + u, one draw')
+    forward.plot(y, y, ls="--", color="tab:blue", label='straight-through ("round", "mixed"): backward sees y')
+    forward.set(title="What the decoder receives", xlabel="y", ylabel="y_hat")
+    forward.legend(fontsize=8)
+    rate.plot(y, round_rate, color="black", lw=2, label='-log2 P(round(y)): "round" and test time')
+    rate.scatter(y, noisy[0][0], s=4, color="tab:orange", label='-log2 p(y + u), one draw ("noise", "mixed")')
+    rate.plot(y, np.mean([r for r, _ in noisy], axis=0), color="tab:red", label=f"its mean over {draws} draws")
+    rate.set(title="The rate it is charged (bits)", xlabel="y", ylabel="bits")
+    rate.legend(fontsize=8)
+    gradient.plot(y, round_gradient, color="black", lw=2, label='"round": straight-through')
+    gradient.scatter(y, noisy[0][1], s=4, color="tab:orange", label='"noise", "mixed": one draw')
+    gradient.plot(y, np.mean([g for _, g in noisy], axis=0), color="tab:red", label=f"mean over {draws} draws")
+    gradient.axhline(0, color="grey", lw=0.8)
+    gradient.set(title="Gradient of the rate, d bits / dy", xlabel="y", ylabel="d bits / dy")
+    gradient.legend(fontsize=8)
+    fig.suptitle("Three stand-ins for rounding in training: what the decoder sees, the rate, its gradient")
+    fig.tight_layout()
+    return fig
+
+
+def plot_rate_distortion(curves, title, ax=None):
+    """Rate-distortion curves: ``curves`` is ``{label: (bits per image (n,), test MSE (n,))}``,
+    each drawn as markers joined in order of bits.  Lower and further left is better."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5))
+    for (label, (bits, mse)), marker in zip(curves.items(), ["o", "s", "^", "D", "v", "P", "X", "*"] * 2):
+        order = np.argsort(bits)
+        ax.plot(np.asarray(bits)[order], np.asarray(mse)[order], marker=marker, ms=5, label=label)
+    ax.set(title=title, xlabel="bits per image", ylabel="test MSE per pixel")
+    ax.set_yscale("log")
+    _plain_log_ticks(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+# ------------------------------------------------------------------ hard attention (lesson 8)
+
+
 def show_glimpses(canvases, thumbnails, chosen, digit_cells, predictions, labels, grid=2,
                   title="Where the model looked"):
     """Cluttered canvases with the cell a glimpse model chose: one column per canvas.
 
-    Top row: the thumbnail the chooser sees (its darkest block drawn black).  Middle: the canvas, the chosen cell framed in
-    green when it holds the digit and in red when it does not.  Bottom: the chosen cell at
-    full resolution, titled with the predicted class (and the true one when they differ).
+    Top row: the thumbnail the chooser sees (its darkest block drawn black).  Middle: the
+    canvas, the chosen cell framed in green when it holds the digit and in red when it does
+    not.  Bottom: the chosen cell at full resolution, titled with the predicted class (and the
+    true one when they differ).
     ``canvases`` (n, (8 grid)^2), ``thumbnails`` (n, T), ``chosen``, ``digit_cells``,
     ``predictions``, ``labels``: (n,) integers.
     """
@@ -309,7 +376,8 @@ def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="tes
     bar_names = list(dict.fromkeys(name for bars in rows.values() for name in bars))
     width = 0.8 / len(bar_names)
     for b, name in enumerate(bar_names):
-        positions = [i + (b - (len(bar_names) - 1) / 2) * width for i, label in enumerate(labels) if name in rows[label]]
+        offset = (b - (len(bar_names) - 1) / 2) * width
+        positions = [i + offset for i, label in enumerate(labels) if name in rows[label]]
         means, sds = zip(*(rows[label][name] for label in labels if name in rows[label]))
         ax.bar(positions, means, width=width, yerr=sds, capsize=3, label=name, alpha=1.0 if b == 0 else 0.55)
     for (label, value), colour in zip((references or {}).items(), plt.cm.Dark2.colors):

@@ -16,9 +16,16 @@ prints one line per epoch.
   straight-through rule.
 * :mod:`.vq_autoencoder` (lesson 5) -- an MLP autoencoder whose bottleneck is several code
   vectors from one shared :class:`~tinygrad_ste.vq.VectorQuantizer` codebook.
+* :mod:`.compression_autoencoder` (lesson 7) -- learned compression: an MLP autoencoder
+  whose latent is rounded and entropy-coded by an
+  :class:`~tinygrad_ste.entropy.EntropyBottleneck`, trained on rate + lambda * distortion.
 * :mod:`.glimpse` (lesson 8) -- hard attention: a model that sees a thumbnail of a cluttered
   canvas, chooses one cell to look at in full (a categorical choice trained with any
   estimator, or soft attention), and classifies the digit.
+* :mod:`.gaussian_vae` (lesson 9) -- a VAE with normal latents and a Bernoulli decoder of
+  black-and-white digits, trained with the reparameterization trick or with REINFORCE.
+* :mod:`.dvae` (lesson 9) -- a DALL-E-1-style discrete VAE: a categorical choice among K code
+  embeddings per position, trained through Gumbel-softmax with an annealed temperature.
 
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
@@ -28,12 +35,19 @@ from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoenc
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
 from .vq_autoencoder import VQAutoencoder, VQAutoencoderResult, train_vq_autoencoder
+from .compression_autoencoder import (CompressionAutoencoder, CompressionAutoencoderResult,
+                                      train_compression_autoencoder)
 from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summarize_glimpse_runs,
                       train_best_fixed_cell, train_glimpse_model)
+from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
+from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder",
+           "CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder",
            "GlimpseModel", "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
-           "compare_glimpse_choices", "summarize_glimpse_runs"]
+           "compare_glimpse_choices", "summarize_glimpse_runs",
+           "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
+           "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae"]

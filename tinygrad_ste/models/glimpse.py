@@ -26,7 +26,7 @@ from ..tensor import Tensor
 from .training import PIXELS, train_epochs
 
 __all__ = ["LEARNED_CHOICES", "REFERENCE_CHOICES", "CHOICES", "POOL", "thumbnails", "cells_of", "GlimpseModel",
-           "per_sample_cross_entropy", "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
+           "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
            "compare_glimpse_choices", "summarize_glimpse_runs", "LABELS"]
 
 LEARNED_CHOICES = ("soft",) + ESTIMATORS   # soft attention, then every estimator of a sampled choice
@@ -68,11 +68,12 @@ class GlimpseModel(Module):
     nothing for zeros (the thumbnail-alone reference).  The classifier is one hidden layer on
     the thumbnail and the glimpse side by side: h = relu(thumbnail W_t + glimpse W_g + b),
     which is [thumbnail, glimpse] @ [W_t; W_g] written so that it broadcasts over a leading
-    sample axis of the weights.  ``predict(thumbnail, cells)``: the hard choice and the class
+    sample axis of the weights.  ``rng`` draws the initial weights (None: the library-wide
+    generator, see :func:`tinygrad_ste.manual_seed`).  ``predict(thumbnail, cells)``: the hard choice and the class
     read there, for test time.
     """
 
-    def __init__(self, thumbnail_pixels, num_cells, hidden, *, rng):
+    def __init__(self, thumbnail_pixels, num_cells, hidden, *, rng=None):
         self.chooser = MLP([thumbnail_pixels, hidden, num_cells], rng=rng)
         self.from_thumbnail = Linear(thumbnail_pixels, hidden, bias=False, rng=rng)
         self.from_glimpse = Linear(PIXELS, hidden, rng=rng)
@@ -90,16 +91,8 @@ class GlimpseModel(Module):
         (the most likely cell (N,), the class read there (N,)), integer arrays."""
         with no_grad():
             chosen = self.choice_logits(Tensor(thumbnail)).data.argmax(axis=-1)
-            class_logits = self.classify(Tensor(thumbnail), cells, Tensor(F.one_hot(chosen, cells.shape[-2])))
+            class_logits = self.classify(Tensor(thumbnail), cells, F.one_hot(chosen, cells.shape[-2]))
         return chosen, class_logits.data.argmax(axis=-1)
-
-
-def per_sample_cross_entropy(logits, labels):
-    """-log softmax(logits)[label] for every sample: logits (..., N, C), labels (N,) -> (..., N).
-
-    The unreduced cross-entropy: REINFORCE needs one cost per sampled choice.
-    """
-    return -F.log_softmax(logits, axis=-1)[..., np.arange(len(labels)), labels]
 
 
 @dataclass
@@ -169,7 +162,7 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
             return Tensor(np.zeros((len(digit_cells), num_cells)))
         picked = {"random": lambda: noise_rng.integers(num_cells, size=len(digit_cells)),
                   "fixed": lambda: np.full(len(digit_cells), cell), "oracle": lambda: digit_cells}[choice]()
-        return Tensor(F.one_hot(picked, num_cells))
+        return F.one_hot(picked, num_cells)
 
     def weights_as_trained(logits, digit_cells, noise_rng, samples=None):
         """The choice as made in training: (N, P) for soft and the references, (samples, N, P) otherwise."""
@@ -184,7 +177,8 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
         logits = model.choice_logits(thumbnail)
         weights = weights_as_trained(logits, digit_cells, rng, samples=n_samples)
         class_logits = model.classify(thumbnail, cells, weights)
-        cost = per_sample_cross_entropy(class_logits, labels)          # (n_samples, N) or (N,)
+        # one cost per sampled choice, (n_samples, N) or (N,): REINFORCE needs them unreduced
+        cost = F.cross_entropy(class_logits, np.broadcast_to(labels, class_logits.shape[:-1]), reduction="none")
         loss = cost.mean()
         objective = loss
         if choice == "reinforce":
@@ -195,7 +189,7 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
     def hard_weights(logits, digit_cells):
         if choice in REFERENCE_CHOICES:
             return reference_weights(digit_cells, evaluation_rng)
-        return Tensor(F.one_hot(logits.data.argmax(axis=-1), num_cells))
+        return F.one_hot(logits.data.argmax(axis=-1), num_cells)
 
     def test_accuracy(weights):
         class_logits = model.classify(Tensor(test_thumbnails), test_cells, weights)
