@@ -274,13 +274,15 @@ def glimpse_choices(quick):
     chosen, predictions = result.model.predict(thumbs, cells)
     misses = np.flatnonzero(chosen != digit_cells)[:3]
     shown = np.concatenate([np.flatnonzero(chosen == digit_cells)[:10 - len(misses)], misses])
+    found, right = chosen[shown] == digit_cells[shown], predictions[shown] == labels[shown]
     numbers = {"straight-through, seed 0: test accuracy": result.test_accuracy,
                "straight-through, seed 0: pick rate": result.pick_rate,
-               "shown: digit's cell chosen": int((chosen[shown] == digit_cells[shown]).sum()),
-               "shown: correct": int((predictions[shown] == labels[shown]).sum())}
+               "shown: digit's cell chosen": int(found.sum()), "shown: correct": int(right.sum()),
+               "shown: correct where the digit's cell was chosen": int((right & found).sum())}
     return viz.show_glimpses(canvases[shown], thumbs[shown], chosen[shown], digit_cells[shown], predictions[shown],
-                             labels[shown], title="Hard attention on cluttered test canvases (straight-through): the "
-                                                  "first where it found the digit, the first 3 where it did not"), \
+                             labels[shown], title=f"Hard attention on cluttered test canvases (straight-through): the first "
+                                                  f"{int(found.sum())} where it found the digit, the first "
+                                                  f"{len(misses)} where it did not"), \
         numbers
 
 
