@@ -32,6 +32,7 @@ Example::
         ...  # x_batch: float64 (<=32, 64), y_batch: int64 (<=32,)
 """
 
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -163,6 +164,15 @@ def cluttered_digits(split="train", grid=2, crop_size=6, seed=0, test_fraction=0
     if isinstance(crop_size, bool) or not isinstance(crop_size, (int, np.integer)) \
             or not 1 <= crop_size <= DIGIT_SIDE:
         raise ValueError(f"cluttered_digits: crop_size must be an int in 1..{DIGIT_SIDE}, got {crop_size!r}")
+    # Built once per set of arguments (a Python loop over every cell), then copied, so the caller may
+    # modify what it gets.
+    return tuple(array.copy() for array in _make_cluttered_digits(split, grid, crop_size, seed, test_fraction,
+                                                                  split_seed))
+
+
+@lru_cache(maxsize=16)
+def _make_cluttered_digits(split, grid, crop_size, seed, test_fraction, split_seed):
+    """The canvases of :func:`cluttered_digits` for already checked arguments."""
     images, labels = load_digits(split, test_fraction=test_fraction, seed=split_seed)
     digits = images.reshape(-1, DIGIT_SIDE, DIGIT_SIDE)
     count, side = len(digits), DIGIT_SIDE * grid
