@@ -28,9 +28,10 @@ from .data import cluttered_digits, load_digits  # noqa: E402
 from .estimators import compare_estimators, demo_problems, normal_gradient_estimates  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import (compare_glimpse_choices, glimpse, kmeans_reconstruction_mse, train_binary_network,  # noqa: E402
-                     train_categorical_autoencoder, train_compression_autoencoder, train_dvae, train_gaussian_vae,
-                     train_glimpse_model, train_vq_autoencoder)
+from .models import (EQUAL_BITS, compare_glimpse_choices, glimpse, kmeans_bound,  # noqa: E402
+                     kmeans_reconstruction_mse, train_at_equal_bits, train_binary_network, train_categorical_autoencoder,
+                     train_compression_autoencoder, train_dvae, train_gaussian_vae, train_glimpse_model,
+                     train_vq_autoencoder)
 from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
@@ -130,6 +131,34 @@ def binary_network(quick):
         {f"{label}: test accuracy": r.test_accuracy for label, r in results.items()}
 
 
+def zero_weight_fraction(model):
+    """Share of a BinaryNetwork's forward-pass weights that are exactly 0 (ternary weights have many)."""
+    with no_grad():
+        weights = [discrete.ternarize(layer.weight).data if model.weights == "ternary" else layer.weight.data
+                   for layer in (model.hidden, model.output)]
+    return float(np.mean(np.concatenate([w.ravel() for w in weights]) == 0))
+
+
+@figure
+def ternary_xnor(quick):
+    """Test accuracy of ternary (TWN) and XNOR-Net weights beside BinaryConnect and real weights."""
+    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=20)
+    runs = {"real weights": dict(rule=None),
+            "BinaryConnect (sign)": dict(rule="identity"),
+            "XNOR-Net weights": dict(rule="identity", weights="xnor"),
+            "ternary (TWN)": dict(rule="identity", weights="ternary"),
+            "BinaryNet (+ binary activations)": dict(rule="clipped", binarize_activations=True),
+            "XNOR-Net (+ scaled binary activations)": dict(rule="clipped", binarize_activations=True, weights="xnor")}
+    results = {label: train_binary_network(**options, **settings, seed=SEED) for label, options in runs.items()}
+    zeros = zero_weight_fraction(results["ternary (TWN)"].model)
+    bars = {(f"{label}, {zeros:.0%} zeros" if label == "ternary (TWN)" else label): r.test_accuracy
+            for label, r in results.items()}
+    drawn = viz.plot_bars(bars, "test accuracy", "Quantized weights on the 8x8 digits (64-128-10, Adam, "
+                          f"{settings['epochs']} epochs)", fmt="{:.1%}", ylim=(0.8, 1.0))
+    return drawn, {**{f"{label}: test accuracy": r.test_accuracy for label, r in results.items()},
+                   "ternary (TWN): zero weights": zeros}
+
+
 @lru_cache(maxsize=None)
 def _vq_runs(quick):
     """The three VQ autoencoders the VQ figures share (trained once per process)."""
@@ -187,6 +216,33 @@ def vq_reconstructions(quick):
     rows[f"k-means ({num_codes})"] = centres[discrete.nearest_code(originals, centres)]
     return viz.show_images(rows, title="Test digits and their reconstructions"), {}
 
+
+@figure
+def mse_vs_bits(quick):
+    """Test MSE against bits per image: VQ, FSQ and residual VQ at equal bits, and the k-means bound."""
+    settings = dict(epochs=1, hidden=16) if quick else dict(epochs=60, hidden=128)
+    runs = train_at_equal_bits(**settings, seed=SEED)
+    budgets = sorted(runs)
+    series = {kind: ([runs[b][kind].bits for b in budgets], [runs[b][kind].test_mse for b in budgets])
+              for kind in EQUAL_BITS[budgets[0]]}
+    largest = runs[budgets[-1]]["RVQ"]   # the same model with its first 1, 2, ... stages: 8, 16, ... bits
+    stages = len(largest.stage_mse)
+    rvq_label = f"RVQ ({largest.bits:.0f}-bit model), first q stages"
+    series[rvq_label] = ([largest.bits * q / stages for q in range(1, stages + 1)], largest.stage_mse)
+    bound_bits = budgets if quick else [4, 6, 8, np.log2(1438)] + budgets
+    bounds = {bits: kmeans_bound(bits, SEED)[0] for bits in bound_bits}
+    bound_label = "k-means bound: min(2^bits, 1438 training images) centres"
+    series[bound_label] = (bound_bits, list(bounds.values()))
+    drawn = viz.plot_xy(series, "bits per image", "test reconstruction MSE",
+                        f"Digits autoencoders at equal bits ({settings['epochs']} epochs each)", logy=True,
+                        dashed={bound_label, rvq_label})
+    numbers = {f"{kind}, {b} bits: {statistic}": value for b in budgets for kind, r in runs[b].items()
+               for statistic, value in (("test MSE", r.test_mse), ("bits", r.bits), ("perplexity", r.perplexity),
+                                        ("usage", r.usage), ("seconds", r.seconds))}
+    numbers.update({f"k-means bound, {b} bits": bounds[b] for b in budgets})
+    numbers.update({f"RVQ, {budgets[-1]} bits, first {q} stages: test MSE": mse
+                    for q, mse in enumerate(largest.stage_mse, start=1)})
+    return drawn, numbers
 
 # ------------------------------------------------------------------ learned compression (lesson 7)
 

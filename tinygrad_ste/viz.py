@@ -12,8 +12,8 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullF
 from .tensor import topological_order
 
 __all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
-           "show_images", "plot_code_usage", "plot_rounding_proxies", "plot_rate_distortion", "show_glimpses",
-           "plot_accuracy_bars"]
+           "show_images", "plot_code_usage", "plot_xy", "plot_bars", "plot_rounding_proxies",
+           "plot_rate_distortion", "show_glimpses", "plot_accuracy_bars"]
 
 # One colour per kind of graph node, reused by the legend.
 _NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff", "op with a chosen rule": "#ffd8a8"}
@@ -86,7 +86,8 @@ def draw_graph(output, names=None, ax=None):
     return ax.figure
 
 
-def plot_staircase(x, forward, gradients, stand_ins=None, title="round(x): one forward, several backward rules"):
+def plot_staircase(x, forward, gradients, stand_ins=None, title="round(x): one forward, several backward rules",
+                   forward_label="forward: round(x)"):
     """Left: the forward of a hard op and the smooth stand-ins the rules pretend it is;
     right: the gradient each backward rule gives.
 
@@ -95,7 +96,7 @@ def plot_staircase(x, forward, gradients, stand_ins=None, title="round(x): one f
     ``{label: (N,) values}``, by default the ramp y = x of straight-through.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.plot(x, forward, color="black", lw=2, label="forward: round(x)")
+    left.plot(x, forward, color="black", lw=2, label=forward_label)
     for (label, values), style in zip((stand_ins or {"the ramp y = x": x}).items(), ["--", ":", "-."] * 4):
         left.plot(x, values, ls=style, label=label)
     left.set(title="Forward: a staircase", xlabel="x", ylabel="y")
@@ -215,10 +216,14 @@ def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=Non
 
 
 def _plain_log_ticks(ax):
-    """Ticks at 1, 2, 5 x 10^k labelled 0.1, 0.2, 0.5 (not 10^-1, 2x10^-1) on logarithmic axes."""
+    """Ticks at 1, 2, 5 x 10^k labelled 0.1, 0.2, 0.5 (not 10^-1, 2x10^-1) on logarithmic axes;
+    at every 1, 2, ..., 9 x 10^k on an axis spanning less than a factor of 10 (e.g. test errors
+    from 0.02 to 0.06), which 1, 2, 5 would label only once or twice."""
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "log":
-            axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            low, high = sorted(axis.get_view_interval())
+            narrow = 0 < low and high < 10 * low
+            axis.set_major_locator(LogLocator(subs=range(1, 10) if narrow else (1, 2, 5)))
             axis.set_major_formatter(FormatStrFormatter("%g"))
             axis.set_minor_formatter(NullFormatter())
 
@@ -260,6 +265,36 @@ def plot_code_usage(counts, title="How often each code is chosen", ax=None):
     ax.legend()
     return ax.figure
 
+
+def plot_xy(series, xlabel, ylabel, title, logy=False, dashed=(), ax=None):
+    """Curves that each have their own x: ``series`` is ``{label: (xs, ys)}`` (say, error against
+    bits per image for several models).  Labels in ``dashed`` are drawn dashed (bounds, references)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o", ms=5, ls="--" if label in dashed else "-", label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if logy:
+        ax.set_yscale("log")
+        _plain_log_ticks(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def plot_bars(values, ylabel, title, fmt="{:.3g}", ylim=None, ax=None):
+    """One labelled bar per entry of ``values`` (``{label: number}``), its value written on top."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5))
+    labels = list(values)
+    bars = ax.bar(range(len(labels)), [values[label] for label in labels], color="#4c72b0")
+    ax.bar_label(bars, labels=[fmt.format(values[label]) for label in labels], fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, rotation=25, ha="right", fontsize=8)
+    ax.set(title=title, ylabel=ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3, axis="y")
+    return ax.figure
 
 # ------------------------------------------------------------------ learned compression (lesson 7)
 
