@@ -28,7 +28,7 @@ from .data import load_digits  # noqa: E402
 from .estimators import compare_estimators, demo_problems, normal_gradient_estimates  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, kmeans_bound, kmeans_reconstruction_mse, train_at_equal_bits,  # noqa: E402
+from .models import (EQUAL_BITS, codebook_rate_distortion, kmeans_bound, train_at_equal_bits,  # noqa: E402
                      train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
                      train_gaussian_vae, train_vq_autoencoder)
 from .entropy import EntropyBottleneck  # noqa: E402
@@ -261,8 +261,8 @@ def rounding_proxies(quick):
 
 @figure
 def rate_distortion(quick):
-    """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds),
-    with k-means and VQ autoencoders on the same axes; the test objective of each run."""
+    """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds), with
+    lesson 7's codebook compressors (k-means, VQ, FSQ, residual VQ) on the same axes; the test objective of each run."""
     proxies, seeds = ("noise", "round", "mixed"), (0, 1)
 
     def objective(r):   # what training minimised, on the test split with true rounding
@@ -270,11 +270,11 @@ def rate_distortion(quick):
 
     if quick:
         settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0,)
-        kmeans_sizes, vq_settings = (4, 16), [dict(num_codes=16, codes_per_image=2, code_dim=2, hidden=16, epochs=1)]
-    else:
+        codebooks = dict(kmeans_sizes=(4, 16), vectors_per_image=(1, 2), residual_stages=2, hidden=16, epochs=1)
+    else:   # lesson 7 calls codebook_rate_distortion with its defaults: 1, 2, 4 vectors, hidden 64, 20 epochs
         settings, lambdas = dict(latent_channels=16, hidden=128, epochs=40), (3, 10, 30, 100, 300)
-        kmeans_sizes = (2, 4, 8, 16, 32, 64, 128, 256, 512)
-        vq_settings = [dict(num_codes=16, codes_per_image=c, code_dim=4, hidden=128, epochs=40) for c in (2, 4, 8)]
+        codebooks = dict(kmeans_sizes=(2, 4, 8, 16, 32, 64, 128, 256, 512), vectors_per_image=(2, 4, 8),
+                         residual_vectors=2, residual_stages=4, hidden=128, epochs=40)
     runs = {(proxy, lam, seed): train_compression_autoencoder(proxy, lam, **settings, seed=seed)
             for proxy in proxies for lam in lambdas for seed in seeds}
     numbers, curves = {}, {}
@@ -290,13 +290,10 @@ def rate_distortion(quick):
         numbers[f"{proxy}: wins"] = sum(min(proxies, key=lambda p: objective(runs[p, lam, seed])) == proxy
                                         for lam in lambdas for seed in seeds)
     numbers["runs compared"] = len(lambdas) * len(seeds)
-    kmeans_mse = [kmeans_reconstruction_mse(k, seed=SEED) for k in kmeans_sizes]
-    curves["k-means: log2 K bits"] = ([np.log2(k) for k in kmeans_sizes], kmeans_mse)
-    numbers.update({f"k-means, K={k}: test MSE": m for k, m in zip(kmeans_sizes, kmeans_mse)})
-    vq = [train_vq_autoencoder(**options, seed=SEED) for options in vq_settings]
-    vq_bits = [r.options["codes_per_image"] * np.log2(r.options["num_codes"]) for r in vq]
-    curves["VQ autoencoder: codes x log2 16 bits"] = (vq_bits, [r.test_mse for r in vq])
-    numbers.update({f"VQ autoencoder, {b:.0f} bits: test MSE": r.test_mse for b, r in zip(vq_bits, vq)})
+    codebook_curves = codebook_rate_distortion(**codebooks, seed=SEED)
+    curves.update(codebook_curves)
+    numbers.update({f"{label}, {b:g} bits: test MSE": m for label, (bits, mse) in codebook_curves.items()
+                    for b, m in zip(bits, mse)})
     # The real bitstream of one model against its estimate.
     chosen = runs["mixed", lambdas[len(lambdas) // 2], seeds[0]]
     test_images = Tensor(load_digits("test")[0])
