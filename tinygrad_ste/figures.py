@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from . import discrete, viz  # noqa: E402
 from .data import load_digits  # noqa: E402
-from .estimators import compare_estimators, demo_problems, normal_gradient_estimates  # noqa: E402
+from .estimators import compare_estimators, demo_problems, normal_variance_sweep  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
 from .models import (EQUAL_BITS, codebook_rate_distortion, kmeans_bound, train_at_equal_bits,  # noqa: E402
@@ -313,38 +313,23 @@ NORMAL_RUNS = {"reparameterization": ("reparameterization", None), "REINFORCE": 
 @figure
 def normal_estimator_variance(quick):
     """Variance of the reparameterization and score-function estimates of d/d(mean, log_std) E[(z - 2)^2],
-    against the mean, the standard deviation and the number of draws per estimate."""
-    n_estimates = 200 if quick else 4000
-    rng = np.random.default_rng(SEED)
-
-    def variance(mean, sigma, n_samples, estimator, baseline):   # the trace of the covariance, as in lesson 3
-        estimates = normal_gradient_estimates(lambda z: (z - 2.0) ** 2, mean, np.log(sigma), estimator, n_samples,
-                                              n_estimates, rng, baseline=baseline)
-        return float(estimates.var(axis=0, ddof=1).sum())
-
-    sweeps = {"mean (sigma = 1, 4 draws)": ("mean", np.linspace(-2, 6, 5 if quick else 17),
-                                            dict(sigma=1.0, n_samples=4)),
-              "sigma (mean = 0, 4 draws)": ("sigma", np.geomspace(0.1, 4, 4 if quick else 12),
-                                            dict(mean=0.0, n_samples=4)),
-              "draws per estimate (mean = 0, sigma = 1)": ("n_samples", np.array([2, 4, 8, 16, 32, 64]),
-                                                           dict(mean=0.0, sigma=1.0))}
-    titles = {"mean": "against the mean", "sigma": "against sigma", "n_samples": "against the number of draws"}
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    smallest_ratio = np.inf   # REINFORCE (either baseline) over reparameterization, over every point swept
-    for ax, (xlabel, (swept, values, fixed)) in zip(axes, sweeps.items()):
-        curves = {label: [variance(**{**fixed, swept: value}, estimator=estimator, baseline=baseline)
-                          for value in values] for label, (estimator, baseline) in NORMAL_RUNS.items()}
-        pathwise = np.array(curves["reparameterization"])
-        smallest_ratio = min([smallest_ratio] + [float((np.array(curves[label]) / pathwise).min())
-                                                 for label in NORMAL_RUNS if label != "reparameterization"])
-        viz.plot_curves(values, curves, xlabel, "variance of the gradient estimate", titles[swept],
-                        logx=swept != "mean", logy=True, ax=ax)
-    fig.suptitle("z ~ N(mean, sigma^2), cost (z - 2)^2: variance of two unbiased gradient estimators "
-                 f"({n_estimates} estimates per point)")
-    fig.tight_layout()
-    numbers = {f"{label}: variance at mean 0, sigma 1, 4 draws": variance(0.0, 1.0, 4, *run)
-               for label, run in NORMAL_RUNS.items()}
-    numbers["smallest variance ratio, REINFORCE / reparameterization, over the sweeps"] = smallest_ratio
+    against the mean, the standard deviation and the number of draws per estimate: lesson 9's sweeps,
+    wider and finer, with more estimates per point."""
+    n_estimates = 200 if quick else 10000
+    sweeps = {"mean": (np.linspace(-2, 6, 5 if quick else 17), dict(sigma=1.0, n_samples=4)),
+              "sigma": (2.0 ** np.arange(-4, 3), dict(mean=0.0, n_samples=4)),
+              "n_samples": (np.array([2, 4, 8, 16, 32, 64]), dict(mean=0.0, sigma=1.0))}
+    variances = normal_variance_sweep(lambda z: (z - 2.0) ** 2, sweeps, NORMAL_RUNS, n_estimates,
+                                      np.random.default_rng(SEED))
+    fig = viz.plot_variance_sweeps(sweeps, variances, "z ~ N(mean, sigma^2), cost (z - 2)^2: variance of two unbiased "
+                                                      f"gradient estimators ({n_estimates:,} estimates per point)")
+    at_4_draws = list(sweeps["n_samples"][0]).index(4)   # mean 0, sigma 1, 4 draws
+    numbers = {f"{label}: variance at mean 0, sigma 1, 4 draws": variances["n_samples", label][0, at_4_draws]
+               for label in NORMAL_RUNS}
+    pathwise = {swept: variances[swept, "reparameterization"][0] for swept in sweeps}
+    numbers["smallest variance ratio, REINFORCE / reparameterization, over the sweeps"] = float(min(
+        (variances[swept, label][0] / pathwise[swept]).min() for swept in sweeps for label in NORMAL_RUNS
+        if label != "reparameterization"))
     return fig, numbers
 
 
