@@ -23,26 +23,15 @@ matplotlib.use("Agg")   # files only: never open a window
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-<<<<<<< HEAD
-from . import discrete, functional as F, viz  # noqa: E402
-from .data import cluttered_digits, load_digits  # noqa: E402
-from .estimators import compare_estimators, demo_problems, normal_gradient_estimates  # noqa: E402
-from .function import no_grad  # noqa: E402
-from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, compare_glimpse_choices, glimpse, kmeans_bound,  # noqa: E402
-                     kmeans_reconstruction_mse, train_at_equal_bits, train_binary_network, train_categorical_autoencoder,
-                     train_compression_autoencoder, train_dvae, train_gaussian_vae, train_glimpse_model,
-                     train_vq_autoencoder)
-=======
 from . import discrete, viz  # noqa: E402
-from .data import load_digits  # noqa: E402
+from .data import cluttered_digits, load_digits  # noqa: E402
 from .estimators import compare_estimators, demo_problems, normal_variance_sweep  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, codebook_rate_distortion, kmeans_bound, train_at_equal_bits,  # noqa: E402
-                     train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
-                     train_gaussian_vae, train_vq_autoencoder)
->>>>>>> figs
+from .models import (EQUAL_BITS, codebook_rate_distortion, compare_glimpse_choices, glimpse,  # noqa: E402
+                     kmeans_bound, train_at_equal_bits, train_binary_network,
+                     train_categorical_autoencoder, train_compression_autoencoder, train_dvae, train_gaussian_vae,
+                     train_glimpse_model, train_vq_autoencoder)
 from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
