@@ -73,11 +73,17 @@ def test_plots_have_titles_axis_labels_and_legends():
         viz.plot_histograms({"a": np.arange(10.0), "b": np.ones(5)}, reference=2.0),
         viz.plot_curves([1, 2, 3], {"loss": [3.0, 2.0, 1.0]}, "step", "loss", "Training", logy=True),
         viz.plot_code_usage({"before": [5, 0, 3], "after": [2, 3, 3]}),
+        viz.plot_variance_sweeps({"mean": ([0.0, 1.0], dict(sigma=1.0, n_samples=4)),
+                                  "n_samples": ([2, 8], dict(mean=0.0, sigma=1.0))},
+                                 {("mean", "a"): np.array([[1.0, 2.0], [0.1, 0.1]]),
+                                  ("n_samples", "a"): np.array([[2.0, 0.5], [0.1, 0.1]])}, "Sweeps"),
     ]
     for fig in figures:
         for ax in fig.axes:
             assert_labelled(ax)
     assert "1 unused" in figures[3].axes[0].get_legend().get_texts()[0].get_text()
+    assert [ax.get_xlabel() for ax in figures[4].axes] == ["mean of z (sigma = 1, 4 draws)",
+                                                           "draws per estimate (mean = 0, sigma = 1)"]
 
 
 def test_one_colour_per_backward_rule_whatever_the_label_says_around_it():
@@ -123,6 +129,27 @@ def test_show_images_draws_one_row_per_label():
     assert len(fig.axes) == 8
     assert fig.axes[0].get_ylabel() == "original" and fig.axes[4].get_ylabel() == "reconstruction"
     assert fig._suptitle.get_text() == "Digits"
+
+
+def test_show_glimpses_frames_the_chosen_cell_green_on_the_digit_and_red_elsewhere():
+    canvases = np.zeros((2, 256))
+    fig = viz.show_glimpses(canvases, np.zeros((2, 16)), chosen=[3, 1], digit_cells=[3, 0], predictions=[7, 2],
+                            labels=[7, 5])
+    assert len(fig.axes) == 6   # thumbnail, canvas, glimpse for each of 2 canvases
+    frames = [patch for ax in fig.axes for patch in ax.patches]
+    assert [tuple(np.round(frame.get_xy(), 1)) for frame in frames] == [(7.5, 7.5), (7.5, -0.5)]
+    assert matplotlib.colors.to_hex(frames[0].get_edgecolor()) == "#2b9348"
+    assert matplotlib.colors.to_hex(frames[1].get_edgecolor()) == "#d62828"
+    assert [fig.axes[i].get_title() for i in (4, 5)] == ["says 7", "says 2 (is 5)"]
+
+
+def test_accuracy_bars_draw_one_bar_per_group_and_name_and_the_references():
+    rows = {"soft": {"hard": (0.8, 0.01), "as trained": (0.78, 0.02)}, "ST": {"hard": (0.85, 0.02)}}
+    fig = viz.plot_accuracy_bars(rows, {"oracle": 0.93}, title="Glimpses")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 3
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["soft", "ST"]
+    assert "oracle: 93.0%" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_the_engine_imports_without_matplotlib():

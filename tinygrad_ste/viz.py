@@ -15,7 +15,8 @@ from .tensor import topological_order
 
 __all__ = ["RULE_COLOURS", "rule_colour", "draw_graph", "plot_staircase", "plot_histograms", "plot_estimates",
            "plot_curves", "plot_bias_variance", "show_images", "plot_code_usage", "plot_xy", "plot_bars",
-           "plot_rounding_proxies", "plot_rate_distortion"]
+           "plot_rounding_proxies", "plot_rate_distortion", "show_glimpses", "plot_accuracy_bars",
+           "plot_variance_sweeps"]
 
 # One colour per backward rule, in every lesson and figure.  A curve's label is coloured by the
 # first of these names it contains, in this order ("-" read as "_", so "straight-through"
@@ -410,3 +411,95 @@ def plot_rate_distortion(curves, title, ax=None):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax.figure
+
+
+# ------------------------------------------------------------------ hard attention (lesson 8)
+
+
+def show_glimpses(canvases, thumbnails, chosen, digit_cells, predictions, labels, grid=2,
+                  title="Where the model looked"):
+    """Cluttered canvases with the cell a glimpse model chose: one column per canvas.
+
+    Top row: the thumbnail the chooser sees (its darkest block drawn black).  Middle: the
+    canvas, the chosen cell framed in green when it holds the digit and in red when it does
+    not.  Bottom: the chosen cell at full resolution, titled with the predicted class (and the
+    true one when they differ).
+    ``canvases`` (n, (8 grid)^2), ``thumbnails`` (n, T), ``chosen``, ``digit_cells``,
+    ``predictions``, ``labels``: (n,) integers.
+    """
+    count, side, thumb_side = len(canvases), 8 * grid, int(round(np.sqrt(np.shape(thumbnails)[1])))
+    fig, axes = plt.subplots(3, count, figsize=(1.3 * count + 1.2, 4.4), squeeze=False)
+    for c in range(count):
+        canvas = np.reshape(canvases[c], (side, side))
+        row, column = divmod(int(chosen[c]), grid)
+        glimpse = canvas[8 * row:8 * row + 8, 8 * column:8 * column + 8]
+        hit = chosen[c] == digit_cells[c]
+        axes[0, c].imshow(np.reshape(thumbnails[c], (thumb_side, thumb_side)), cmap="gray_r", vmin=0,
+                          vmax=np.max(thumbnails))   # block means are paler than pixels: use the full grey range
+        axes[1, c].imshow(canvas, cmap="gray_r", vmin=0, vmax=1)
+        axes[1, c].add_patch(plt.Rectangle((8 * column - 0.5, 8 * row - 0.5), 8, 8, fill=False, lw=2.5,
+                                           edgecolor="#2b9348" if hit else "#d62828"))
+        axes[2, c].imshow(glimpse, cmap="gray_r", vmin=0, vmax=1)
+        right = predictions[c] == labels[c]
+        axes[2, c].set_title(f"says {predictions[c]}" + ("" if right else f" (is {labels[c]})"), fontsize=9,
+                             color="black" if right else "#d62828")
+        for ax in axes[:, c]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, label in zip(axes[:, 0], ("thumbnail", "canvas and\nchosen cell", "glimpse")):
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="test accuracy", ax=None):
+    """Grouped bars with error bars: ``rows`` is ``{label: {bar name: (mean, sd)}}``.
+
+    One group per label (say, per estimator), one bar per bar name (say, "hard choice" and
+    "choice as trained"), the sd as an error bar.  ``references``: ``{label: value}`` drawn
+    as dashed horizontal lines (baselines a model should beat, a bound it cannot).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5))
+    labels = list(rows)
+    bar_names = list(dict.fromkeys(name for bars in rows.values() for name in bars))
+    width = 0.8 / len(bar_names)
+    for b, name in enumerate(bar_names):
+        offset = (b - (len(bar_names) - 1) / 2) * width
+        positions = [i + offset for i, label in enumerate(labels) if name in rows[label]]
+        means, sds = zip(*(rows[label][name] for label in labels if name in rows[label]))
+        ax.bar(positions, means, width=width, yerr=sds, capsize=3, label=name, alpha=1.0 if b == 0 else 0.55)
+    for (label, value), colour in zip((references or {}).items(), plt.cm.Dark2.colors):
+        ax.axhline(value, color=colour, ls="--", lw=1.5, label=f"{label}: {value:.1%}")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=9)
+    ax.set(title=title, ylabel=ylabel, ylim=(0, 1))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    ax.grid(alpha=0.3, axis="y")
+    return ax.figure
+# What each swept parameter of estimators.normal_variance_sweep is called on an axis and in a panel's title.
+_SWEPT_NAMES = {"mean": ("mean of z", "against the mean"), "sigma": ("sigma", "against sigma"),
+                "n_samples": ("draws per estimate", "against the number of draws")}
+
+
+def plot_variance_sweeps(sweeps, variances, title):
+    """One panel per sweep of :func:`~tinygrad_ste.estimators.normal_variance_sweep`: each estimator's
+    variance against the swept parameter, the fixed ones in the axis label.
+
+    ``sweeps`` and ``variances`` are that function's argument and result.  Log scales, but a
+    linear axis for the mean (which crosses 0); the log x axes are ticked at the swept values.
+    """
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(5 * len(sweeps), 4), squeeze=False)
+    labels = list(dict.fromkeys(label for _, label in variances))
+    for ax, (swept, (values, fixed)) in zip(axes[0], sweeps.items()):
+        held = ", ".join(f"{value:g} draws" if name == "n_samples" else f"{name} = {value:g}"
+                         for name, value in fixed.items())
+        axis_name, panel_title = _SWEPT_NAMES[swept]
+        plot_curves(values, {label: variances[swept, label][0] for label in labels}, f"{axis_name} ({held})",
+                    "variance of the gradient estimate", panel_title, logx=swept != "mean", logy=True, ax=ax)
+        if swept != "mean":
+            ax.set_xticks(values, [f"{value:g}" for value in values])
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
