@@ -407,7 +407,10 @@ def glimpse_choices(quick):
     numbers = {"straight-through, seed 0: test accuracy": result.test_accuracy,
                "straight-through, seed 0: pick rate": result.pick_rate,
                "shown: digit's cell chosen": int(found.sum()), "shown: correct": int(right.sum()),
-               "shown: correct where the digit's cell was chosen": int((right & found).sum())}
+               "shown: correct where the digit's cell was chosen": int((right & found).sum()),
+               # settings the caption states
+               "hidden units": result.options["hidden"],
+               "epochs": settings["epochs"], "shown": len(shown), "shown where it chose a crop": len(misses)}
     return viz.show_glimpses(canvases[shown], thumbs[shown], chosen[shown], digit_cells[shown], predictions[shown],
                              labels[shown], title=f"Hard attention on cluttered test canvases (straight-through): the first "
                                                   f"{int(found.sum())} where it found the digit, the first "
@@ -434,6 +437,17 @@ def glimpse_accuracy(quick):
                         for choice, s in summary.items() for statistic, value in s.items()})
     fig.suptitle("Glimpse models: test accuracy when forced to choose one cell, by how the choice was trained")
     fig.tight_layout()
+    # What the caption states beyond the table: settings, and two differences on the 4-cell canvas.
+    learned = {choice: numbers[f"4 cells, {glimpse.LABELS[choice]}: accuracy"] for choice in glimpse.LEARNED_CHOICES}
+    sampled_gain = [numbers[f"4 cells, {glimpse.LABELS[choice]}: accuracy"] -
+                    numbers[f"4 cells, {glimpse.LABELS[choice]}: as trained"]
+                    for choice in glimpse.LEARNED_CHOICES if choice not in ("soft", "gumbel")]
+    numbers.update({"seeds, 4 cells": len(GLIMPSE_SEEDS[2]), "seeds, 9 cells": len(GLIMPSE_SEEDS[3]), "hidden units": 64,
+                    "epochs": 30, "lesson hidden units": 32, "lesson epochs": 10, "lesson seeds": 2,
+                    "test canvases": len(load_digits("test")[0]),
+                    "4 cells: largest accuracy gap between ways of training": max(learned.values()) - min(learned.values()),
+                    "4 cells, sampled estimators: least gain of the most likely cell": min(sampled_gain),
+                    "4 cells, sampled estimators: largest gain of the most likely cell": max(sampled_gain)})
     return fig, numbers
 
 
@@ -463,7 +477,9 @@ def normal_estimator_variance(quick):
     numbers["smallest variance ratio, REINFORCE / reparameterization, over the sweeps"] = float(min(
         (variances[swept, label][0] / pathwise[swept]).min() for swept in sweeps for label in NORMAL_RUNS
         if label != "reparameterization"))
-    numbers.update({"estimates per point": n_estimates, "target": 2.0})   # settings the caption states
+    numbers.update({"estimates per point": n_estimates, "target": 2.0, "lesson estimates per point": 4000,
+                    **{f"{swept} from": float(values.min()) for swept, (values, _) in sweeps.items()},
+                    **{f"{swept} to": float(values.max()) for swept, (values, _) in sweeps.items()}})   # settings
     return fig, numbers
 
 
