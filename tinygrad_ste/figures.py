@@ -217,6 +217,7 @@ def ternary_xnor(quick):
                    "ternary (TWN): zero weights": zeros,
                    # settings the caption states
                    "ternary levels -1, 0, +1": 3, "epochs": settings["epochs"],
+                   "one test image": 1 / len(load_digits("test")[0]),
                    "threshold / mean |W|": discrete.ternary_threshold_and_scale(np.ones(4))[0].item()}
 
 
