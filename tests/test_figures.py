@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from PIL import Image
 
@@ -12,11 +14,14 @@ def test_every_figure_is_written_at_quick_settings(tmp_path, capsys):
         width, height = Image.open(path).size
         assert width > 300 and height > 200, f"{path.name} is {width}x{height}"
     assert capsys.readouterr().out.count("wrote ") == len(figures.FIGURES)
+    numbers = json.loads((tmp_path / "numbers.json").read_text())
+    assert list(numbers) == list(figures.FIGURES)   # one entry per figure, in the registry's order
+    assert all(isinstance(value, (int, float)) for entry in numbers.values() for value in entry.values())
 
 
 def test_one_figure_by_name_and_a_clear_error_for_an_unknown_one(tmp_path, capsys):
     figures.main(["--quick", "--out", str(tmp_path), "staircase"])
-    assert [p.name for p in tmp_path.iterdir()] == ["staircase.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.json", "staircase.png"]
     with pytest.raises(SystemExit):
         figures.main(["--out", str(tmp_path), "no_such_figure"])
     assert "unknown figure(s) no_such_figure" in capsys.readouterr().err

@@ -12,8 +12,8 @@ function.py (Function, rules, no_grad) -> tensor.py (Tensor, backward) -> ops.py
 functional.py (differentiable ops) -> discrete.py (hard ops and their rules) ->
 stochastic.py (sampling and its estimators) -> estimators.py (exact gradients, comparisons)
 -> gradcheck.py (central differences) -> module.py, nn.py, vq.py, kmeans.py, optim.py
-(layers, the vector quantizer, optimizers) -> data.py, models.py (the digits and the lesson
-models).
+(layers, the vector quantizer, optimizers) -> data.py, models/ (the digits and the lesson
+models, one module each).
 """
 from .function import Function, Node, backward_rules, enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor, as_tensor

@@ -1,0 +1,32 @@
+"""Small models trained on the 8x8 digits: the ones the lessons, figures and tests train.
+
+One module per lesson model.  Each ``train_*`` function builds a model, trains it with
+Adam and returns a result object holding the trained model, per-epoch histories, the
+final test metrics and the training time.  Every random choice comes from
+``numpy.random.default_rng(seed)``, so a seed reproduces a run exactly; ``verbose=True``
+prints one line per epoch.
+
+* :mod:`.training` -- :func:`train_epochs`, the loop every model shares, and
+  :func:`kmeans_reconstruction_mse`, the best one code per image can do.
+* :mod:`.categorical_autoencoder` (lesson 3) -- an autoencoder whose code is a few
+  categorical variables *sampled* from the encoder's logits, trained with any estimator
+  of :mod:`tinygrad_ste.stochastic`, so their training curves can be compared on one task.
+* :mod:`.binary_network` (lesson 4) -- BinaryConnect (Courbariaux et al. 2015): a
+  classifier whose weights are +/-1 in the forward pass, trained through ``sign`` with a
+  straight-through rule.
+* :mod:`.vq_autoencoder` (lesson 5) -- an MLP autoencoder whose bottleneck is several code
+  vectors from one shared :class:`~tinygrad_ste.vq.VectorQuantizer` codebook.
+
+``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
+prints the measurements.
+"""
+from .training import PIXELS, kmeans_reconstruction_mse, train_epochs
+from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoencoderResult,
+                                      train_categorical_autoencoder)
+from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
+from .vq_autoencoder import VQAutoencoder, VQAutoencoderResult, train_vq_autoencoder
+
+__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse",
+           "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
+           "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
+           "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder"]

@@ -1,0 +1,61 @@
+"""What every lesson model shares: the training loop and the one-code-per-image bound.
+
+* :func:`train_epochs` -- minibatches, backward, optimizer step, per-epoch history;
+* :func:`kmeans_reconstruction_mse` -- the test error of k-means, the best one code per
+  image can do, which every quantizing autoencoder is measured against.
+"""
+import numpy as np
+
+from ..data import iterate_minibatches, load_digits
+from ..discrete import nearest_code
+from ..kmeans import kmeans
+
+__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse"]
+
+PIXELS = 64   # an 8x8 digit, flattened
+
+
+def train_epochs(step, optimizer, arrays, epochs, batch_size, rng, verbose=False, name="train", after_step=None,
+                 after_epoch=None):
+    """The training loop shared by every model here; returns the per-epoch history.
+
+    Each epoch shuffles ``arrays`` (aligned data arrays) into minibatches; for each batch,
+    ``step(*batch)`` returns ``(objective, metrics)``: the scalar Tensor to differentiate and
+    a dict of floats to record.  Then ``objective.backward()``, ``optimizer.step()`` and
+    ``after_step()`` (if given, e.g. to clip weights).  The history maps each metric name
+    to its list of per-epoch means, weighted by batch size, plus whatever dict of floats
+    ``after_epoch()`` returns at the end of each epoch (e.g. a test error).
+    """
+    history = {}
+    for epoch in range(1, epochs + 1):
+        sums, count = {}, 0
+        for batch in iterate_minibatches(arrays, batch_size, rng):
+            optimizer.zero_grad()
+            objective, metrics = step(*batch)
+            objective.backward()
+            optimizer.step()
+            if after_step is not None:
+                after_step()
+            for key, value in metrics.items():
+                sums[key] = sums.get(key, 0.0) + value * len(batch[0])
+            count += len(batch[0])
+        epoch_metrics = {key: total / count for key, total in sums.items()}
+        epoch_metrics.update(after_epoch() if after_epoch is not None else {})
+        for key, value in epoch_metrics.items():
+            history.setdefault(key, []).append(value)
+        if verbose:
+            print(f"{name} epoch {epoch:3d}/{epochs}: " + "  ".join(f"{k} {v[-1]:.4f}" for k, v in history.items()))
+    return history
+
+
+def kmeans_reconstruction_mse(num_codes, seed=0):
+    """Test MSE of k-means on the raw training pixels: the bar a VQ autoencoder must clear.
+
+    Replacing each test image by its nearest of ``num_codes`` centres is the best a
+    one-code-per-image compressor with that codebook size can do on squared error (up to
+    k-means finding a local optimum).  Returns the mean over test images and pixels.
+    """
+    train_images, _ = load_digits("train")
+    test_images, _ = load_digits("test")
+    centres, _ = kmeans(train_images, num_codes, np.random.default_rng(seed))
+    return float(((test_images - centres[nearest_code(test_images, centres)]) ** 2).mean())
