@@ -1,6 +1,8 @@
 """The hard deterministic ops of discrete.py and their backward rules."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, backward_rules, gradcheck
@@ -95,6 +97,18 @@ def test_one_hot_argmax_softmax_rule_is_the_gradient_of_softmax(tau, shape, axis
     assert np.array_equal(grad_of(lambda t: one_hot_argmax(t, axis=axis), logits, g), np.zeros(shape))
 
 
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), data=st.data())
+@settings(max_examples=20, deadline=None)
+def test_one_hot_argmax_accepts_negative_axes(shape, data):
+    axis = data.draw(st.integers(-len(shape), -1))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    logits, g = rng.normal(size=shape), rng.normal(size=shape)
+    negative, positive = [grad_of(lambda t: one_hot_argmax(t, axis=a, backward="softmax", tau=0.7), logits, g)
+                          for a in (axis, axis % len(shape))]
+    np.testing.assert_array_equal(negative, positive)
+    np.testing.assert_array_equal(one_hot_argmax(logits, axis=axis).data, one_hot_argmax(logits, axis=axis % len(shape)).data)
+
+
 def test_one_hot_argmax_large_logits_and_bad_tau():
     logits = Tensor([[1e4, -1e4, 0.0]], requires_grad=True)
     one_hot_argmax(logits, backward="softmax").backward(np.array([[1.0, 2.0, 3.0]]))
@@ -182,6 +196,25 @@ def test_quantize_rotation_rule(seed):
         return forward_as((Tensor(scaled) @ a.reshape(*a.shape, 1)).reshape(*a.shape),
                           quantize(a, codebook, backward="rotation")[0])
     assert gradcheck(rotated, [Tensor(z, requires_grad=True)])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_quantize_rotation_gradient_is_finite_at_tiny_norms(dtype):
+    """Norms are clamped at 1e-6, as in the reference implementation: z = 0, z of norm 1e-200 (or
+    1e-40 in float32) and z pointing exactly away from its code all get a finite gradient."""
+    tiny = 1e-200 if dtype == np.float64 else 1e-40
+    codebook = np.array([[1.0, 1.0], [-3.0, 0.5]], dtype=dtype)
+    z = Tensor(np.array([[0.0, 0.0], [tiny, 0.0], [-1e-3, -1e-3], [0.9, 1.2]], dtype=dtype), requires_grad=True)
+    z_q, indices = quantize(z, codebook, backward="rotation")
+    assert list(indices) == [0, 0, 0, 0]
+    z_q.backward(np.ones((4, 2), dtype=dtype))
+    assert z.grad.dtype == dtype and np.isfinite(z.grad).all()
+    bound = np.linalg.norm(z_q.data, axis=1) / 1e-6 * np.sqrt(2)        # ||z_q|| / 1e-6 times ||g||
+    assert (np.linalg.norm(z.grad, axis=1) <= bound * (1 + 1e-5)).all()
+    ordinary = Tensor(z.data[3:], requires_grad=True)                   # a normal row: unchanged by the clamp
+    quantize(ordinary, codebook, backward="rotation")[0].backward(np.ones((1, 2), dtype=dtype))
+    scaled = rotation_matrices(z.data[3:].astype(np.float64), codebook[:1].astype(np.float64))[0]
+    np.testing.assert_allclose(ordinary.grad, np.einsum("nji,nj->ni", scaled, np.ones((1, 2))), rtol=1e-5)
 
 
 def test_quantize_rotation_is_identity_when_z_is_a_code():

@@ -201,6 +201,8 @@ def test_estimates_stay_finite_for_huge_logits(kind):
     cost_fn = quadratic_cost((2, 3), 13)
     for estimator in DEFAULT_ESTIMATORS:
         name, options = (estimator, {}) if isinstance(estimator, str) else estimator
+        if options.get("baseline") == "ema":   # a one-shot call takes the object, not the string
+            options = dict(options, baseline=EMABaseline())
         assert np.isfinite(estimate_gradient(cost_fn, logits, name, 4, np.random.default_rng(0), kind, **options)).all()
 
 
@@ -215,7 +217,9 @@ def test_estimate_gradient_bad_input():
     with pytest.raises(ValueError, match="sample_bernoulli: unknown estimator 'st'"):
         estimate_gradient(lambda b: b.sum(axis=1), np.zeros(3), "st", 4, rng, "bernoulli")
     with pytest.raises(TypeError, match="sample_categorical: rng must be"):
-        estimate_gradient(lambda b: b.sum(axis=(1, 2)), np.zeros((2, 3)), "reinforce", 4, None, "categorical")
+        estimate_gradient(lambda b: b.sum(axis=(1, 2)), np.zeros((2, 3)), "reinforce", 4, 42, "categorical")
+    with pytest.raises(ValueError, match="reinforce_loss: baseline='ema' would start a new moving average.*EMABaseline"):
+        estimate_gradient(lambda b: b.sum(axis=1), np.zeros(3), "reinforce", 4, rng, "bernoulli", baseline="ema")
     with pytest.raises(ValueError, match="estimate_gradient: unknown kind"):
         estimate_gradient(lambda b: b.sum(axis=1), np.zeros(3), "reinforce", 4, rng, "beta")
 

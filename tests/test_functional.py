@@ -1,6 +1,8 @@
 """Compositions in functional.py: values against NumPy, gradients against central differences."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, gradcheck
@@ -89,3 +91,32 @@ def test_one_hot():
     np.testing.assert_array_equal(F.one_hot([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
     with pytest.raises(ValueError, match="one_hot"):
         F.one_hot([3], 3)
+
+
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3), data=st.data())
+@settings(max_examples=20, deadline=None)
+def test_softmax_family_accepts_negative_axes(shape, data):
+    axis = data.draw(st.integers(-len(shape), -1))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    weights = rng.standard_normal(shape)
+    for fn in (F.softmax, F.log_softmax, F.logsumexp):
+        results = []
+        for a in (axis, axis % len(shape)):
+            x = leaf(np.random.default_rng(1), shape)
+            y = fn(x, axis=a)
+            y.backward(weights if y.shape == shape else weights.sum(axis=a))
+            results.append((y.data, x.grad))
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        np.testing.assert_array_equal(results[0][1], results[1][1])
+        assert gradcheck(lambda x: fn(x, axis=axis), [leaf(rng, shape)])
+
+
+@pytest.mark.filterwarnings("ignore:invalid value", "ignore:divide by zero")
+def test_log_softmax_of_a_row_of_minus_infinity():
+    """What ops.LogSoftmax's docstring says: an all -inf row has no softmax (NaN, as in PyTorch);
+    a row with one finite entry is fine, and logsumexp of an all -inf row is -inf."""
+    x = Tensor([[-np.inf, -np.inf], [-np.inf, 0.0]])
+    y = F.log_softmax(x).data
+    assert np.isnan(y[0]).all()
+    np.testing.assert_array_equal(y[1], [-np.inf, 0.0])
+    np.testing.assert_array_equal(F.logsumexp(x).data, [-np.inf, 0.0])

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+import tinygrad_ste as tg
 from tinygrad_ste.data import load_digits
-from tinygrad_ste.models import (kmeans_reconstruction_mse, train_binary_network, train_categorical_autoencoder,
+from tinygrad_ste.models import (BinaryNetwork, CategoricalAutoencoder, VQAutoencoder, kmeans_reconstruction_mse, train_binary_network, train_categorical_autoencoder,
                                  train_vq_autoencoder)
 
 
@@ -78,3 +79,13 @@ def test_short_categorical_autoencoder_run_reduces_its_loss(estimator, options):
 def test_categorical_autoencoder_rejects_unknown_estimators():
     with pytest.raises(ValueError, match="unknown estimator 'magic'"):
         train_categorical_autoencoder("magic")
+
+
+@pytest.mark.parametrize("make", [lambda: BinaryNetwork(8, "identity"), lambda: CategoricalAutoencoder(2, 3, 8),
+                                  lambda: VQAutoencoder(4, 2, 3, 8)], ids=["binary", "categorical", "vq"])
+def test_lesson_models_work_without_rng_and_follow_manual_seed(make):
+    tg.manual_seed(0)
+    first = [p.data.copy() for p in make().parameters()]
+    tg.manual_seed(0)
+    for a, b in zip(first, [p.data for p in make().parameters()]):
+        np.testing.assert_array_equal(a, b)

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, gradcheck
 
 settings.register_profile("ops", max_examples=20, deadline=None)
@@ -127,3 +128,129 @@ def test_repeated_index_gradient_value():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[[0, 0, 2, 0]].sum().backward()
     np.testing.assert_array_equal(x.grad, [3.0, 0.0, 1.0])
+
+
+# ------------------------------------------------------------------ negative axes, in forward and backward
+
+
+def grad_of(fn, x, weights):
+    """dL/dx for L = sum(weights * fn(x)), and fn(x)'s value."""
+    x = Tensor(x, requires_grad=True)
+    y = fn(x)
+    y.backward(weights)
+    return y.data, x.grad
+
+
+def same_forward_and_backward(fn_negative, fn_positive, x, seed):
+    """The two spellings of one op give the same value and the same gradient, and the first is gradchecked."""
+    y_positive = fn_positive(Tensor(x)).data
+    weights = np.random.default_rng(seed).standard_normal(y_positive.shape)
+    y_neg, grad_neg = grad_of(fn_negative, x, weights)
+    y_pos, grad_pos = grad_of(fn_positive, x, weights)
+    np.testing.assert_array_equal(y_neg, y_pos)
+    np.testing.assert_array_equal(grad_neg, grad_pos)
+    assert gradcheck(fn_negative, [Tensor(x, requires_grad=True)])
+
+
+@st.composite
+def shape_and_axes(draw, min_dims=1):
+    """A shape, some of its axes (as a tuple, no repeats) written negative or positive, and the positive spelling."""
+    shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=4, min_side=1, max_side=3))
+    positive = draw(st.lists(st.integers(0, len(shape) - 1), min_size=1, max_size=len(shape), unique=True))
+    written = [a - len(shape) if draw(st.booleans()) else a for a in positive]
+    return shape, tuple(written), tuple(positive)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "max"])
+@given(case=shape_and_axes(), keepdims=st.booleans(), seed=st.integers(0, 2**16))
+def test_reductions_accept_negative_axes(reduction, case, keepdims, seed):
+    shape, written, positive = case
+    x = np.random.default_rng(seed).standard_normal(shape)
+    for w, p in [(written, positive), (written[0], positive[0])]:   # a tuple and a single int
+        same_forward_and_backward(lambda t: getattr(t, reduction)(axis=w, keepdims=keepdims),
+                                  lambda t: getattr(t, reduction)(axis=p, keepdims=keepdims), x, seed)
+
+
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3), data=st.data())
+def test_transpose_accepts_negative_axes(shape, data):
+    seed = data.draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    positive = tuple(int(a) for a in rng.permutation(len(shape)))
+    written = tuple(a - len(shape) if data.draw(st.booleans()) else a for a in positive)
+    same_forward_and_backward(lambda t: t.transpose(*written), lambda t: t.transpose(*positive),
+                              rng.standard_normal(shape), seed)
+
+
+def test_transpose_with_a_negative_axis_on_a_cube_and_a_box():
+    """The reported bug: a silently wrong gradient on a cube, a crash on other shapes."""
+    for shape in [(2, 2, 2), (2, 3, 4)]:
+        x = Tensor(np.zeros(shape), requires_grad=True)
+        g = np.arange(float(np.prod(shape))).reshape(np.transpose(np.zeros(shape), (0, 2, 1)).shape)
+        x.transpose(0, -1, 1).backward(g)
+        np.testing.assert_array_equal(x.grad, np.transpose(g, (0, 2, 1)))
+
+
+@given(case=shape_and_axes(), seed=st.integers(0, 2**16))
+def test_log_softmax_concatenate_and_stack_accept_negative_axes(case, seed):
+    shape, written, positive = case
+    w, p = written[0], positive[0]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    other = Tensor(rng.standard_normal(shape))
+    same_forward_and_backward(lambda t: F.log_softmax(t, axis=w), lambda t: F.log_softmax(t, axis=p), x, seed)
+    same_forward_and_backward(lambda t: F.concatenate([t, other, t], axis=w),
+                              lambda t: F.concatenate([t, other, t], axis=p), x, seed)
+    stack_axis = w - 1 if w < 0 else w                     # stack counts the axes of its output: one more
+    same_forward_and_backward(lambda t: F.stack([t, other], axis=stack_axis),
+                              lambda t: F.stack([t, other], axis=stack_axis % (len(shape) + 1)), x, seed)
+
+
+@pytest.mark.parametrize("apply, message", [
+    (lambda x: x.sum(axis=2), r"sum: axis 2 is out of range for a 2-d input"),
+    (lambda x: x.max(axis=(0, -2)), r"max: repeated axis"),
+    (lambda x: x.transpose(0, 0), r"transpose: repeated axis"),
+    (lambda x: x.transpose(1), r"transpose: axes \(1,\) are not a permutation"),
+    (lambda x: F.stack([x, x], axis=-4), r"stack: axis -4 is out of range for a 3-d input"),
+])
+def test_bad_axes_name_the_op_and_the_shape(apply, message):
+    with pytest.raises(ValueError, match=message + r".*\(2, 3\)"):
+        apply(Tensor(np.ones((2, 3))))
+
+
+# ------------------------------------------------------------------ edge values, as PyTorch defines them
+
+
+def test_pow_zero_exponent_has_gradient_zero_even_at_zero():
+    x = Tensor([0.0, 1.5, -2.0], requires_grad=True)
+    y = x ** 0
+    y.sum().backward()
+    np.testing.assert_array_equal(y.data, 1.0)
+    np.testing.assert_array_equal(x.grad, 0.0)
+
+
+def test_pow_learnable_exponent_at_base_zero():
+    base = Tensor([0.0, 0.0, 2.0])
+    b = Tensor([2.0, 0.0, 3.0], requires_grad=True)
+    (base ** b).sum().backward()                  # d/db 0^b = 0 (b >= 0), as in PyTorch; d/db 2^b = 2^b ln 2
+    np.testing.assert_allclose(b.grad, [0.0, 0.0, 8 * np.log(2)])
+    a = Tensor([0.0, 3.0], requires_grad=True)
+    (a ** Tensor(2.0, requires_grad=True)).sum().backward()   # both learnable, one base zero
+    np.testing.assert_allclose(a.grad, [0.0, 6.0])
+
+
+def test_max_of_an_empty_tensor_over_a_nonempty_axis():
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    for keepdims, shape in [(False, (0,)), (True, (0, 1))]:
+        y = x.max(axis=1, keepdims=keepdims)
+        assert y.shape == shape == np.zeros((0, 3)).max(axis=1, keepdims=keepdims).shape
+        y.sum().backward()
+        assert x.grad.shape == (0, 3)
+    for axis in (0, None):
+        with pytest.raises(ValueError, match=r"max: max over an axis of length 0.*\(0, 3\)"):
+            x.max(axis=axis)
+
+
+def test_concatenating_0d_tensors_says_so():
+    with pytest.raises(ValueError, match=r"concatenate: 0-d tensors cannot be concatenated.*stack"):
+        F.concatenate([Tensor(1.0), Tensor(2.0)])
+    assert F.stack([Tensor(1.0), Tensor(2.0)]).shape == (2,)

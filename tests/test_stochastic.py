@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_ste.functional as F
-from tinygrad_ste import Tensor, gradcheck
+from tinygrad_ste import Tensor, gradcheck, manual_seed
 from tinygrad_ste.stochastic import (BASELINES, ESTIMATORS, Bernoulli, Categorical, EMABaseline, RelaxedSample,
                                      Sample, gumbel_noise, leave_one_out_baseline, log_prob, logistic_noise,
                                      make_baseline, reinforce_loss, sample_bernoulli, sample_categorical)
@@ -276,6 +276,34 @@ def test_leave_one_out_baseline():
     assert np.array_equal(make_baseline("none")(cost), np.zeros_like(cost))
 
 
+def test_one_shot_ema_string_is_refused_and_an_ema_object_keeps_its_state():
+    rng = np.random.default_rng(12)
+    logits = Tensor(np.zeros(3), requires_grad=True)
+    samples = sample_bernoulli(logits, "reinforce", rng, n_samples=4)
+    with pytest.raises(ValueError, match=r"reinforce_loss: baseline='ema'.*EMABaseline\(\).*every step"):
+        reinforce_loss(logits, samples, np.ones(4), kind="bernoulli", baseline="ema")
+    ema = EMABaseline(decay=0.5)
+    for step in range(2):
+        reinforce_loss(logits, samples, np.full(4, 2.0), kind="bernoulli", baseline=ema)
+    assert ema.value == 2.0      # the same object saw both steps
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_leave_one_out_needs_a_sample_axis(kind):
+    rng = np.random.default_rng(13)
+    shape = (5, 3) if kind == "bernoulli" else (5, 3, 4)
+    logits = Tensor(rng.normal(size=shape), requires_grad=True)   # 5 different items, one sample each
+    samples = SAMPLERS[kind](logits, "reinforce", rng)
+    with pytest.raises(ValueError, match=r"reinforce_loss: baseline='leave_one_out' .* no sample axis.*n_samples=n"):
+        reinforce_loss(logits, samples, rng.normal(size=5), kind=kind, baseline="leave_one_out")
+    reinforce_loss(logits, samples, rng.normal(size=5), kind=kind)                # without it: a batch mean, fine
+    # A sample axis: drawn with n_samples, or logits of length 1 along axis 0 (shared by the samples).
+    for theta, n_samples in [(logits[0], 6), (logits[:1], 6)]:
+        drawn = SAMPLERS[kind](theta.detach(), "reinforce", rng, n_samples=n_samples)
+        drawn = drawn.reshape(6, *shape[1:]) if theta.ndim == len(shape) else drawn
+        reinforce_loss(theta, drawn, rng.normal(size=6), kind=kind, baseline="leave_one_out").backward()
+
+
 def test_unknown_baseline_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown baseline 'mean'") as error:
         make_baseline("mean")
@@ -308,8 +336,8 @@ def test_reinforce_loss_bad_input():
 def test_bad_input_raises_clear_errors(kind):
     op = f"sample_{kind}"
     sample, logits, rng = SAMPLERS[kind], np.zeros((2, 3)), np.random.default_rng(0)
-    with pytest.raises(TypeError, match=f"{op}: rng must be a numpy.random.Generator.*NoneType"):
-        sample(logits, "gumbel", None)
+    with pytest.raises(TypeError, match=f"{op}: rng must be a numpy.random.Generator.*RandomState"):
+        sample(logits, "gumbel", np.random.RandomState(0))
     with pytest.raises(TypeError, match=f"{op}: rng must be"):
         sample(logits, "gumbel", 42)
     with pytest.raises(ValueError, match=f"{op}: unknown estimator 'gumble'") as error:
@@ -322,6 +350,19 @@ def test_bad_input_raises_clear_errors(kind):
         sample(logits, "reinmax", rng, n_samples=0)
     with pytest.raises(ValueError, match=f"{op}: logits of shape \\(2, 3\\) contain inf or NaN"):
         sample(np.array([[0.0, np.nan, 1.0], [0, 0, 0]]), "reinmax", rng)
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_samplers_draw_from_the_library_generator_without_rng(kind):
+    sample, logits = SAMPLERS[kind], np.zeros((50, 3))
+    manual_seed(3)
+    first = sample(logits, "straight_through").data
+    second = sample(logits, "straight_through").data
+    manual_seed(3)
+    np.testing.assert_array_equal(sample(logits, "straight_through").data, first)   # reset: the same stream
+    assert not np.array_equal(first, second)                                        # and it moves on
+    np.testing.assert_array_equal(sample(logits, "straight_through", np.random.default_rng(3)).data,
+                                  sample(logits, "straight_through", np.random.default_rng(3)).data)
 
 
 def test_categorical_needs_a_class_axis():

@@ -1,4 +1,6 @@
 """Tensor construction, the backward pass, and its errors."""
+import re
+
 import numpy as np
 import pytest
 
@@ -156,3 +158,120 @@ def test_cross_entropy_training_step_reduces_loss():
         W.data -= 0.5 * W.grad
         losses.append(loss.item())
     assert losses[-1] < 0.3 * losses[0]
+
+
+# ------------------------------------------------------------------ PyTorch semantics at the edges
+
+
+def test_user_facing_grads_are_fresh_writable_arrays():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    a, b = (x * 1).retain_grad(), (x * 1).retain_grad()
+    s = (a + b).retain_grad()            # add passes the same g to both inputs
+    seed = np.array([1.0, 1.0])
+    total = (s * 2).retain_grad()
+    total.backward(seed)
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(total.grad, seed)
+    h = (x * 3).retain_grad()
+    h.sum().backward()                   # sum's gradient is a read-only broadcast view
+    for grad in (a.grad, b.grad, s.grad, total.grad, h.grad, x.grad):
+        assert grad.flags.writeable and grad.flags.owndata
+    a.grad[0] = 99.0
+    assert b.grad[0] == 2.0 and seed[0] == 1.0
+
+
+SCALARS = [2, 2.5, True, np.float64(2.5), np.float32(2.5), np.int64(2), np.int32(3)]
+
+
+@pytest.mark.parametrize("scalar", SCALARS, ids=lambda s: type(s).__name__)
+def test_float32_stays_float32_with_any_scalar_on_either_side(scalar):
+    x = Tensor(np.full(3, 1.5, dtype=np.float32), requires_grad=True)
+    results = [x + scalar, scalar + x, x - scalar, scalar - x, x * scalar, scalar * x, x / scalar, scalar / x,
+               x ** scalar, scalar ** x]
+    for y in results:
+        assert y.dtype == np.float32, y
+        y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_float32_stays_float32_in_where_with_a_scalar_branch():
+    x = Tensor(np.array([1.0, -2.0], dtype=np.float32), requires_grad=True)
+    for y in (F.where(x.data > 0, x, 0.0), F.where(x.data > 0, np.float64(1.0), x)):
+        assert y.dtype == np.float32
+        y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_bool_of_a_tensor():
+    assert bool(Tensor(0.5)) and not bool(Tensor([0.0])) and bool(Tensor([[2.0]]))
+    with pytest.raises(ValueError, match=r"bool: .*shape \(2,\).*ambiguous"):
+        bool(Tensor([1.0, 1.0]))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(Tensor(np.zeros(0)))
+
+
+def test_comparisons_are_elementwise_boolean_and_carry_no_gradient():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    cases = {"==": (x == 2, [0, 1, 0]), "!=": (x != 2, [1, 0, 1]), "<": (x < 2, [1, 0, 0]),
+             "<=": (x <= 2, [1, 1, 0]), ">": (x > 2, [0, 0, 1]), ">=": (x >= 2, [0, 1, 1]),
+             "reflected": (2 < x, [0, 0, 1]), "array": (np.array([1.0, 0, 3]) == x, [1, 0, 1]),
+             "tensor": (x == Tensor([1.0, 5.0, 3.0]), [1, 0, 1])}
+    for name, (result, expected) in cases.items():
+        assert isinstance(result, Tensor) and result.dtype == bool, name
+        assert not result.requires_grad and result.node is None, name
+        np.testing.assert_array_equal(result.data, np.array(expected, dtype=bool), err_msg=name)
+    (x[x > 1.5] * 2).sum().backward()    # a boolean tensor indexes as a mask
+    np.testing.assert_array_equal(x.grad, [0.0, 2.0, 2.0])
+    assert (x == None) is False and (x != "a") is True   # noqa: E711 -- non-numbers compare by identity, as in Python
+    with pytest.raises(TypeError, match="'<'"):
+        x < "a"
+
+
+def test_tensors_stay_hashable_by_identity():
+    a, b = Tensor([1.0]), Tensor([1.0])
+    assert len({a, b, a}) == 2
+    assert {a: "a", b: "b"}[b] == "b"
+
+
+def test_len_and_iteration():
+    x = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    rows = list(x)
+    assert len(rows) == len(x) == 3 and all(row.shape == (2,) for row in rows)
+    sum(rows, Tensor(0.0)).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.ones((3, 2)))
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        iter(Tensor(1.0))
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(Tensor(1.0))
+
+
+@pytest.mark.parametrize("bad", ["a", None, {"a": 1}, 1j])
+def test_non_numeric_operand_names_the_operator(bad):
+    x = Tensor([1.0])
+    for symbol, apply in [("+", lambda: x + bad), ("*", lambda: bad * x), ("-", lambda: x - bad),
+                          ("/", lambda: x / bad), ("**", lambda: x ** bad), ("@", lambda: x @ bad)]:
+        with pytest.raises(TypeError, match=re.escape(symbol)):
+            apply()
+
+
+def test_backward_frees_the_graph_and_a_second_pass_says_retain_graph():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    assert loss.node.saved_tensors is None and loss.node.parents[0].node.saved_tensors is None   # released
+    with pytest.raises(RuntimeError, match=r"already freed.*retain_graph=True"):
+        loss.backward()
+    np.testing.assert_allclose(x.grad, [2.0, 4.0])     # not doubled
+
+    x.grad = None
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()                                     # kept once, so a second pass is allowed
+    np.testing.assert_allclose(x.grad, [4.0, 8.0])
+
+    x.grad = None
+    shared = x.exp()                                    # a part shared by two losses
+    shared.sum().backward()
+    with pytest.raises(RuntimeError, match="graph through exp was already freed"):
+        (shared * 2).sum().backward()
+    np.testing.assert_allclose(x.grad, np.exp([1.0, 2.0]))   # the failed pass changed nothing

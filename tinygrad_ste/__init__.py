@@ -8,14 +8,16 @@
     array([0., 4.])
 
 Where things live (each module builds only on those listed before it):
-function.py (Function, rules, no_grad) -> tensor.py (Tensor, backward) -> ops.py,
+function.py (Function, rules, no_grad, detect_anomaly) and random.py (manual_seed, the
+library-wide generator) -> tensor.py (Tensor, backward) -> ops.py,
 functional.py (differentiable ops) -> discrete.py (hard ops and their rules) ->
 stochastic.py (sampling and its estimators) -> estimators.py (exact gradients, comparisons)
 -> gradcheck.py (central differences) -> module.py, nn.py, vq.py, kmeans.py, optim.py
 (layers, the vector quantizer, optimizers) -> data.py, models/ (the digits and the lesson
 models, one module each).
 """
-from .function import Function, Node, backward_rules, enable_grad, is_grad_enabled, no_grad
+from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .random import manual_seed
 from .tensor import Tensor, as_tensor
 from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
@@ -23,7 +25,8 @@ from .estimators import compare_estimators, estimate_gradient, exact_gradient
 from .gradcheck import GradcheckError, gradcheck
 from . import functional, nn, optim
 
-__all__ = ["Function", "Node", "backward_rules", "enable_grad", "is_grad_enabled", "no_grad",
+__all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
+           "manual_seed",
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "compare_estimators", "estimate_gradient", "exact_gradient",

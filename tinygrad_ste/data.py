@@ -36,6 +36,8 @@ from importlib import resources
 
 import numpy as np
 
+from .random import generator
+
 NUM_CLASSES = 10
 MAX_PIXEL_VALUE = 16
 SPLITS = ("train", "test", "all")
@@ -98,13 +100,14 @@ def load_digits(split="train", test_fraction=0.2, seed=0):
     return images[keep], labels[keep]
 
 
-def iterate_minibatches(arrays, batch_size, rng, shuffle=True):
+def iterate_minibatches(arrays, batch_size, rng=None, shuffle=True):
     """Split aligned arrays into minibatches, one pass (epoch) over the rows.
 
     arrays: sequence of arrays sharing the same first dimension N, e.g.
         ``(images, labels)`` with shapes (N, 64) and (N,).
     batch_size: positive int, rows per batch.
-    rng: ``numpy.random.Generator`` that shuffles the rows when ``shuffle``.
+    rng: ``numpy.random.Generator`` that shuffles the rows when ``shuffle``; None
+        uses the library-wide one (``tinygrad_ste.manual_seed``).
     shuffle: if False, rows come in their stored order and ``rng`` is unused.
 
     Returns an iterator of tuples, one entry per input array, each holding the
@@ -121,8 +124,7 @@ def iterate_minibatches(arrays, batch_size, rng, shuffle=True):
         raise ValueError(f"arrays must share the same first dimension, got lengths {sorted(row_counts)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = generator(rng, "iterate_minibatches")
 
     (row_count,) = row_counts
     order = rng.permutation(row_count) if shuffle else np.arange(row_count)

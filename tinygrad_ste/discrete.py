@@ -20,6 +20,7 @@ op fits on a screen.
 import numpy as np
 
 from .function import Function
+from .ops import normalize_axes
 from .tensor import as_tensor
 
 __all__ = ["round", "sign", "one_hot_argmax", "quantize", "nearest_code", "surrogate",
@@ -137,6 +138,7 @@ class OneHotArgmax(Function):
     def forward(ctx, logits, axis=-1, tau=1.0):
         if tau <= 0:
             raise ValueError(f"tau must be positive, got {tau}")
+        axis, = normalize_axes(axis, logits.ndim)
         ctx.save_for_backward(logits)
         ctx.axis, ctx.tau = axis, tau
         winner = logits.argmax(axis=axis)
@@ -184,6 +186,14 @@ def _vq_identity(ctx, g):
     return g, None
 
 
+ROTATION_MIN_NORM = 1e-6
+
+
+def _clamped_norm(rows):
+    """max(||row||, ROTATION_MIN_NORM) for every row of an (N, D) array, as an (N, 1) column."""
+    return np.maximum(np.sqrt((rows * rows).sum(axis=1, keepdims=True)), ROTATION_MIN_NORM)
+
+
 def _vq_rotation(ctx, g):
     """The rotation trick (Fifty et al. 2024, "Restructuring Vector Quantization with the Rotation Trick").
 
@@ -193,14 +203,18 @@ def _vq_rotation(ctx, g):
         R = I - 2 r r^T + 2 q e^T,   r = (e + q) / ||e + q||.
     So dL/dz = (||z_q|| / ||z||) R^T g = lambda (g - 2 r (r.g) + 2 e (q.g)).
     The gradient keeps its angle to z_q, rotated onto z.  The codebook gets nothing.
+
+    Every norm we divide by is clamped at ``ROTATION_MIN_NORM`` = 1e-6, as in the reference
+    implementations (vector-quantize-pytorch's ``safe_div``), so an encoder output of
+    norm 0 or 1e-200 gets a finite gradient (at most ||z_q|| * 1e6 times g) instead of an
+    overflow; norms above 1e-6 are unaffected.
     """
     z, z_q = ctx.saved_tensors
-    tiny = np.finfo(z.dtype).tiny
-    z_norm = np.sqrt((z * z).sum(axis=1, keepdims=True)) + tiny
-    q_norm = np.sqrt((z_q * z_q).sum(axis=1, keepdims=True)) + tiny
+    z_norm = _clamped_norm(z)
+    q_norm = _clamped_norm(z_q)
     e, q = z / z_norm, z_q / q_norm
     r = e + q
-    r = r / (np.sqrt((r * r).sum(axis=1, keepdims=True)) + tiny)
+    r = r / _clamped_norm(r)   # e + q = 0 when z points exactly away from z_q: r = 0, a pure scaling
     rotated = g - 2 * r * (r * g).sum(axis=1, keepdims=True) + 2 * e * (q * g).sum(axis=1, keepdims=True)
     return (q_norm / z_norm) * rotated, None
 

@@ -35,6 +35,7 @@ from .stochastic import (ESTIMATORS, EMABaseline, distribution_of, log_prob, rei
                          sample_bernoulli, sample_categorical)
 from .tensor import Tensor, as_tensor
 from .functional import one_hot
+from .random import generator
 
 __all__ = ["expected_cost", "exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
            "Comparison", "DEFAULT_ESTIMATORS"]
@@ -177,15 +178,17 @@ def _label(estimator, options):
     return estimator + "".join(f", {key}={value}" for key, value in options.items())
 
 
-def compare_estimators(cost_fn, logits, kind, rng, estimators=DEFAULT_ESTIMATORS, n_samples=4, n_estimates=500):
+def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIMATORS, n_samples=4, n_estimates=500):
     """Bias, variance and cosine similarity of each estimator against :func:`exact_gradient`.
 
     ``estimators``: names, or ``(name, options)`` pairs such as ``("gumbel", {"tau": 0.5})``
     or ``("reinforce", {"baseline": "ema"})``.  Each row draws ``n_estimates`` independent
     estimates, each from ``n_samples`` samples.  An "ema" baseline is made once per row and
-    kept across its estimates, as a learner keeps it across training steps.
+    kept across its estimates, as a learner keeps it across training steps.  ``rng`` draws
+    the samples (None: the library-wide generator).
     Returns a :class:`Comparison` (print it for the table).
     """
+    rng = generator(rng, "compare_estimators")
     exact = exact_gradient(cost_fn, logits, kind)
     exact_norm = np.linalg.norm(exact)
     rows = []

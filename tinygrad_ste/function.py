@@ -30,15 +30,21 @@ New rules are registered by name with ``Round.register_rule("mine", rule)`` (als
 as a decorator).  The rule is picked when the op runs and remembered in the graph, so
 leaving a ``with`` block before calling ``.backward()`` does not change the gradient.
 """
+import os
+import sys
 from contextlib import contextmanager
 
-__all__ = ["Node", "Function", "backward_rules", "no_grad", "enable_grad", "is_grad_enabled"]
+import numpy as np
+
+__all__ = ["Node", "Function", "backward_rules", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly"]
 
 
 # ---------------------------------------------------------------------------------
-# Global switches: whether to record a graph at all, and block-wide rule overrides.
+# Global switches: whether to record a graph at all, block-wide rule overrides, and
+# whether to look for the first NaN or inf (detect_anomaly).
 # ---------------------------------------------------------------------------------
 _grad_enabled = True
+_detecting_anomalies = False
 _rule_overrides = []   # stack of {op name: rule}, innermost block last
 _functions_by_name = {}   # every Function subclass, by its name, so blocks can check their keys
 
@@ -73,6 +79,65 @@ def enable_grad():
 
 
 @contextmanager
+def detect_anomaly():
+    """Context manager: stop at the first op that turns finite numbers into NaN or inf.
+
+    Inside the block, every op checks its output: if all its inputs are finite and its
+    output is not, it raises a ValueError naming the op, its input shapes and the line
+    of your code that called it (``log(0)``, ``exp(1000)``, ``0 / 0`` ...).  Each op
+    also remembers that line, so an error in ``backward()`` names the forward call that
+    made the failing node.  Same name as PyTorch's ``torch.autograd.detect_anomaly``.
+
+    It costs a stack lookup and a finiteness test per op, so use it to hunt a NaN, not
+    to train; outside the block the engine does neither.
+    """
+    global _detecting_anomalies
+    previous, _detecting_anomalies = _detecting_anomalies, True
+    try:
+        yield
+    finally:
+        _detecting_anomalies = previous
+
+
+_PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller():
+    """'file:line in function' of the innermost stack frame outside this package: the learner's call."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIRECTORY):
+        frame = frame.f_back
+    if frame is None:
+        return "inside tinygrad_ste"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+def _check_anomaly(function, tensors, out, ctx):
+    """detect_anomaly's check of one op call (see there); records where the call was made on ``ctx``."""
+    ctx.called_at = _caller()
+    if not np.isfinite(out).all() and all(np.isfinite(t.data).all() for t in tensors):
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        bad = "NaN" if np.isnan(out).any() else "inf"
+        raise ValueError(f"detect_anomaly: {function.name} produced {bad} from finite inputs "
+                         f"(input shapes: {shapes}); called at {ctx.called_at}")
+
+
+def _forward_output(function, out):
+    """What a forward returned, as an array; a clear TypeError for anything else (an op author's mistake)."""
+    if isinstance(out, (np.generic, int, float)):   # NumPy reductions return scalars, e.g. np.float64
+        out = np.asarray(out)
+    if isinstance(out, np.ndarray) and out.dtype.kind in "biuf":
+        return out
+    if out is None:
+        raise TypeError(f"{function.name}.forward returned None; it must return the result as a NumPy "
+                        "array (did you forget the return statement?)")
+    if isinstance(out, tensor.Tensor):
+        raise TypeError(f"{function.name}.forward returned a Tensor; forward works on NumPy arrays and must "
+                        "return one (compute with the arrays it receives, or return tensor.data)")
+    raise TypeError(f"{function.name}.forward returned {type(out).__name__}; it must return a numeric NumPy array")
+
+
+@contextmanager
 def backward_rules(**rules):
     """Choose the backward rule of whole ops for a block of code.
 
@@ -103,7 +168,12 @@ class Node:
     * ``saved_tensors`` -- the arrays given to :meth:`save_for_backward`;
     * ``needs_input_grad[i]`` -- whether input ``i`` wants a gradient, so a rule may skip
       (return ``None`` for) the ones nobody asked for;
-    * any other attribute an op sets on it (``ctx.axis = axis``).
+    * any other attribute an op sets on it (``ctx.axis = axis``), and ``called_at``, the
+      line of code that ran the op, when it ran inside :func:`detect_anomaly`.
+
+    ``backward()`` releases ``saved_tensors`` (sets them to None) once it has used them,
+    unless called with ``retain_graph=True``: that frees the memory, and a second
+    backward pass through the node is an error instead of doubled gradients.
     """
 
     # Fixed fields in slots; the __dict__ for op-specific attributes is only created by
@@ -156,11 +226,13 @@ class Function:
 
     @staticmethod
     def forward(ctx, *arrays, **options):
-        raise NotImplementedError
+        raise NotImplementedError(f"{ctx.function.name} has no forward: define forward(ctx, *arrays) "
+                                  "returning the result as a NumPy array")
 
     @staticmethod
     def backward(ctx, grad):
-        raise NotImplementedError
+        raise NotImplementedError(f"{ctx.function.name} has no backward: define backward(ctx, grad) returning "
+                                  "dL/dx for each input, or choose a rule with backward=")
 
     @classmethod
     def register_rule(cls, rule_name, rule=None):
@@ -206,14 +278,21 @@ class Function:
         Tensor = tensor.Tensor
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         needs_grad = tuple([t.requires_grad for t in tensors])
+        recording = _grad_enabled and any(needs_grad)
+        if recording or backward is not None:   # a misspelt rule fails even when no graph is recorded
+            rule = cls.resolve_rule(backward)
         ctx = Node(cls, tensors, needs_grad)
         try:
             out = cls.forward(ctx, *[t.data for t in tensors], **options)
         except (ValueError, IndexError, TypeError) as error:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise type(error)(f"{cls.name}: {error} (input shapes: {shapes})") from error
-        if _grad_enabled and any(needs_grad):
-            ctx.rule = cls.resolve_rule(backward)
+        if type(out) is not np.ndarray:
+            out = _forward_output(cls, out)
+        if _detecting_anomalies:
+            _check_anomaly(cls, tensors, out, ctx)
+        if recording:
+            ctx.rule = rule
             return Tensor._from_op(out, ctx)
         return Tensor._from_op(out, None)
 

@@ -87,8 +87,15 @@ def stack(tensors, axis=0):
 
 
 def where(condition, a, b):
-    """Elementwise ``a if condition else b`` with broadcasting; ``condition`` gets no gradient."""
+    """Elementwise ``a if condition else b`` with broadcasting; ``condition`` gets no gradient.
+
+    A number as one branch takes the dtype of the Tensor in the other (float32 stays float32).
+    """
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition).astype(bool)
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        b = a._lift(b, "where")
+    elif isinstance(b, Tensor) and not isinstance(a, Tensor):
+        a = b._lift(a, "where")
     return ops.Where.apply(a, b, condition=condition)
 
 

@@ -14,6 +14,7 @@ search the quantizer uses.
 import numpy as np
 
 from .discrete import nearest_code
+from .random import generator
 
 __all__ = ["kmeans_plus_plus", "kmeans"]
 
@@ -27,16 +28,18 @@ def _check(points, k, name):
     return points
 
 
-def kmeans_plus_plus(points, k, rng):
+def kmeans_plus_plus(points, k, rng=None):
     """k-means++ seeding (Arthur and Vassilvitskii 2007): k rows of ``points`` as initial centres.
 
-    points: (N, D), k <= N, rng: numpy Generator -> centres (k, D), each a copy of a data row.
+    points: (N, D), k <= N, rng: numpy Generator (None: the library-wide one) -> centres
+    (k, D), each a copy of a data row.
     The first centre is a uniformly random point; each next one is point n with probability
     d_n^2 / sum_m d_m^2, d_n the distance from x_n to its nearest centre so far.  Far-away
     points are likely picks, so the centres spread over the data; the expected distortion
     is within O(log k) of the optimum before any Lloyd iteration.
     """
     points = _check(points, k, "kmeans_plus_plus")
+    rng = generator(rng, "kmeans_plus_plus")
     chosen = [rng.integers(len(points))]
     nearest_sq = ((points - points[chosen[0]]) ** 2).sum(axis=1)
     for _ in range(1, k):
@@ -50,13 +53,14 @@ def kmeans_plus_plus(points, k, rng):
     return points[chosen].copy()
 
 
-def kmeans(points, k, rng, iterations=100):
+def kmeans(points, k, rng=None, iterations=100):
     """Lloyd's algorithm from k-means++ seeds.  Returns ``(centres (k, D), assignments (N,))``.
 
     Each iteration assigns every point to its nearest centre, then moves every centre to
     the mean of its points; neither step can raise the distortion, so it stops at a local
     minimum (when the assignments stop changing) or after ``iterations`` rounds.  A centre
-    that loses all its points stays where it is.
+    that loses all its points stays where it is.  ``rng`` picks the seeds (None: the
+    library-wide generator).
     """
     points = _check(points, k, "kmeans")
     centres = kmeans_plus_plus(points, k, rng)

@@ -6,7 +6,7 @@ lives in :mod:`tinygrad_ste.vq` and is re-exported as ``nn.VectorQuantizer``.
 
     >>> import numpy as np
     >>> from tinygrad_ste import Tensor, nn
-    >>> model = nn.MLP([4, 8, 2], activation=nn.Tanh, rng=np.random.default_rng(0))
+    >>> model = nn.MLP([4, 8, 2], activation=nn.Tanh)   # rng= optional: see tinygrad_ste.random
     >>> [name for name, _ in model.named_parameters()]
     ['layers.0.weight', 'layers.0.bias', 'layers.2.weight', 'layers.2.bias']
     >>> model(Tensor(np.zeros((3, 4)))).shape
@@ -15,6 +15,7 @@ lives in :mod:`tinygrad_ste.vq` and is re-exported as ``nn.VectorQuantizer``.
 import numpy as np
 
 from .module import Module
+from .random import generator
 from .tensor import Tensor
 from .vq import VectorQuantizer
 
@@ -29,10 +30,12 @@ class Linear(Module):
     [-1/sqrt(in_features), 1/sqrt(in_features)], PyTorch's default for ``nn.Linear``:
     an output is a sum of in_features terms, so this scale keeps its variance about a
     third of the input's, whatever the width, and training starts neither saturated nor
-    vanishing.  ``rng`` (a ``numpy.random.Generator``) draws the initial values.
+    vanishing.  ``rng`` (a ``numpy.random.Generator``) draws the initial values; None
+    draws them from the library-wide generator (:func:`tinygrad_ste.manual_seed`).
     """
 
-    def __init__(self, in_features, out_features, bias=True, *, rng):
+    def __init__(self, in_features, out_features, bias=True, *, rng=None):
+        rng = generator(rng, "Linear")
         bound = 1 / np.sqrt(in_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Tensor(rng.uniform(-bound, bound, (in_features, out_features)), requires_grad=True)
@@ -88,13 +91,14 @@ class Sigmoid(Module):
 class MLP(Sequential):
     """A multilayer perceptron: Linear layers of the given ``sizes`` with an activation between them.
 
-    ``MLP([64, 128, 10], activation=ReLU, rng=rng)`` is
+    ``MLP([64, 128, 10], activation=ReLU)`` is
     ``Sequential(Linear(64, 128), ReLU(), Linear(128, 10))``: no activation after the last
     layer, so the output can be logits or any real value.  ``activation`` is a Module
-    class (or any function returning a fresh Module).
+    class (or any function returning a fresh Module); ``rng`` draws the initial weights
+    (None: the library-wide generator).
     """
 
-    def __init__(self, sizes, activation=ReLU, *, rng):
+    def __init__(self, sizes, activation=ReLU, *, rng=None):
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs at least an input and an output size, got {sizes}")
         layers = []

@@ -8,10 +8,34 @@ Binary ops may broadcast (x of shape (3, 1) plus y of shape (4,) gives (3, 4)); 
 backward returns gradients in the *output* shape and the engine sums them back to each
 input's shape (``tensor.sum_to_shape``).  A backward may return ``None`` for an input
 whose ``ctx.needs_input_grad`` is False, to skip work nobody asked for.
+
+Ops that take an axis accept negative ones (-1 is the last axis), as NumPy does.  Each
+converts them with :func:`normalize_axes` in forward and keeps the result on ctx, so
+backward, which may see arrays of another rank, means the same axes.
 """
 import numpy as np
 
 from .function import Function
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` -- an int, a tuple of ints or None (all axes) -- as a tuple of axes in [0, ndim).
+
+    Negative axes count from the end: -1 is ndim - 1.  None stays None.  Out-of-range
+    and repeated axes are a ValueError (the op adds its name and the input shapes).
+    """
+    if axis is None:
+        return None
+    normalized = []
+    for a in (tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)):
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"axes must be integers, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a {ndim}-d input (valid: {-ndim}..{ndim - 1})")
+        normalized.append(int(a) % ndim)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return tuple(normalized)
 
 # ------------------------------------------------------------------ arithmetic
 
@@ -67,7 +91,12 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = a ** b.  dL/da = g * b * a^(b-1),  dL/db = g * y * ln(a)  (needs a > 0)."""
+    """y = a ** b.  dL/da = g * b * a^(b-1),  dL/db = g * y * ln(a)  (needs a > 0).
+
+    Two limits are taken as PyTorch takes them: where b = 0, y = 1 is constant in a, so
+    dL/da = 0 (even at a = 0, where a^(b-1) is infinite); where a = 0 and b >= 0,
+    dL/db = 0 (y * ln(a) -> 0 as a -> 0+).
+    """
     @staticmethod
     def forward(ctx, a, b):
         y = a ** b
@@ -78,7 +107,12 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (g * b * a ** (b - 1) if need_a else None), (g * y * np.log(a) if need_b else None)
+        grad_a = grad_b = None
+        if need_a:   # where b = 0, b * a^1 = 0 stands in for b * a^(b-1), which is 0 * inf at a = 0
+            grad_a = g * b * a ** np.where(b == 0, 1, b - 1)
+        if need_b:   # where a = 0 and b >= 0, y * ln(1) = 0 stands in for y * ln(0) = 0 * -inf
+            grad_b = g * y * np.log(np.where((a == 0) & (b >= 0), 1, a))
+        return grad_a, grad_b
 
 
 class Neg(Function):
@@ -143,6 +177,7 @@ class Sum(Function):
     """y = sum of x over ``axis`` (None: all axes).  dL/dx = g, copied to every summed element."""
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        axis = normalize_axes(axis, x.ndim)
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
 
@@ -156,6 +191,7 @@ class Mean(Function):
     """y = mean of x over ``axis``.  dL/dx = g / n, n the number of elements averaged."""
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        axis = normalize_axes(axis, x.ndim)
         y = x.mean(axis=axis, keepdims=keepdims)
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
         ctx.count = x.size // max(np.size(y), 1) if x.size else 1
@@ -171,12 +207,14 @@ class Max(Function):
     """y = max of x over ``axis``.
 
     dL/dx = g where x equals the max, 0 elsewhere; ties share g equally (so the sum of
-    the gradient is g whichever element NumPy would call the argmax).
+    the gradient is g whichever element NumPy would call the argmax).  As in NumPy, an
+    empty tensor has a max only over non-empty axes: (0, 3) over axis 1 gives shape (0,).
     """
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        if x.size == 0:
-            raise ValueError("max of an empty tensor")
+        axis = normalize_axes(axis, x.ndim)
+        if any(x.shape[a] == 0 for a in (range(x.ndim) if axis is None else axis)):
+            raise ValueError("max over an axis of length 0 has no value")
         y = x.max(axis=axis, keepdims=True)
         ctx.save_for_backward(x, y)
         ctx.axis, ctx.keepdims = axis, keepdims
@@ -200,12 +238,14 @@ class LogSoftmax(Function):
     One op rather than the seven it is made of (max, -, exp, sum, log, +, -): every op
     records a node and allocates a temporary, and in a small classifier those seven cost
     more than the matmuls.  ``functional.logsumexp`` keeps the composed form to read.
+
+    A row of all -inf has no softmax (0 / 0): its result is NaN, as in PyTorch.  A row
+    with at least one finite entry is fine (-inf entries get log-probability -inf).
     """
     @staticmethod
     def forward(ctx, x, axis=-1):
-        shift = x.max(axis=axis, keepdims=True)
-        shift = np.where(np.isfinite(shift), shift, 0)   # a row of all -inf stays -inf, not NaN
-        shifted = x - shift
+        axis, = normalize_axes(axis, x.ndim)
+        shifted = x - x.max(axis=axis, keepdims=True)
         y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         ctx.axis = axis
@@ -356,6 +396,9 @@ class Transpose(Function):
     """y = x with axes permuted (``axes=None`` reverses them).  dL/dx = g with the inverse permutation."""
     @staticmethod
     def forward(ctx, x, axes=None):
+        axes = normalize_axes(axes, x.ndim)
+        if axes is not None and len(axes) != x.ndim:
+            raise ValueError(f"axes {axes} are not a permutation of the {x.ndim} axes of the input")
         ctx.axes = axes
         return np.transpose(x, axes)
 
@@ -396,6 +439,12 @@ class Concatenate(Function):
     """y = the inputs joined along an existing ``axis``.  Each input gets its slice of g."""
     @staticmethod
     def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("needs at least one tensor")
+        if any(a.ndim == 0 for a in arrays):
+            raise ValueError("0-d tensors cannot be concatenated (they have no axis to join along); "
+                             "use stack to join them along a new axis")
+        axis, = normalize_axes(axis, arrays[0].ndim)
         ctx.axis = axis
         ctx.boundaries = np.cumsum([a.shape[axis] for a in arrays])[:-1]
         return np.concatenate(arrays, axis=axis)
@@ -409,6 +458,9 @@ class Stack(Function):
     """y = the inputs stacked along a new ``axis``.  Input i gets g indexed at position i of that axis."""
     @staticmethod
     def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("needs at least one tensor")
+        axis, = normalize_axes(axis, arrays[0].ndim + 1)   # an axis of the output, which has one more
         ctx.axis = axis
         return np.stack(arrays, axis=axis)
 

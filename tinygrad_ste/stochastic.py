@@ -57,6 +57,7 @@ from .discrete import softmax_array, softmax_backward
 from .function import Function
 from .ops import sigmoid_array
 from .functional import log_softmax, logsumexp, one_hot, stack
+from .random import generator
 from .tensor import Tensor, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
@@ -249,9 +250,7 @@ def _sample(distribution, op, logits, estimator, rng, tau, n_samples):
     logits = as_tensor(logits)
     if estimator not in ESTIMATORS:
         raise ValueError(f"{op}: unknown estimator {estimator!r}; choose one of {', '.join(map(repr, ESTIMATORS))}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{op}: rng must be a numpy.random.Generator, e.g. np.random.default_rng(0), "
-                        f"got {type(rng).__name__}")
+    rng = generator(rng, op)
     if not tau > 0:
         raise ValueError(f"{op}: the temperature tau must be positive, got {tau}")
     if distribution is Categorical and logits.ndim == 0:
@@ -271,18 +270,19 @@ def _sample(distribution, op, logits, estimator, rng, tau, n_samples):
     return Sample.apply(logits, noise=noise, distribution=distribution, tau=tau, backward=estimator)
 
 
-def sample_bernoulli(logits, estimator, rng, tau=1.0, n_samples=None):
+def sample_bernoulli(logits, estimator, rng=None, tau=1.0, n_samples=None):
     """Draw b in {0, 1} with P(b = 1) = sigmoid(logits), differentiable by ``estimator``.
 
     logits: any shape S -> a Tensor of shape S, or (n_samples, *S).  ``estimator`` is one
-    of ``ESTIMATORS`` (see the module docstring); ``rng`` a ``numpy.random.Generator``;
+    of ``ESTIMATORS`` (see the module docstring); ``rng`` a ``numpy.random.Generator``
+    (None: the library-wide one, see :func:`tinygrad_ste.manual_seed`);
     ``tau`` > 0 the temperature of "straight_through", "gumbel", "straight_through_gumbel"
     and "reinmax".  With "gumbel" the result is the soft sample in (0, 1).
     """
     return _sample(Bernoulli, "sample_bernoulli", logits, estimator, rng, tau, n_samples)
 
 
-def sample_categorical(logits, estimator, rng, tau=1.0, n_samples=None):
+def sample_categorical(logits, estimator, rng=None, tau=1.0, n_samples=None):
     """Draw one-hot b over the last axis with P(b_k = 1) = softmax(logits)_k, differentiable by ``estimator``.
 
     logits: (..., K) -> a Tensor of shape (..., K), or (n_samples, ..., K).  ``estimator``,
@@ -338,8 +338,8 @@ def _no_baseline(cost):
 
 def make_baseline(baseline):
     """The baseline function for ``baseline``: None or "none" (b = 0), "ema" (a fresh
-    :class:`EMABaseline`), "leave_one_out", or any callable ``cost -> b`` (such as an
-    EMABaseline you keep across steps), returned unchanged."""
+    :class:`EMABaseline`, to keep across training steps), "leave_one_out", or any callable
+    ``cost -> b`` (such as an EMABaseline you keep across steps), returned unchanged."""
     if baseline is None or baseline == "none":
         return _no_baseline
     if baseline == "ema":
@@ -386,7 +386,16 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     n_samples=n)``), shape (n, ...).  ``cost``: Tensor or array of shape (n,), or a prefix
     of the samples' shape such as (n, batch), one cost per sample (read as a constant).
     ``kind``: "bernoulli" or "categorical", the distribution the samples came from.
-    ``baseline``: see :func:`make_baseline`.
+    ``baseline``: None or "none", "leave_one_out", or a callable ``cost -> b`` such as an
+    :class:`EMABaseline` (see :func:`make_baseline`).
+
+    * "leave_one_out" compares each sample with the *other samples of the same logits*,
+      along axis 0, so axis 0 must be a sample axis: the logits must not vary along it
+      (draw with ``n_samples=n``, which gives samples of shape (n, *logits.shape)).
+      Otherwise it is a ValueError, rather than a silent average over the items of a batch.
+    * The string "ema" is refused: a baseline made inside one call would start from zero
+      at every call (no baseline at all).  Make ``EMABaseline()`` once and pass that same
+      object at every training step.
 
     gradient = mean over cost entries of (cost - baseline) * d log p(sample) / dlogits.
     """
@@ -409,5 +418,15 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     if broadcast != samples.shape:
         raise ValueError(f"reinforce_loss: logits of shape {logits.shape} do not broadcast to the samples' "
                          f"shape {samples.shape}")
+    if isinstance(baseline, str) and baseline == "ema":
+        raise ValueError("reinforce_loss: baseline='ema' would start a new moving average at every call, which "
+                         "is no baseline at all; make one EMABaseline() before training and pass that same "
+                         "object at every step: baseline=ema, with ema = EMABaseline()")
+    has_sample_axis = samples.ndim > logits.ndim or logits.shape[0] == 1   # the logits do not vary along axis 0
+    if isinstance(baseline, str) and baseline == "leave_one_out" and not has_sample_axis:
+        raise ValueError(f"reinforce_loss: baseline='leave_one_out' compares each sample with the other samples "
+                         f"along axis 0, but the samples of shape {samples.shape} have no sample axis there: the "
+                         f"logits of shape {logits.shape} vary along it.  Draw several samples per logit with "
+                         f"n_samples=n (samples of shape (n, *logits.shape)) and give one cost per sample, (n, ...)")
     advantage = cost - make_baseline(baseline)(cost)
     return ScoreFunction.apply(logits, samples=samples, advantage=advantage, distribution=distribution)

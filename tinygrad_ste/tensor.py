@@ -14,7 +14,14 @@ Tensors (its parents).  Those nodes are the computation graph.
 3. undo NumPy broadcasting: if an input of shape (3, 1) was broadcast to (3, 4), its
    gradient is summed back to (3, 1) -- done here once, so no op has to;
 4. add the gradients of inputs used more than once (the multivariate chain rule),
-   and accumulate into ``.grad`` of every leaf that has ``requires_grad=True``.
+   and accumulate into ``.grad`` of every leaf that has ``requires_grad=True``;
+5. release what each node saved for it, as PyTorch does: the memory is freed, and a
+   second ``backward()`` through the same ops is an error (unless the first was
+   ``backward(retain_graph=True)``) instead of silently doubled gradients.
+
+Tensors follow Python's protocols the way PyTorch's do: comparisons (``x > 0``) are
+elementwise and give boolean tensors without a gradient, ``bool(x)`` needs one element,
+and tensors stay hashable by identity (usable as dict keys and in sets).
 """
 import numpy as np
 
@@ -97,7 +104,22 @@ class Tensor:
         return self
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        """Iterate over the first axis; each item is ``x[i]`` (differentiable)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __bool__(self):
+        """The truth of a one-element tensor, so ``if loss < 0.1:`` works; more elements are ambiguous."""
+        if self.data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} ({self.data.size} elements) "
+                             "is ambiguous; test x.data.any() or x.data.all()")
+        return bool(self.data.item())
 
     def __repr__(self):
         body = np.array2string(self.data, prefix="Tensor(", separator=", ")
@@ -111,27 +133,53 @@ class Tensor:
         return f"Tensor({body}{extras})"
 
     # ----------------------------------------------------------------- operators
-    def _lift(self, other):
-        """Wrap a constant operand; a Python number takes this tensor's dtype (float32 stays float32)."""
+    def _lift(self, other, symbol):
+        """Wrap a constant operand of the operator ``symbol`` as a Tensor.
+
+        A Python or NumPy number takes this tensor's floating dtype, so float32 stays
+        float32 (as in PyTorch, a scalar does not promote a tensor)."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float, bool)):
+        if isinstance(other, (int, float, np.number, np.bool_)) and self.data.dtype.kind == "f":
             return Tensor._from_op(np.asarray(other, dtype=self.data.dtype), None)
-        return Tensor(other)
+        try:
+            return Tensor(other)
+        except TypeError:
+            raise TypeError(f"unsupported operand for {symbol}: a Tensor and {type(other).__name__} "
+                            f"{other!r:.60}; the other operand must be a Tensor, a number or a numeric array") from None
 
-    def __add__(self, other): return ops.Add.apply(self, self._lift(other))
-    def __radd__(self, other): return ops.Add.apply(self._lift(other), self)
-    def __sub__(self, other): return ops.Sub.apply(self, self._lift(other))
-    def __rsub__(self, other): return ops.Sub.apply(self._lift(other), self)
-    def __mul__(self, other): return ops.Mul.apply(self, self._lift(other))
-    def __rmul__(self, other): return ops.Mul.apply(self._lift(other), self)
-    def __truediv__(self, other): return ops.Div.apply(self, self._lift(other))
-    def __rtruediv__(self, other): return ops.Div.apply(self._lift(other), self)
-    def __pow__(self, other): return ops.Pow.apply(self, self._lift(other))
-    def __rpow__(self, other): return ops.Pow.apply(self._lift(other), self)
-    def __matmul__(self, other): return ops.MatMul.apply(self, self._lift(other))
-    def __rmatmul__(self, other): return ops.MatMul.apply(self._lift(other), self)
+    def __add__(self, other): return ops.Add.apply(self, self._lift(other, "+"))
+    def __radd__(self, other): return ops.Add.apply(self._lift(other, "+"), self)
+    def __sub__(self, other): return ops.Sub.apply(self, self._lift(other, "-"))
+    def __rsub__(self, other): return ops.Sub.apply(self._lift(other, "-"), self)
+    def __mul__(self, other): return ops.Mul.apply(self, self._lift(other, "*"))
+    def __rmul__(self, other): return ops.Mul.apply(self._lift(other, "*"), self)
+    def __truediv__(self, other): return ops.Div.apply(self, self._lift(other, "/"))
+    def __rtruediv__(self, other): return ops.Div.apply(self._lift(other, "/"), self)
+    def __pow__(self, other): return ops.Pow.apply(self, self._lift(other, "**"))
+    def __rpow__(self, other): return ops.Pow.apply(self._lift(other, "**"), self)
+    def __matmul__(self, other): return ops.MatMul.apply(self, self._lift(other, "@"))
+    def __rmatmul__(self, other): return ops.MatMul.apply(self._lift(other, "@"), self)
     def __neg__(self): return ops.Neg.apply(self)
+
+    # Comparisons are elementwise and make boolean tensors with no gradient (a step has
+    # none).  With a non-numeric operand they return NotImplemented, so ``x == None`` is
+    # False and ``x < "a"`` a TypeError naming the operator, as for Python's own types.
+    def _compare(self, other, compare):
+        if not isinstance(other, Tensor):
+            try:
+                other = self._lift(other, "comparison")
+            except TypeError:
+                return NotImplemented
+        return Tensor._from_op(compare(self.data, other.data), None)
+
+    def __eq__(self, other): return self._compare(other, np.equal)
+    def __ne__(self, other): return self._compare(other, np.not_equal)
+    def __lt__(self, other): return self._compare(other, np.less)
+    def __le__(self, other): return self._compare(other, np.less_equal)
+    def __gt__(self, other): return self._compare(other, np.greater)
+    def __ge__(self, other): return self._compare(other, np.greater_equal)
+    __hash__ = object.__hash__   # defining __eq__ would otherwise make tensors unhashable
     def __getitem__(self, index): return ops.GetItem.apply(self, index=_plain_index(index))
 
     # ----------------------------------------------------------------- methods
@@ -165,12 +213,16 @@ class Tensor:
         return self.transpose()
 
     # ----------------------------------------------------------------- backward
-    def backward(self, gradient=None):
+    def backward(self, gradient=None, retain_graph=False):
         """Accumulate dL/dx into ``.grad`` of every leaf x that requires grad.
 
         ``gradient`` is dL/d(self), the seed; it may be omitted only when ``self`` has
         one element (a loss), where it is 1.  Gradients add up across calls, as in
         PyTorch: set ``.grad = None`` (or ``optimizer.zero_grad()``) between steps.
+
+        The pass frees the graph behind it: each op's saved arrays are released once
+        used, so a second ``backward()`` through the same ops raises a RuntimeError.
+        ``retain_graph=True`` keeps them, for a second pass through the same graph.
         """
         if not self.requires_grad:
             raise ValueError(f"backward: this tensor (shape {self.shape}) does not require grad: no input had "
@@ -199,11 +251,21 @@ class Tensor:
                     grad = grads.pop(id(tensor), None)
                     if grad is None:   # no gradient flowed here (every consumer's rule returned None)
                         continue
-                    if tensor._retains_grad:
-                        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
                     node = tensor.node
+                    if node.saved_tensors is None:
+                        raise RuntimeError(f"backward: the graph through {node.function.name} was already freed by an "
+                                           "earlier backward(); to backpropagate through the same ops again, "
+                                           "call the first one as backward(retain_graph=True)")
+                    if tensor._retains_grad:   # a copy: grad may be the seed, a read-only view, or shared
+                        tensor.grad = np.array(grad) if tensor.grad is None else tensor.grad + grad
                     input_grads = node.rule(node, grad)   # the node is the op's ctx
+                    if not retain_graph:
+                        node.saved_tensors = None
                     if type(input_grads) is not tuple:
+                        if input_grads is None:
+                            raise TypeError(f"backward of {node.function.name}: the rule returned None; it must "
+                                            f"return dL/dx for each of the op's {len(node.parents)} input(s) "
+                                            "(did you forget the return statement?)")
                         input_grads = (input_grads,)
                     if len(input_grads) != len(node.parents):
                         raise ValueError(f"backward of {node.function.name}: the rule returned {len(input_grads)} "
@@ -222,7 +284,11 @@ class Tensor:
                             leaves[key] = parent
         except FloatingPointError as error:
             raise ValueError(f"backward of {node.function.name}: the gradient became non-finite ({error}); "
-                             f"input shapes: {[p.shape for p in node.parents]}") from None
+                             f"input shapes: {[p.shape for p in node.parents]}{_made_at(node)}") from None
+        except (ValueError, TypeError, IndexError, RuntimeError) as error:
+            if getattr(node, "called_at", None) is None or type(error).__module__ != "builtins":
+                raise   # called_at is recorded only inside detect_anomaly()
+            raise type(error)(f"{error}{_made_at(node)}") from error
         for key, leaf in leaves.items():
             _accumulate(leaf, grads[key])
 
@@ -250,14 +316,21 @@ def topological_order(root):
     return order
 
 
+def _made_at(node):
+    """'; made by the forward call at file:line' for a node recorded inside detect_anomaly(), else ''."""
+    called_at = getattr(node, "called_at", None)
+    return "" if called_at is None else f"; the {node.function.name} node was made by the forward call at {called_at}"
+
+
 def sum_to_shape(grad, like, op_name):
     """Undo broadcasting: sum ``grad`` down to the shape (and dtype) of the array ``like``.
 
     NumPy broadcasting prepends axes and stretches axes of length 1.  If x of shape
     (3, 1) became y of shape (2, 3, 4), each x element fed 2 * 4 outputs, so
     dL/dx = sum of dL/dy over axis 0 and over axis 2 (kept as length 1).
+    A Tensor returned by a backward rule is accepted: its data is used.
     """
-    grad = np.asarray(grad)
+    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
     shape, given = like.shape, grad.shape
     if given != shape:
         leading = grad.ndim - len(shape)   # axes that broadcasting prepended
@@ -293,9 +366,10 @@ def as_tensor(x):
 
 
 def _plain_index(index):
-    """Tensors used as indices become their integer arrays; indices carry no gradient."""
+    """Tensors used as indices become their integer arrays (boolean ones stay masks: ``x[x > 0]``);
+    indices carry no gradient."""
     if isinstance(index, Tensor):
-        return index.data.astype(np.intp)
+        return index.data if index.data.dtype == bool else index.data.astype(np.intp)
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     return index

@@ -37,7 +37,7 @@ for S training calls onto a randomly chosen encoder output of the current batch.
 
     >>> import numpy as np
     >>> from tinygrad_ste import Tensor
-    >>> vq = VectorQuantizer(num_codes=16, dim=2, rng=np.random.default_rng(0), restart_after=50)
+    >>> vq = VectorQuantizer(num_codes=16, dim=2, restart_after=50)
     >>> z_e = Tensor(np.random.default_rng(1).standard_normal((10, 2)), requires_grad=True)
     >>> z_q, indices, loss = vq(z_e)        # z_q (10, 2), indices (10,), loss a scalar
     >>> (z_q.sum() + loss).backward()       # z_e.grad: straight-through plus commitment
@@ -50,6 +50,7 @@ from . import functional as F
 from .discrete import Quantize, quantize
 from .kmeans import kmeans
 from .module import Module
+from .random import generator
 from .tensor import Tensor, as_tensor
 
 __all__ = ["VectorQuantizer", "codebook_usage"]
@@ -84,14 +85,15 @@ class VectorQuantizer(Module):
     requires_grad=False and is a buffer, not a parameter); ``kmeans_init`` (with
     ``kmeans_iterations`` Lloyd rounds; 0 keeps the k-means++ seeds, which are batch
     rows); ``restart_after`` (None: never restart dead codes).  ``rng`` (a NumPy
-    Generator) makes the random choices.
+    Generator) makes the random choices; None uses the library-wide generator
+    (:func:`tinygrad_ste.manual_seed`).
 
     Codebook updates, k-means initialisation and restarts happen only in training mode.
     After every call, ``perplexity`` and ``usage`` describe that call's indices (see
     :func:`codebook_usage`) and ``restarts`` counts the codes restarted so far.
     """
 
-    def __init__(self, num_codes, dim, beta=0.25, *, rng, backward="identity", ema=False, decay=0.99,
+    def __init__(self, num_codes, dim, beta=0.25, *, rng=None, backward="identity", ema=False, decay=0.99,
                  epsilon=1e-5, kmeans_init=False, kmeans_iterations=10, restart_after=None):
         if num_codes < 1 or dim < 1:
             raise ValueError(f"VectorQuantizer: num_codes and dim must be positive, got {num_codes} and {dim}")
@@ -101,6 +103,7 @@ class VectorQuantizer(Module):
         if restart_after is not None and restart_after < 1:
             raise ValueError(f"VectorQuantizer: restart_after must be None or >= 1, got {restart_after}")
         Quantize.resolve_rule(backward)   # an unknown rule name fails here, not at the first batch
+        rng = generator(rng, "VectorQuantizer")
         self.num_codes, self.dim, self.beta, self.backward = num_codes, dim, beta, backward
         self.ema, self.decay, self.epsilon = ema, decay, epsilon
         self.kmeans_iterations, self.restart_after, self.rng = kmeans_iterations, restart_after, rng

@@ -11,6 +11,7 @@ from ..discrete import sign
 from ..function import no_grad
 from ..module import Module
 from ..optim import Adam
+from ..random import generator
 from ..tensor import Tensor
 from .training import PIXELS, train_epochs
 
@@ -28,10 +29,12 @@ class BinaryLinear(Module):
     1 / sqrt(in_features) keeps outputs of order one at the start, and the real-valued
     per-output ``gain`` (starting at 1) lets training set their scale: the role of batch
     normalisation's learned scale in the paper, which +/-1 weights cannot play.  Real
-    weights then start as :class:`~tinygrad_ste.nn.Linear` does.
+    weights then start as :class:`~tinygrad_ste.nn.Linear` does.  ``rng`` draws W (None:
+    the library-wide generator, see :func:`tinygrad_ste.manual_seed`).
     """
 
-    def __init__(self, in_features, out_features, rule, *, rng):
+    def __init__(self, in_features, out_features, rule, *, rng=None):
+        rng = generator(rng, "BinaryLinear")
         self.rule, self.scale = rule, 1 / np.sqrt(in_features)
         self.weight = Tensor(rng.uniform(-1, 1, (in_features, out_features)), requires_grad=True)
         self.gain = Tensor(np.ones(out_features), requires_grad=True)
@@ -49,7 +52,7 @@ class BinaryNetwork(Module):
     with the same ``rule`` (BinaryNet, Hubara et al. 2016): activations are +/-1 too.
     """
 
-    def __init__(self, hidden, rule, binarize_activations=False, *, rng):
+    def __init__(self, hidden, rule, binarize_activations=False, *, rng=None):
         self.rule, self.binarize_activations = rule, binarize_activations
         self.hidden = BinaryLinear(PIXELS, hidden, rule, rng=rng)
         self.output = BinaryLinear(hidden, 10, rule, rng=rng)

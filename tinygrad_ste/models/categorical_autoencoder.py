@@ -27,7 +27,7 @@ class CategoricalAutoencoder(Module):
     among K: K ** L possible codes (log2 K bits each).
     """
 
-    def __init__(self, num_latents, num_categories, hidden, *, rng):
+    def __init__(self, num_latents, num_categories, hidden, *, rng=None):
         self.num_latents, self.num_categories = num_latents, num_categories
         self.encoder = MLP([PIXELS, hidden, num_latents * num_categories], rng=rng)
         self.decoder = MLP([num_latents * num_categories, hidden, PIXELS], rng=rng)

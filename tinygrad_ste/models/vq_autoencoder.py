@@ -27,7 +27,7 @@ class VQAutoencoder(Module):
     ``vq_options`` go to :class:`~tinygrad_ste.vq.VectorQuantizer`.
     """
 
-    def __init__(self, num_codes, codes_per_image, code_dim, hidden, *, rng, **vq_options):
+    def __init__(self, num_codes, codes_per_image, code_dim, hidden, *, rng=None, **vq_options):
         self.codes_per_image, self.code_dim = codes_per_image, code_dim
         self.encoder = MLP([PIXELS, hidden, codes_per_image * code_dim], rng=rng)
         self.quantizer = VectorQuantizer(num_codes, code_dim, rng=rng, **vq_options)
