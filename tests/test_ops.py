@@ -69,6 +69,27 @@ def test_python_scalars_and_arrays_on_either_side(scalar_side):
         assert gradcheck(fn, [x])
 
 
+@given(shape=small_shapes, c=st.floats(-3, 3), seed=st.integers(0, 2**16))
+def test_a_python_number_added_subtracted_or_multiplied_is_an_op_of_one_input(shape, c, seed):
+    x = leaf(np.random.default_rng(seed), shape)
+    for fn, op_name in [(lambda x: x + c, "add_constant"), (lambda x: c + x, "add_constant"),
+                        (lambda x: x - c, "add_constant"), (lambda x: x * c, "mul_constant"),
+                        (lambda x: c * x, "mul_constant")]:
+        y = fn(x)
+        assert y.node.function.name == op_name and y.node.parents == [x]
+        np.testing.assert_array_equal(y.data, fn(x.data))
+        assert gradcheck(fn, [x])
+
+
+def test_a_number_operand_keeps_float32_in_forward_and_backward():
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    y = (x * 0.1 + 0.2 - 0.3) * 3
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, np.full(3, 0.3, dtype=np.float32), rtol=1e-6)
+
+
 @pytest.mark.parametrize("shape_a, shape_b", [
     ((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)),
     ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4,)), ((4,), (2, 4, 3)),

@@ -115,6 +115,42 @@ class Pow(Function):
         return grad_a, grad_b
 
 
+class AddConstant(Function):
+    """y = x + c for a Python number c.  dL/dx = g.
+
+    ``x + 0.5`` and ``x - 0.5`` (as x + (-0.5)) come here: the number is a constant of
+    this op, not an input Tensor of its own, so the graph gets one node fewer and the
+    backward one edge fewer (PyTorch's ``add.Scalar`` does the same).
+    """
+    name = "add_constant"
+
+    @staticmethod
+    def forward(ctx, x, c):
+        return x + c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class MulConstant(Function):
+    """y = c * x for a Python number c.  dL/dx = c * g.
+
+    ``x * 0.9`` and ``0.9 * x`` come here, for the reason given in :class:`AddConstant`.
+    """
+    name = "mul_constant"
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.save_for_backward(c)   # a number, not an array: all the backward needs
+        return x * c
+
+    @staticmethod
+    def backward(ctx, g):
+        c, = ctx.saved_tensors
+        return g * c
+
+
 class Neg(Function):
     """y = -x.  dL/dx = -g."""
     @staticmethod

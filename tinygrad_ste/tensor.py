@@ -30,6 +30,9 @@ from .function import no_grad
 
 __all__ = ["Tensor", "as_tensor", "sum_to_shape", "topological_order"]
 
+# Operands of + - * that get a one-input op (bool is left to _lift: True is not a float).
+_PYTHON_NUMBERS = (int, float)
+
 
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
@@ -148,12 +151,35 @@ class Tensor:
             raise TypeError(f"unsupported operand for {symbol}: a Tensor and {type(other).__name__} "
                             f"{other!r:.60}; the other operand must be a Tensor, a number or a numeric array") from None
 
-    def __add__(self, other): return ops.Add.apply(self, self._lift(other, "+"))
-    def __radd__(self, other): return ops.Add.apply(self._lift(other, "+"), self)
-    def __sub__(self, other): return ops.Sub.apply(self, self._lift(other, "-"))
+    # A Python number added, subtracted or multiplied takes a cheaper road: a one-input op
+    # that keeps the number (AddConstant, MulConstant) instead of a constant Tensor for it.
+    def __add__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.AddConstant.apply(self, c=other)
+        return ops.Add.apply(self, self._lift(other, "+"))
+
+    def __radd__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.AddConstant.apply(self, c=other)
+        return ops.Add.apply(self._lift(other, "+"), self)
+
+    def __sub__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.AddConstant.apply(self, c=-other)
+        return ops.Sub.apply(self, self._lift(other, "-"))
+
     def __rsub__(self, other): return ops.Sub.apply(self._lift(other, "-"), self)
-    def __mul__(self, other): return ops.Mul.apply(self, self._lift(other, "*"))
-    def __rmul__(self, other): return ops.Mul.apply(self._lift(other, "*"), self)
+
+    def __mul__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.MulConstant.apply(self, c=other)
+        return ops.Mul.apply(self, self._lift(other, "*"))
+
+    def __rmul__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.MulConstant.apply(self, c=other)
+        return ops.Mul.apply(self._lift(other, "*"), self)
+
     def __truediv__(self, other): return ops.Div.apply(self, self._lift(other, "/"))
     def __rtruediv__(self, other): return ops.Div.apply(self._lift(other, "/"), self)
     def __pow__(self, other): return ops.Pow.apply(self, self._lift(other, "**"))
