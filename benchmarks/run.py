@@ -23,8 +23,8 @@ What it does, in order:
    150,000 objects of PyTorch's modules.  The collector stays on; its time during each
    engine's steps is measured and reported.
 4. Time each step: the median of ``repeats`` timings of ``number`` calls, the
-   frameworks interleaved within every repeat so slow drifts of a shared machine hit
-   all of them alike.  The clock is the process's CPU time (user + system): on a
+   frameworks interleaved within every repeat (who goes first rotates) so slow drifts
+   of a shared machine hit all of them alike.  The clock is the process's CPU time (user + system): on a
    machine whose cores other jobs share, it leaves out the time the process waits for
    a core, which wall-clock time does not (``--clock wall`` to use it anyway).
 5. W4 (100,000-op chain) runs in a fresh process per framework, to read its peak
@@ -149,6 +149,11 @@ def load_average():
 def time_steps(steps, number, repeats, clock=time.process_time):
     """Seconds per call of every step, ``{name: [one per repeat]}``; the steps take turns in each repeat.
 
+    Who goes first rotates from one repeat to the next: the step that follows another
+    finds the caches and the heap as that one left them, and the rotation spreads this
+    over all of them alike (with a fixed order, two copies of the same engine differed
+    by 2-4%).
+
     Also counts, per call, minor page faults (a fault is the kernel handing back a page
     that malloc returned to it, about a microsecond each) and the seconds spent in
     Python's garbage collector while that step ran.
@@ -166,8 +171,11 @@ def time_steps(steps, number, repeats, clock=time.process_time):
 
     gc.callbacks.append(on_collection)
     try:
-        for _ in range(repeats):
-            for name, step in steps.items():
+        names = list(steps)
+        for repeat in range(repeats):
+            first = repeat % len(names)
+            for name in names[first:] + names[:first]:
+                step = steps[name]
                 running[0] = name
                 faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 start = clock()
