@@ -266,15 +266,15 @@ class Tensor:
             _accumulate(self, gradient)
             return
 
-        grads = {id(self): gradient}   # dL/dt of every tensor t reached so far, summed over its uses
-        leaves = {}                    # the leaves among them, written to .grad once at the end
+        grads = {self: gradient}   # dL/dt of every tensor t reached so far (keyed by identity), summed over its uses
+        leaves = []                # the leaves among them, written to .grad once at the end
         node = self.node
         try:
             # Any overflow, 0/0 or x/0 inside a backward rule raises here, so a
             # non-finite gradient is reported at the op that made it.
             with np.errstate(over="raise", divide="raise", invalid="raise"), no_grad():
                 for tensor in topological_order(self):
-                    grad = grads.pop(id(tensor), None)
+                    grad = grads.pop(tensor, None)
                     if grad is None:   # no gradient flowed here (every consumer's rule returned None)
                         continue
                     node = tensor.node
@@ -304,10 +304,12 @@ class Tensor:
                         if not (type(input_grad) is np.ndarray and input_grad.shape == data.shape
                                 and input_grad.dtype == data.dtype):
                             input_grad = sum_to_shape(input_grad, data, node.function.name)
-                        key = id(parent)
-                        grads[key] = grads[key] + input_grad if key in grads else input_grad
-                        if parent.node is None:
-                            leaves[key] = parent
+                        if parent not in grads:
+                            grads[parent] = input_grad
+                            if parent.node is None:
+                                leaves.append(parent)
+                        else:
+                            grads[parent] = grads[parent] + input_grad
         except FloatingPointError as error:
             raise ValueError(f"backward of {node.function.name}: the gradient became non-finite ({error}); "
                              f"input shapes: {[p.shape for p in node.parents]}{_made_at(node)}") from None
@@ -315,8 +317,8 @@ class Tensor:
             if getattr(node, "called_at", None) is None or type(error).__module__ != "builtins":
                 raise   # called_at is recorded only inside detect_anomaly()
             raise type(error)(f"{error}{_made_at(node)}") from error
-        for key, leaf in leaves.items():
-            _accumulate(leaf, grads[key])
+        for leaf in leaves:
+            _accumulate(leaf, grads[leaf])
 
 
 def topological_order(root):
@@ -326,13 +328,13 @@ def topological_order(root):
     a tensor is emitted once all of its parents are done (post-order), and the
     reversed post-order is a valid order for the backward pass.
     """
-    order, visited = [], {id(root)}
+    order, visited = [], {root}
     stack = [(root, iter(root.node.parents))]
     while stack:
         tensor, parents = stack[-1]
         for parent in parents:
-            if parent.node is not None and id(parent) not in visited:
-                visited.add(id(parent))
+            if parent.node is not None and parent not in visited:
+                visited.add(parent)
                 stack.append((parent, iter(parent.node.parents)))
                 break
         else:
