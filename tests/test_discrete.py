@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, backward_rules, gradcheck
 from tinygrad_ste.discrete import (Round, nearest_code, one_hot_argmax, quantize, round, sign, softmax_array,
-                                   softmax_backward, surrogate)
+                                   softmax_backward, surrogate, ternarize, ternary_threshold_and_scale)
 from rule_checks import forward_as, grad_of
 
 SHAPES = [(5,), (3, 4), (2, 3, 4)]
@@ -70,6 +70,51 @@ def test_registered_rule_and_unknown_rule():
         del Round.rules["double"]
     with pytest.raises(ValueError, match="round: unknown backward rule 'nope'.*'identity'"):
         round(Tensor([1.0], requires_grad=True), backward="nope")
+
+
+# ------------------------------------------------------------------ ternarize
+
+
+def test_ternarize_forward_by_hand():
+    x = np.array([-1.0, -0.2, 0.1, 0.5, 2.0])
+    # mean |x| = 0.76, Delta = 0.532: only -1.0 and 2.0 survive, alpha = (1.0 + 2.0) / 2
+    np.testing.assert_allclose(ternarize(x).data, [-1.5, 0, 0, 0, 1.5])
+    w = np.array([[1.0, 0.1], [-0.1, -0.3], [0.05, 0.4]])
+    # per column (axis=0): Delta = 0.7 * [0.3833, 0.2667]; column 0 keeps 1.0, column 1 keeps -0.3 and 0.4
+    np.testing.assert_allclose(ternarize(w, axis=0).data, [[1.0, 0.0], [0.0, -0.35], [0.0, 0.35]])
+    threshold, scale = ternary_threshold_and_scale(w, axis=0)
+    assert threshold.shape == scale.shape == (1, 2)
+    np.testing.assert_allclose(ternarize(np.zeros(4)).data, 0)   # nothing above Delta = 0: alpha = 0
+    assert ternarize(np.float32([1.0, -2.0])).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_ternarize_has_the_rules_of_sign(shape):
+    rng = np.random.default_rng(len(shape) + 10)
+    x, g = rng.uniform(-3, 3, size=shape), rng.normal(size=shape)
+    assert np.array_equal(grad_of(lambda t: ternarize(t, backward="zero"), x, g), np.zeros(shape))
+    assert np.array_equal(grad_of(lambda t: ternarize(t, backward="identity"), x, g), g)
+    assert np.array_equal(grad_of(lambda t: ternarize(t, backward="clipped"), x, g), g * (np.abs(x) <= 1))
+
+
+@pytest.mark.parametrize("shape, axis", [((5,), None), ((3, 4), None), ((3, 4), 0), ((3, 4), 1), ((2, 3, 4), (0, 1))])
+@pytest.mark.parametrize("seed", range(3))
+def test_ternarize_exact_rule_is_gradchecked(shape, axis, seed):
+    """The default rule is the true gradient: only alpha moves with x (the pattern is a staircase)."""
+    x = np.random.default_rng(seed).normal(size=shape)
+    assert gradcheck(lambda t: ternarize(t, axis=axis), [Tensor(x, requires_grad=True)])
+
+
+def test_ternarize_straight_through_is_the_detached_difference_form():
+    rng = np.random.default_rng(6)
+    x, g = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    ours, theirs = Tensor(x, requires_grad=True), Tensor(x, requires_grad=True)
+    y = ternarize(ours, backward="identity", axis=0)
+    y.backward(g)
+    detached_form = theirs + (Tensor(ternarize(x, axis=0).data) - theirs).detach()
+    detached_form.backward(g)
+    np.testing.assert_array_equal(y.data, detached_form.data)
+    np.testing.assert_array_equal(ours.grad, theirs.grad)
 
 
 # ------------------------------------------------------------------ one-hot argmax

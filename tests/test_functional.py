@@ -1,4 +1,6 @@
 """Compositions in functional.py: values against NumPy, gradients against central differences."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -87,10 +89,16 @@ def test_where_with_broadcasting():
     assert gradcheck(lambda a, b: F.where(cond, a, b), [a, b])
 
 
-def test_one_hot():
-    np.testing.assert_array_equal(F.one_hot([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
-    with pytest.raises(ValueError, match="one_hot"):
+def test_one_hot_is_a_tensor_without_gradient():
+    y = F.one_hot([2, 0], 3)
+    assert isinstance(y, Tensor) and not y.requires_grad and y.dtype == np.float64
+    np.testing.assert_array_equal(y.data, [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(F.one_hot(Tensor([[1.0], [3.0]])).data, np.eye(4)[[[1], [3]]])   # classes: max + 1
+    assert F.one_hot([1], 2, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match=r"one_hot: indices must lie in \[0, 3\)"):
         F.one_hot([3], 3)
+    with pytest.raises(TypeError, match="one_hot: indices must be integers"):
+        F.one_hot([0.5], 3)
 
 
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3), data=st.data())
@@ -120,3 +128,139 @@ def test_log_softmax_of_a_row_of_minus_infinity():
     assert np.isnan(y[0]).all()
     np.testing.assert_array_equal(y[1], [-np.inf, 0.0])
     np.testing.assert_array_equal(F.logsumexp(x).data, [-np.inf, 0.0])
+
+
+# ==================================================================================
+# More functions: cross_entropy over (..., C), pad, einsum.
+# ==================================================================================
+import tinygrad_ste as tg   # noqa: E402
+
+
+def cross_entropy_numpy(logits, target):
+    """-log softmax(logits)[..., target], item by item, straight from the definition."""
+    log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    return -np.take_along_axis(log_p, target[..., None], axis=-1)[..., 0]
+
+
+@settings(max_examples=20, deadline=None)
+@given(leading=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3), classes=st.integers(1, 4),
+       reduction=st.sampled_from(["mean", "sum", "none"]), seed=st.integers(0, 2**16))
+def test_cross_entropy_over_any_leading_shape(leading, classes, reduction, seed):
+    rng = np.random.default_rng(seed)
+    logits, target = leaf(rng, leading + (classes,)), rng.integers(0, classes, size=leading)
+    costs = cross_entropy_numpy(logits.data, target)
+    expected = {"none": costs, "sum": costs.sum(), "mean": costs.mean()}[reduction]
+    loss = F.cross_entropy(logits, target, reduction=reduction)
+    assert loss.shape == np.shape(expected)
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12, atol=1e-15)
+    assert gradcheck(lambda x: F.cross_entropy(x, target, reduction=reduction), [logits])
+
+
+def test_cross_entropy_default_is_the_batch_mean():
+    rng = np.random.default_rng(5)
+    logits, target = leaf(rng, (6, 3)), rng.integers(0, 3, size=6)
+    assert F.cross_entropy(logits, target).item() == pytest.approx(cross_entropy_numpy(logits.data, target).mean())
+
+
+@pytest.mark.parametrize("logits_shape, target_shape", [((2, 3), (3,)), ((2, 3, 4), (2, 4)), ((), ())])
+def test_cross_entropy_names_both_shapes(logits_shape, target_shape):
+    with pytest.raises(ValueError, match=rf"cross_entropy: .*{re.escape(str(logits_shape))} and "
+                                         rf"{re.escape(str(target_shape))}"):
+        F.cross_entropy(Tensor(np.zeros(logits_shape)), np.zeros(target_shape, dtype=int))
+    with pytest.raises(ValueError, match="cross_entropy: reduction must be"):
+        F.cross_entropy(Tensor(np.zeros((2, 3))), [0, 1], reduction="avg")
+
+
+@pytest.mark.parametrize("pad_width", [1, (2,), (1, 2), ((1, 0), (0, 2), (2, 1)), [[0, 0], [3, 1], [0, 0]]])
+def test_pad_constant(pad_width):
+    rng = np.random.default_rng(6)
+    x = leaf(rng, (2, 3, 2))
+    np.testing.assert_array_equal(F.pad(x, pad_width, value=-1.5).data,
+                                  np.pad(x.data, pad_width, constant_values=-1.5))
+    assert gradcheck(lambda x: F.pad(x, pad_width, value=-1.5), [x])
+
+
+@pytest.mark.parametrize("pad_width, message", [
+    ((1, -1), "non-negative integers"), ((0.5, 1), "non-negative integers"), (((1, 1), (1, 1)), "does not fit 3"),
+])
+def test_pad_errors_name_op_and_shape(pad_width, message):
+    with pytest.raises(ValueError, match=rf"pad: pad_width .*{message}.*\(2, 3, 2\)"):
+        F.pad(Tensor(np.zeros((2, 3, 2))), pad_width)
+    with pytest.raises(ValueError, match=r"pad: a 0-d tensor has no axes to pad"):
+        F.pad(Tensor(1.0), 1)
+
+
+EINSUM_CASES = [   # subscripts, operand shapes
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),     # batched matmul
+    ("bi,bj->bij", [(3, 2), (3, 4)]),             # batched outer product
+    ("i,j", [(3,), (2,)]),                        # outer product, implicit output
+    ("ij->ji", [(2, 3)]),
+    ("ij,jk", [(2, 3), (3, 4)]),                  # implicit output: ik
+    ("ij,k", [(3, 4), (3,)]),                     # implicit output: ijk
+    ("ii->i", [(3, 3)]), ("ii", [(3, 3)]),        # diagonal, trace
+    ("iji->j", [(2, 3, 2)]),
+    ("ij->", [(2, 3)]), ("abcd->bd", [(2, 2, 3, 2)]),
+    ("k,nk->", [(4,), (3, 4)]),
+    ("ijk,lji,lli->lki", [(3, 2, 2), (2, 2, 3), (2, 2, 3)]),   # three operands, a letter twice in one
+    ("...ij,...jk->...ik", [(2, 1, 3, 2), (4, 2, 2)]),        # broadcast batch axes
+    ("...ij,...jk", [(3, 2), (5, 2, 4)]),
+    ("jk...,lj...->lk...", [(3, 2, 4), (2, 3, 4)]),
+    ("j...k,lj...->lk...", [(2, 2, 2), (2, 2, 2)]),
+    ("...k,...nk->...", [(3, 4), (3, 2, 4)]),
+    ("ij,jk->ik", [(2, 1), (3, 4)]),                          # an axis of length 1 broadcast
+    ("Ab,bC", [(2, 3), (3, 4)]),                              # implicit output in ASCII order: CA
+]
+
+
+@pytest.mark.parametrize("subscripts, shapes", EINSUM_CASES)
+def test_einsum_matches_numpy_and_gradchecks(subscripts, shapes):
+    rng = np.random.default_rng(7)
+    operands = [leaf(rng, shape) for shape in shapes]
+    np.testing.assert_allclose(tg.einsum(subscripts, *operands).data,
+                               np.einsum(subscripts, *[x.data for x in operands]), rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda *xs: F.einsum(subscripts, *xs), operands)
+
+
+@settings(max_examples=20, deadline=None)
+@given(sizes=st.lists(st.integers(1, 3), min_size=4, max_size=4), batch=hnp.array_shapes(min_dims=0, max_dims=2, max_side=3),
+       data=st.data(), seed=st.integers(0, 2**16))
+def test_einsum_batched_products_over_random_broadcast_shapes(sizes, batch, data, seed):
+    """'...ij,...jk->...ik' and '...i,...j->...ij' with batch axes that broadcast (some of length 1)."""
+    rng = np.random.default_rng(seed)
+    i, j, k, _ = sizes
+    left_batch = tuple(1 if data.draw(st.booleans()) else n for n in batch)
+    for subscripts, shapes in [("...ij,...jk->...ik", [left_batch + (i, j), batch + (j, k)]),
+                               ("...i,...j->...ij", [batch + (i,), left_batch + (k,)])]:
+        operands = [leaf(rng, shape) for shape in shapes]
+        np.testing.assert_allclose(F.einsum(subscripts, *operands).data,
+                                   np.einsum(subscripts, *[x.data for x in operands]), rtol=1e-12, atol=1e-12)
+        assert gradcheck(lambda *xs: F.einsum(subscripts, *xs), operands)
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=3), data=st.data(), seed=st.integers(0, 2**16))
+def test_pad_random_shapes_and_widths(shape, data, seed):
+    widths = [(data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in shape]
+    x = leaf(np.random.default_rng(seed), shape)
+    np.testing.assert_array_equal(F.pad(x, widths, value=0.5).data, np.pad(x.data, widths, constant_values=0.5))
+    assert gradcheck(lambda x: F.pad(x, widths, value=0.5), [x])
+
+
+def test_einsum_takes_a_list_and_the_same_tensor_twice():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    F.einsum("i,i->", [x, x]).backward()   # sum x_i^2
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])
+
+
+@pytest.mark.parametrize("subscripts, shapes, message", [
+    ("ij,jk->ik", [(2, 3)], r"name 2 operand\(s\), got 1"),
+    ("ijk,jk->ik", [(3, 4), (4, 2)], r"operand 0 has shape \(3, 4\), but its subscripts 'ijk' name 3 axes"),
+    ("ij,jk->ik", [(2, 3), (4, 2)], r"axis 'j' has length 3 in operand 0 but 4 in operand 1"),
+    ("i-j", [(2, 3)], "use letters"),
+    ("...ij,jk->ik", [(5, 2, 3), (3, 4)], r"the output needs '...' too"),
+])
+def test_einsum_errors_name_op_subscripts_and_shapes(subscripts, shapes, message):
+    with pytest.raises(ValueError, match="einsum: .*" + message):
+        F.einsum(subscripts, *[np.zeros(shape) for shape in shapes])
+    with pytest.raises(TypeError, match="einsum: subscripts must be a string"):
+        F.einsum(np.zeros(2), np.zeros(2))

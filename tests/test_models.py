@@ -2,9 +2,12 @@ import numpy as np
 import pytest
 
 import tinygrad_ste as tg
+from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.data import load_digits
-from tinygrad_ste.models import (BinaryNetwork, CategoricalAutoencoder, VQAutoencoder, kmeans_reconstruction_mse, train_binary_network, train_categorical_autoencoder,
-                                 train_vq_autoencoder)
+from tinygrad_ste.discrete import ternarize
+from tinygrad_ste.models import (EQUAL_BITS, BinaryLinear, BinaryNetwork, CategoricalAutoencoder, VQAutoencoder,
+                                 kmeans_bound, kmeans_reconstruction_mse, train_binary_network,
+                                 train_categorical_autoencoder, train_vq_autoencoder)
 
 
 def test_kmeans_bound_improves_with_more_codes_and_beats_the_mean_image():
@@ -60,6 +63,82 @@ def test_binary_activations_make_the_rules_differ():
                          for rule in ("identity", "clipped"))
     assert identity.history["loss"] != clipped.history["loss"]
     assert identity.history["loss"][-1] < identity.history["loss"][0]
+
+
+@pytest.mark.parametrize("weights", ["xnor", "ternary"])
+def test_xnor_and_ternary_networks_train(weights):
+    result = train_binary_network(rule="identity", weights=weights, epochs=3)
+    assert result.history["loss"][-1] < 0.5 * result.history["loss"][0]
+    assert result.test_accuracy > 0.8
+    model = result.model
+    if weights == "ternary":
+        zeros = np.mean(ternarize(model.hidden.weight).data == 0)
+        assert 0.1 < zeros < 0.9, "TWN's threshold zeroes a good share of the weights"
+    xnor_activations = train_binary_network(rule="clipped", weights="xnor", binarize_activations=True, epochs=2)
+    assert xnor_activations.history["loss"][-1] < xnor_activations.history["loss"][0]
+    with pytest.raises(ValueError, match="weights must be one of"):
+        train_binary_network(weights="quaternary")
+
+
+@pytest.mark.parametrize("weights, true_rule", [("sign", "zero"), ("xnor", "zero"), ("ternary", "exact")])
+def test_quantized_layers_are_gradchecked_with_their_true_gradient(weights, true_rule):
+    """With the true-gradient rule, every path (input, XNOR's alpha_j, TWN's alpha, gain, bias) is exact."""
+    rng = np.random.default_rng(8)
+    layer = BinaryLinear(5, 3, true_rule, rng=rng, weights=weights)
+    x = Tensor(rng.normal(size=(4, 5)), requires_grad=True)
+
+    def forward(x, weight, gain, bias):
+        layer.weight, layer.gain, layer.bias = weight, gain, bias
+        return layer(x)
+
+    assert gradcheck(forward, [x, layer.weight, layer.gain, layer.bias])
+
+
+def test_xnor_straight_through_is_the_detached_difference_form():
+    rng = np.random.default_rng(9)
+    layer = BinaryLinear(6, 2, "identity", rng=rng, weights="xnor")
+    x, g = rng.normal(size=(3, 6)), rng.normal(size=(3, 2))
+    layer(Tensor(x)).backward(g)
+    ours = layer.weight.grad
+    weight = Tensor(layer.weight.data, requires_grad=True)
+    binary = weight + (Tensor(np.where(weight.data >= 0, 1.0, -1.0)) - weight).detach()
+    ((Tensor(x) @ (binary * weight.abs().mean(axis=0))) * (layer.gain.data * layer.scale)).backward(g)
+    np.testing.assert_allclose(ours, weight.grad, rtol=1e-12)
+
+
+def test_xnor_binary_activations_are_gradchecked_with_the_true_gradient():
+    """With the zero rule only the scales move: beta = mean |h| per image and alpha_j, both exact."""
+    model = BinaryNetwork(4, "zero", binarize_activations=True, rng=np.random.default_rng(10), weights="xnor")
+    x = Tensor(np.random.default_rng(11).uniform(0, 1, size=(3, 64)), requires_grad=True)
+    assert gradcheck(model, [x])
+
+
+def test_kmeans_bound_is_capped_at_the_training_images():
+    assert kmeans_bound(6) == (kmeans_reconstruction_mse(64), 64)
+    assert kmeans_bound(24) == kmeans_bound(40) == (kmeans_reconstruction_mse(1438), 1438)
+
+
+def test_equal_bit_budgets_hold_the_bits_they_say():
+    for budget, configs in EQUAL_BITS.items():
+        for kind, config in configs.items():
+            result = train_vq_autoencoder(**config, hidden=8, epochs=1)
+            assert abs(result.bits - budget) < 0.5, f"{kind} at {budget} bits has {result.bits:.2f}"
+            assert result.model.bits == result.bits
+
+
+def test_fsq_autoencoder_with_about_40_bits_beats_64_kmeans_centres_clearly():
+    result = train_vq_autoencoder(**EQUAL_BITS[40]["FSQ"], hidden=128, epochs=20)
+    assert result.kmeans_mse is None and result.restarts == 0
+    assert result.test_mse < 0.75 * kmeans_reconstruction_mse(64)
+
+
+def test_residual_vq_autoencoder_test_error_falls_with_each_stage():
+    result = train_vq_autoencoder(**EQUAL_BITS[40]["RVQ"], hidden=64, epochs=10)
+    stage_mse = result.stage_mse
+    assert len(stage_mse) == 5 and stage_mse[-1] == result.test_mse
+    assert all(coarse > fine for coarse, fine in zip(stage_mse, stage_mse[1:])), stage_mse
+    dropout = train_vq_autoencoder(**EQUAL_BITS[24]["RVQ"], hidden=16, epochs=2, quantizer_dropout=True)
+    assert dropout.history["reconstruction"][-1] < dropout.history["reconstruction"][0]
 
 
 @pytest.mark.parametrize("estimator, options", [

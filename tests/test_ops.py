@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_ste.functional as F
-from tinygrad_ste import Tensor, gradcheck
+from tinygrad_ste import Tensor, broadcast_to, gradcheck, maximum, minimum
 
 settings.register_profile("ops", max_examples=20, deadline=None)
 settings.load_profile("ops")
@@ -267,7 +267,7 @@ def test_max_of_an_empty_tensor_over_a_nonempty_axis():
         y.sum().backward()
         assert x.grad.shape == (0, 3)
     for axis in (0, None):
-        with pytest.raises(ValueError, match=r"max: max over an axis of length 0.*\(0, 3\)"):
+        with pytest.raises(ValueError, match=r"max: there is no value over an axis of length 0.*\(0, 3\)"):
             x.max(axis=axis)
 
 
@@ -275,3 +275,174 @@ def test_concatenating_0d_tensors_says_so():
     with pytest.raises(ValueError, match=r"concatenate: 0-d tensors cannot be concatenated.*stack"):
         F.concatenate([Tensor(1.0), Tensor(2.0)])
     assert F.stack([Tensor(1.0), Tensor(2.0)]).shape == (2,)
+
+
+# ==================================================================================
+# More ops: elementwise, pairwise extremes, min/var/std, cumsum, shapes.
+# ==================================================================================
+
+
+@pytest.mark.parametrize("op, low", [
+    (lambda x: x.log1p(), -0.9), (lambda x: x.sin(), -3.0), (lambda x: x.cos(), -3.0), (F.softplus, -3.0),
+])
+@given(shape=small_shapes, seed=st.integers(0, 2**16))
+def test_more_unary_ops(op, low, shape, seed):
+    assert gradcheck(op, [leaf(np.random.default_rng(seed), shape, low, 3.0)])
+
+
+def test_log1p_and_softplus_are_accurate_at_the_extremes():
+    tiny = Tensor([1e-20, -1e-20])
+    np.testing.assert_array_equal(tiny.log1p().data, [1e-20, -1e-20])   # log(1 + x) would give 0
+    x = Tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
+    y = F.softplus(x)
+    np.testing.assert_allclose(y.data, [0.0, np.log(2.0), 1000.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [0.0, 0.5, 1.0])   # sigmoid, finite at both ends
+
+
+@pytest.mark.parametrize("op", [maximum, minimum])
+@given(shapes=broadcast_pair(), seed=st.integers(0, 2**16))
+def test_maximum_minimum_broadcast(op, shapes, seed):
+    rng = np.random.default_rng(seed)   # continuous values: no ties, where the derivative jumps
+    assert gradcheck(op, [leaf(rng, shapes[0]), leaf(rng, shapes[1])])
+
+
+def test_maximum_minimum_ties_share_the_gradient():
+    a = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = Tensor([1.0, 1.0, 3.0], requires_grad=True)
+    maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 1.0, 0.5])
+    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 0.5])
+    a.grad = b.grad = None
+    minimum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 0.0, 0.5])
+    np.testing.assert_array_equal(b.grad, [0.5, 1.0, 0.5])
+    x = Tensor(0.7, requires_grad=True)
+    maximum(x, x).backward()   # = x, so the two shares add up to 1
+    assert x.grad == 1.0
+
+
+def test_maximum_names_itself_and_the_shapes_that_do_not_broadcast():
+    with pytest.raises(ValueError, match=r"maximum: .*\(3,\).*\(4,\)"):
+        maximum(Tensor(np.zeros(3)), Tensor(np.zeros(4)))
+
+
+def test_maximum_minimum_with_numbers_and_methods_keep_float32():
+    x = Tensor(np.array([-1.0, 2.0], dtype=np.float32), requires_grad=True)
+    for y in (maximum(x, 0), maximum(0.5, x), minimum(x, 1.0), x.maximum(0), x.minimum(np.float32(1))):
+        assert y.dtype == np.float32
+    np.testing.assert_array_equal(maximum(0.0, x).data, [0.0, 2.0])
+    np.testing.assert_array_equal(x.minimum(1.0).data, [-1.0, 1.0])
+
+
+@pytest.mark.parametrize("reduction", ["min", "var", "std"])
+@given(shape_axis=shape_and_axis(), mixed_signs=st.booleans(), keepdims=st.booleans(), seed=st.integers(0, 2**16))
+def test_more_reductions_with_negative_axes(reduction, shape_axis, mixed_signs, keepdims, seed):
+    shape, axis = shape_axis
+    if mixed_signs and isinstance(axis, tuple):   # shape_and_axis draws tuples of positive axes
+        axis = tuple(a - len(shape) if i % 2 else a for i, a in enumerate(axis))
+    x = leaf(np.random.default_rng(seed), shape)
+    expected = getattr(np, reduction)(x.data, axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(getattr(x, reduction)(axis=axis, keepdims=keepdims).data, expected, rtol=1e-12)
+    assert gradcheck(lambda x: getattr(x, reduction)(axis=axis, keepdims=keepdims), [x])
+
+
+@pytest.mark.parametrize("reduction", ["var", "std"])
+@pytest.mark.parametrize("ddof", [0, 1, 2])
+def test_var_std_ddof(reduction, ddof):
+    x = leaf(np.random.default_rng(ddof), (3, 4))
+    for axis in (None, 0, -1, (0, 1)):
+        expected = getattr(np, reduction)(x.data, axis=axis, ddof=ddof)
+        np.testing.assert_allclose(getattr(x, reduction)(axis=axis, ddof=ddof).data, expected, rtol=1e-12)
+        assert gradcheck(lambda x: getattr(x, reduction)(axis=axis, ddof=ddof), [x])
+
+
+def test_var_std_refuse_too_few_elements_and_std_of_a_constant_has_gradient_zero():
+    with pytest.raises(ValueError, match=r"var: .*ddof=1.*got 1.*\(1, 3\)"):
+        Tensor(np.ones((1, 3))).var(axis=0, ddof=1)
+    with pytest.raises(ValueError, match=r"std: .*axis 2 is out of range.*\(1, 3\)"):
+        Tensor(np.ones((1, 3))).std(axis=2)
+    x = Tensor([2.0, 2.0, 2.0], requires_grad=True)
+    x.std().backward()   # not differentiable there; 0, like |x| at 0 (and as PyTorch)
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+def test_min_ties_share_the_gradient_like_max():
+    x = Tensor([[3.0, 1.0, 1.0], [2.0, 5.0, 4.0]], requires_grad=True)
+    x.min(axis=-1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [1, 0, 0]])
+
+
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), data=st.data(),
+       seed=st.integers(0, 2**16))
+def test_cumsum(shape, data, seed):
+    axis = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
+    x = leaf(np.random.default_rng(seed), shape)
+    np.testing.assert_allclose(x.cumsum(axis).data, np.cumsum(x.data, axis=axis))
+    assert gradcheck(lambda x: x.cumsum(axis), [x])
+
+
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=2), data=st.data(),
+       seed=st.integers(0, 2**16))
+def test_squeeze_unsqueeze_flatten(shape, data, seed):
+    x = leaf(np.random.default_rng(seed), shape)
+    ndim = len(shape)
+    assert x.squeeze().shape == np.squeeze(x.data).shape
+    if ndim:
+        axis = data.draw(st.integers(-ndim, ndim - 1))
+        kept_unless_one = x.squeeze(axis).shape   # PyTorch: an axis whose length is not 1 stays
+        assert kept_unless_one == (np.squeeze(x.data, axis).shape if shape[axis] == 1 else shape)
+        assert gradcheck(lambda x: x.squeeze(axis), [x])
+        start = data.draw(st.integers(-ndim, ndim - 1))
+        end = data.draw(st.integers(start % ndim - ndim, -1))   # on or after start
+        merged = shape[start % ndim:end % ndim + 1]
+        assert x.flatten(start, end).shape == shape[:start % ndim] + (int(np.prod(merged)),) + shape[end % ndim + 1:]
+        assert gradcheck(lambda x: x.flatten(start, end), [x])
+    new_axis = data.draw(st.integers(-ndim - 1, ndim))
+    assert x.unsqueeze(new_axis).shape == np.expand_dims(x.data, new_axis).shape
+    assert x.flatten().shape == (max(x.size, 1),)
+    assert gradcheck(lambda x: x.unsqueeze(new_axis).squeeze(), [x])
+    assert x.unsqueeze(new_axis).node.function.name == "unsqueeze"   # graphs name the op you called
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: x.flatten(2, 1), r"flatten: start_dim 2 comes after end_dim 1 .*\(2, 3, 4\)"),
+    (lambda x: x.flatten(0, 3), r"flatten: axis 3 is out of range.*\(2, 3, 4\)"),
+    (lambda x: x.squeeze(-4), r"squeeze: axis -4 is out of range"),
+    (lambda x: x.unsqueeze(4), r"unsqueeze: axis 4 is out of range"),
+    (lambda x: x.squeeze(0.5), r"squeeze: .*must be .*integer.*0.5"),
+    (lambda x: x.cumsum(3), r"cumsum: .*out of bounds.*\(2, 3, 4\)"),
+])
+def test_shape_ops_name_themselves_in_errors(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(Tensor(np.zeros((2, 3, 4))))
+
+
+@given(target=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3), data=st.data(),
+       seed=st.integers(0, 2**16))
+def test_broadcast_to_and_expand(target, data, seed):
+    kept = data.draw(st.integers(0, len(target)))   # x has the last `kept` axes, some of length 1
+    shape = tuple(1 if data.draw(st.booleans()) else n for n in target[len(target) - kept:])
+    x = leaf(np.random.default_rng(seed), shape)
+    np.testing.assert_array_equal(broadcast_to(x, target).data, np.broadcast_to(x.data, target))
+    assert gradcheck(lambda x: broadcast_to(x, target), [x])
+    keep = tuple(-1 if i >= len(target) - len(shape) and shape[i - len(target) + len(shape)] == n else n
+                 for i, n in enumerate(target))   # -1 wherever x already has the length
+    assert x.expand(*keep).shape == x.expand(keep).shape == x.broadcast_to(target).shape == target
+    assert gradcheck(lambda x: x.expand(keep), [x])
+
+
+def test_broadcast_gradient_sums_the_copies():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.expand(4, -1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 4.0, 4.0])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: x.expand(3, 4), r"broadcast_to: cannot broadcast shape \(3, 2\) to \(3, 4\)"),
+    (lambda x: x.expand(-1, 3, 2), r"broadcast_to: -1 in \(-1, 3, 2\) names a new leading axis"),
+    (lambda x: broadcast_to(x, (2,)), r"broadcast_to: cannot broadcast to \(2,\).*fewer dimensions"),
+])
+def test_broadcast_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(Tensor(np.zeros((3, 2))))

@@ -5,9 +5,10 @@ import pytest
 
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, gradcheck, manual_seed
-from tinygrad_ste.stochastic import (BASELINES, ESTIMATORS, Bernoulli, Categorical, EMABaseline, RelaxedSample,
-                                     Sample, gumbel_noise, leave_one_out_baseline, log_prob, logistic_noise,
-                                     make_baseline, reinforce_loss, sample_bernoulli, sample_categorical)
+from tinygrad_ste.stochastic import (BASELINES, ESTIMATORS, NORMAL_ESTIMATORS, Bernoulli, Categorical, EMABaseline,
+                                     Normal, NormalSample, RelaxedSample, Sample, gumbel_noise,
+                                     leave_one_out_baseline, log_prob, logistic_noise, make_baseline, reinforce_loss,
+                                     sample_bernoulli, sample_categorical, sample_normal)
 from rule_checks import forward_as, grad_of
 
 SAMPLERS = {"bernoulli": sample_bernoulli, "categorical": sample_categorical}
@@ -369,3 +370,107 @@ def test_categorical_needs_a_class_axis():
     with pytest.raises(ValueError, match=r"sample_categorical: logits must have a class axis .* \(\)"):
         sample_categorical(1.0, "reinforce", np.random.default_rng(0))
     assert sample_bernoulli(1.0, "reinforce", np.random.default_rng(0)).shape == ()
+
+
+# ------------------------------------------------------------------ the normal sample
+
+
+@pytest.mark.parametrize("estimator", NORMAL_ESTIMATORS)
+@pytest.mark.parametrize("mean_shape, log_std_shape", [((4,), (4,)), ((3, 4), (4,)), ((2, 1, 5), (3, 1)), ((), ())])
+def test_sample_normal_shapes_and_moments(estimator, mean_shape, log_std_shape):
+    rng = np.random.default_rng(30)
+    mean, log_std = rng.normal(size=mean_shape), rng.normal(size=log_std_shape) * 0.5
+    shape = np.broadcast_shapes(mean_shape, log_std_shape)
+    assert sample_normal(mean, log_std, rng, estimator=estimator).shape == shape
+    n = 20000
+    z = sample_normal(mean, log_std, rng, estimator=estimator, n_samples=n).data
+    assert z.shape == (n,) + shape
+    sigma = np.broadcast_to(np.exp(log_std), shape)
+    # The sample mean is within 4 SE (sigma / sqrt(n)) of the mean; the sample sd within 4 SE (sigma / sqrt(2n)).
+    assert (np.abs(z.mean(axis=0) - mean) < 4 * sigma / np.sqrt(n)).all()
+    assert (np.abs(z.std(axis=0) - sigma) < 4 * sigma / np.sqrt(2 * n)).all()
+
+
+@pytest.mark.parametrize("shapes", [((3,), (3,), (3,)), ((2, 3), (3,), (5, 2, 3)), ((1, 3), (2, 1), (4, 2, 3))])
+def test_normal_sample_backward_is_its_exact_derivative(shapes):
+    """With the noise fixed, z = mean + exp(log_std) * eps is smooth: gradcheck both inputs, with broadcasting."""
+    mean_shape, log_std_shape, noise_shape = shapes
+    rng = np.random.default_rng(31)
+    noise = rng.standard_normal(noise_shape)
+    inputs = [Tensor(rng.normal(size=mean_shape), requires_grad=True),
+              Tensor(rng.normal(size=log_std_shape) * 0.5, requires_grad=True)]
+    assert gradcheck(lambda m, s: NormalSample.apply(m, s, noise=noise), inputs)
+
+
+def test_reinforce_normal_sample_carries_no_gradient():
+    mean = Tensor(np.zeros(3), requires_grad=True)
+    z = sample_normal(mean, np.zeros(3), np.random.default_rng(0), estimator="reinforce")
+    assert not z.requires_grad
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 2)])
+@pytest.mark.parametrize("baseline", [None, "leave_one_out"])
+def test_normal_reinforce_loss_is_the_score_function(shape, baseline):
+    """Its gradient is that of the surrogate mean_i a_i log p(z_i) with the draws z_i held fixed
+    (log_prob gradchecked itself), i.e. a_i (z - mean) / sigma^2 and a_i (((z - mean) / sigma)^2 - 1)."""
+    rng = np.random.default_rng(32)
+    mean, log_std = rng.normal(size=shape), rng.normal(size=shape[-1:]) * 0.5   # log_std broadcasts
+    z = sample_normal(mean, log_std, rng, estimator="reinforce", n_samples=5)
+    cost = rng.normal(size=5)
+    parameters = Tensor(mean, requires_grad=True), Tensor(log_std, requires_grad=True)
+    loss = reinforce_loss(parameters, z, cost, kind="normal", baseline=baseline)
+    assert loss.item() == 0.0
+    loss.backward()
+    advantage = cost - make_baseline(baseline)(cost)
+
+    def surrogate(m, s):
+        joint = log_prob((m, s), z, "normal").reshape(5, -1).sum(axis=1)
+        return (Tensor(advantage) * joint).mean()
+
+    assert gradcheck(surrogate, [Tensor(mean, requires_grad=True), Tensor(log_std, requires_grad=True)])
+    m, s = Tensor(mean, requires_grad=True), Tensor(log_std, requires_grad=True)
+    surrogate(m, s).backward()
+    assert np.allclose(parameters[0].grad, m.grad) and np.allclose(parameters[1].grad, s.grad)
+    a = advantage.reshape((5,) + (1,) * len(shape))
+    standardized = (z.data - mean) / np.exp(log_std)
+    assert np.allclose(parameters[0].grad, (a * standardized / np.exp(log_std)).mean(axis=0))
+
+
+def test_normal_log_prob_is_the_density():
+    z, mean, log_std = np.array([0.3, -1.0]), np.array([0.0, 1.0]), np.array([0.0, np.log(2.0)])
+    sigma = np.exp(log_std)
+    density = np.exp(-((z - mean) / sigma) ** 2 / 2) / (sigma * np.sqrt(2 * np.pi))
+    assert np.allclose(log_prob((mean, log_std), z, "normal").data, np.log(density))
+    assert np.allclose(Normal.score(mean, log_std, z)[0], (z - mean) / sigma ** 2)
+
+
+def test_sample_normal_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="sample_normal: unknown estimator 'gumbel'") as error:
+        sample_normal(0.0, 0.0, rng, estimator="gumbel")
+    assert all(repr(name) in str(error.value) for name in NORMAL_ESTIMATORS)
+    with pytest.raises(TypeError, match="sample_normal: rng must be a numpy.random.Generator"):
+        sample_normal(0.0, 0.0, 0)
+    with pytest.raises(ValueError, match=r"sample_normal: mean of shape \(2,\) and log_std of shape \(3,\)"):
+        sample_normal(np.zeros(2), np.zeros(3), rng)
+    with pytest.raises(ValueError, match=r"sample_normal: log_std of shape \(2,\) contains inf or NaN"):
+        sample_normal(np.zeros(2), np.array([0.0, np.inf]), rng)
+    with pytest.raises(ValueError, match="sample_normal: n_samples must be a positive integer"):
+        sample_normal(0.0, 0.0, rng, n_samples=0)
+    z = sample_normal(np.zeros(2), np.zeros(2), rng, estimator="reinforce", n_samples=3)
+    with pytest.raises(ValueError, match=r"reinforce_loss: a normal takes the pair \(mean, log_std\)"):
+        reinforce_loss(np.zeros(2), z, np.zeros(3), kind="normal")
+    with pytest.raises(ValueError, match=r"reinforce_loss: log_std of shape \(3,\) does not broadcast"):
+        reinforce_loss((np.zeros(2), np.zeros(3)), z, np.zeros(3), kind="normal")
+    with pytest.raises(ValueError, match=r"reinforce_loss: samples of shape \(3, 2\) contain inf or NaN"):
+        reinforce_loss((np.zeros(2), np.zeros(2)), np.full((3, 2), np.nan), np.zeros(3), kind="normal")
+    # leave-one-out needs a sample axis: here the means vary along axis 0
+    with pytest.raises(ValueError, match=r"leave_one_out.*mean of shape \(3, 2\) and log_std of shape \(2,\) vary"):
+        reinforce_loss((np.zeros((3, 2)), np.zeros(2)), z, np.zeros(3), kind="normal", baseline="leave_one_out")
+
+
+def test_sample_normal_without_rng_follows_manual_seed():
+    manual_seed(0)
+    first = sample_normal(np.zeros(3), np.zeros(3), n_samples=2).data
+    manual_seed(0)
+    assert np.array_equal(sample_normal(np.zeros(3), np.zeros(3), n_samples=2).data, first)

@@ -88,6 +88,24 @@ def test_plots_have_titles_axis_labels_and_legends():
     assert "1 unused" in figures[3].axes[0].get_legend().get_texts()[0].get_text()
 
 
+def test_plot_xy_gives_each_curve_its_own_x_and_dashes_the_references():
+    fig = viz.plot_xy({"model": ([24, 40], [0.02, 0.01]), "bound": ([4, 10.5, 40], [0.03, 0.018, 0.018])},
+                      "bits", "MSE", "Error against bits", logy=True, dashed={"bound"})
+    ax = fig.axes[0]
+    assert_labelled(ax)
+    model, bound = ax.get_lines()
+    assert list(model.get_xdata()) == [24, 40] and list(bound.get_xdata()) == [4, 10.5, 40]
+    assert model.get_linestyle() == "-" and bound.get_linestyle() == "--"
+
+
+def test_plot_bars_writes_each_value_on_its_bar():
+    fig = viz.plot_bars({"real": 0.967, "ternary": 0.961}, "accuracy", "Weights", fmt="{:.1%}", ylim=(0.8, 1))
+    ax = fig.axes[0]
+    assert ax.get_title() == "Weights" and ax.get_ylabel() == "accuracy" and ax.get_ylim() == (0.8, 1)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["real", "ternary"]
+    assert [t.get_text() for t in ax.texts] == ["96.7%", "96.1%"]
+
+
 def test_show_images_draws_one_row_per_label():
     fig = viz.show_images({"original": np.zeros((4, 64)), "reconstruction": np.ones((4, 64))}, "Digits")
     assert len(fig.axes) == 8

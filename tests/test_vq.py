@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tinygrad_ste import Tensor
+from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.kmeans import kmeans, kmeans_plus_plus
 from tinygrad_ste.nn import VectorQuantizer
 from tinygrad_ste.vq import codebook_usage
@@ -159,3 +159,93 @@ def test_bad_input_is_named():
         VectorQuantizer(4, 3, rng=np.random.default_rng(0), kmeans_init=True)(Tensor(np.zeros((3, 3))))
     with pytest.raises(ValueError, match="decay"):
         VectorQuantizer(4, 3, rng=np.random.default_rng(0), decay=1.0)
+
+
+# ------------------------------------------------------------------ residual VQ
+
+
+def residual_vq(codebooks, **options):
+    """A ResidualVQ whose stages have the given codebooks, in eval mode (no restarts or updates)."""
+    from tinygrad_ste.nn import ResidualVQ
+    codebooks = [np.asarray(c, dtype=np.float64) for c in codebooks]
+    rvq = ResidualVQ(len(codebooks), *codebooks[0].shape, rng=np.random.default_rng(0), **options)
+    for stage, codebook in zip(rvq.stages, codebooks):
+        stage.codebook.data[...] = codebook
+    return rvq.eval()
+
+
+def rvq_problem(seed=0, n=30, stages=3, codes=4, dim=2):
+    rng = np.random.default_rng(seed)
+    # coarse codes first, finer ones after, as a trained stack would have them
+    codebooks = [rng.normal(size=(codes, dim)) * 0.5 ** s for s in range(stages)]
+    return rng.normal(size=(n, dim)), codebooks
+
+
+def test_residual_vq_quantizes_what_the_stages_before_left():
+    from tinygrad_ste.discrete import nearest_code
+    z, codebooks = rvq_problem()
+    rvq = residual_vq(codebooks, beta=0.25)
+    z_q, indices, loss = rvq(Tensor(z))
+    assert indices.shape == (30, 3)
+    residual, total, expected_loss = z, 0, 0
+    for s, codebook in enumerate(codebooks):
+        chosen = nearest_code(residual, codebook)
+        np.testing.assert_array_equal(indices[:, s], chosen)
+        # codebook loss + beta * commitment loss, both mse(r_s, q_s) in value
+        expected_loss += 1.25 * ((residual - codebook[chosen]) ** 2).mean()
+        total = total + codebook[chosen]
+        residual = residual - codebook[chosen]
+    np.testing.assert_allclose(z_q.data, total, rtol=1e-12)
+    assert loss.item() == pytest.approx(expected_loss, rel=1e-12)
+
+
+def test_residual_vq_prefix_uses_the_first_stages_only():
+    z, codebooks = rvq_problem(1)
+    rvq = residual_vq(codebooks)
+    _, full, _ = rvq(Tensor(z))
+    errors = []
+    for q in (1, 2, 3):
+        z_q, indices, _ = rvq(Tensor(z), n_quantizers=q)
+        np.testing.assert_array_equal(indices, full[:, :q])
+        errors.append(((z_q.data - z) ** 2).mean())
+    assert errors[0] > errors[1] > errors[2], "each stage quantizes what is left: the error can only fall"
+    with pytest.raises(ValueError, match=r"n_quantizers must be in 1..3, got 4"):
+        rvq(Tensor(z), n_quantizers=4)
+
+
+def test_residual_vq_as_a_whole_is_straight_through():
+    """With straight-through stages the sum telescopes: dL/dz = dL/dz_q, as z + detach(z_q - z) gives."""
+    z, codebooks = rvq_problem(2)
+    g = np.random.default_rng(3).normal(size=z.shape)
+    ours = Tensor(z, requires_grad=True)
+    z_q, _, _ = residual_vq(codebooks)(ours)
+    z_q.backward(g)
+    theirs = Tensor(z, requires_grad=True)
+    (theirs + (Tensor(z_q.data) - theirs).detach()).backward(g)
+    np.testing.assert_array_equal(ours.grad, theirs.grad)
+
+
+def test_residual_vq_true_gradient_is_gradchecked():
+    """With the "zero" rule (the true gradient) z_q = sum_s codebook_s[i_s]: gradchecked for every codebook."""
+    z, codebooks = rvq_problem(4, n=8, codes=3)
+    rvq = residual_vq(codebooks, backward="zero")
+
+    def quantized(z, *books):
+        for stage, book in zip(rvq.stages, books):
+            stage.codebook = book
+        return rvq(z)[0]
+
+    assert gradcheck(quantized, [Tensor(z, requires_grad=True)] + [Tensor(c, requires_grad=True) for c in codebooks])
+
+
+def test_quantizer_dropout_draws_the_number_of_stages_in_training_only():
+    from tinygrad_ste.nn import ResidualVQ
+    rvq = ResidualVQ(4, 8, 2, rng=np.random.default_rng(5), quantizer_dropout=True)
+    z = Tensor(np.random.default_rng(6).normal(size=(20, 2)))
+    assert {rvq(z)[1].shape[1] for _ in range(60)} == {1, 2, 3, 4}
+    rvq.eval()
+    assert {rvq(z)[1].shape[1] for _ in range(10)} == {4}
+    with pytest.raises(ValueError, match="num_quantizers must be >= 1"):
+        ResidualVQ(0, 8, 2, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"VectorQuantizer\(num_codes=8, dim=2\).*\(5, 3\)"):
+        ResidualVQ(2, 8, 2, rng=np.random.default_rng(0))(Tensor(np.zeros((5, 3))))

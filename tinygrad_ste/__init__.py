@@ -12,23 +12,28 @@ function.py (Function, rules, no_grad, detect_anomaly) and random.py (manual_see
 library-wide generator) -> tensor.py (Tensor, backward) -> ops.py,
 functional.py (differentiable ops) -> discrete.py (hard ops and their rules) ->
 stochastic.py (sampling and its estimators) -> estimators.py (exact gradients, comparisons)
--> gradcheck.py (central differences) -> module.py, nn.py, vq.py, kmeans.py, optim.py
-(layers, the vector quantizer, optimizers) -> data.py, models/ (the digits and the lesson
+-> gradcheck.py (central differences) -> module.py, nn.py, vq.py, fsq.py, kmeans.py, optim.py
+(layers, the quantizers, optimizers) -> data.py, models/ (the digits and the lesson
 models, one module each).
 """
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
 from .tensor import Tensor, as_tensor
-from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate
+from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
+from .stochastic import sample_normal
 from .estimators import compare_estimators, estimate_gradient, exact_gradient
 from .gradcheck import GradcheckError, gradcheck
+from .functional import broadcast_to, einsum, maximum, minimum
 from . import functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
            "manual_seed",
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
+           "ternarize",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
+           "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
-           "GradcheckError", "gradcheck", "functional", "nn", "optim"]
+           "GradcheckError", "gradcheck", "functional", "nn", "optim",
+           "broadcast_to", "einsum", "maximum", "minimum"]
 __version__ = "0.1.0"

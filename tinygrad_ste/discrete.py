@@ -14,6 +14,9 @@ rule       dL/dx                                       source
 callable   anything ``rule(ctx, g)`` returns           you; see :func:`surrogate`
 ========== =========================================== ==========================
 
+``ternarize`` (ternary weights alpha * {-1, 0, +1}) has these rules too, plus "exact", its
+true gradient and default: its scale alpha moves with x, so that gradient is not zero.
+
 One op per class, its forward first and then every rule, so the whole story of one
 op fits on a screen.
 """
@@ -23,8 +26,8 @@ from .function import Function
 from .ops import normalize_axes
 from .tensor import as_tensor
 
-__all__ = ["round", "sign", "one_hot_argmax", "quantize", "nearest_code", "surrogate",
-           "softmax_array", "softmax_backward", "Round", "Sign", "OneHotArgmax", "Quantize"]
+__all__ = ["round", "sign", "ternarize", "ternary_threshold_and_scale", "one_hot_argmax", "quantize", "nearest_code",
+           "surrogate", "softmax_array", "softmax_backward", "Round", "Sign", "Ternarize", "OneHotArgmax", "Quantize"]
 
 
 def _zero(ctx, g):
@@ -87,6 +90,59 @@ class Sign(Function):
         return np.where(x >= 0, 1.0, -1.0).astype(x.dtype)
 
 
+def ternary_threshold_and_scale(w, axis=None):
+    """TWN's threshold and scale (Li et al. 2016) of the weights ``w``, per group along ``axis``.
+
+    Delta = 0.7 * mean |w| (the paper's approximation of the optimal threshold for
+    roughly Gaussian or uniform weights) and alpha = mean of |w| over the weights with
+    |w| > Delta (0 if there are none).  ``axis`` = None takes the whole array as one
+    group (TWN: one threshold and scale per layer); ``axis=0`` on an (in, out) weight
+    matrix gives one per output unit.  Both are returned with ``keepdims``, so they
+    broadcast against ``w``.
+    """
+    magnitude = np.abs(w)
+    threshold = 0.7 * magnitude.mean(axis=axis, keepdims=True)
+    above = magnitude > threshold
+    count = above.sum(axis=axis, keepdims=True)
+    scale = (magnitude * above).sum(axis=axis, keepdims=True) / np.maximum(count, 1)   # 0 when count = 0
+    return threshold, scale
+
+
+def _ternarize_exact(ctx, g):
+    """The true gradient of y = alpha * t.  The ternary pattern t is a staircase (it changes
+    only where some |x_j| crosses Delta), so only alpha moves, and alpha = sum_j |x_j| m_j / M
+    (m_j = 1[|x_j| > Delta], M = sum_j m_j, per group):
+
+        dL/dx_j = (sum_i g_i t_i) * sign(x_j) * m_j / M
+    """
+    x, = ctx.saved_tensors
+    threshold, _ = ternary_threshold_and_scale(x, ctx.axis)
+    above = np.abs(x) > threshold
+    count = np.maximum(above.sum(axis=ctx.axis, keepdims=True), 1)
+    pattern = np.where(above, np.sign(x), 0.0)   # t: +1, 0 or -1
+    return (g * pattern).sum(axis=ctx.axis, keepdims=True) * pattern / count
+
+
+class Ternarize(Function):
+    """y = alpha * t with t = +1 if x > Delta, -1 if x < -Delta, else 0: ternary weight networks
+    (TWN, Li et al. 2016).  Delta and alpha: :func:`ternary_threshold_and_scale`, per group along ``axis``.
+
+    Three values per weight, about log2(3) = 1.58 bits, and the zeros skip work.  Rules:
+    "exact" (the default: the true gradient, which flows only through alpha), and sign's
+    "zero", "identity" (TWN's straight-through: dL/dx = dL/dy) and "clipped".
+    """
+    name = "ternarize"
+    rules = {"exact": _ternarize_exact, "zero": _zero, "identity": _identity, "clipped": _clipped}
+    backward = staticmethod(_ternarize_exact)
+
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        ctx.save_for_backward(x)
+        ctx.axis = axis
+        threshold, scale = ternary_threshold_and_scale(x, axis)
+        return (scale * np.where(np.abs(x) > threshold, np.sign(x), 0.0)).astype(x.dtype)
+
+
 def round(x, backward=None):
     """Round to the nearest integer; ``backward`` = "zero" (default), "identity", "clipped" or a rule."""
     return Round.apply(x, backward=backward)
@@ -95,6 +151,15 @@ def round(x, backward=None):
 def sign(x, backward=None):
     """Binarize to +/-1 (sign(0) = +1); ``backward`` = "zero" (default), "identity", "clipped" or a rule."""
     return Sign.apply(x, backward=backward)
+
+
+def ternarize(x, backward=None, axis=None):
+    """TWN ternary weights alpha * {-1, 0, +1} (Delta, alpha per group along ``axis``; None: the whole array).
+
+    ``backward`` = "exact" (default, the true gradient: through alpha only), "zero",
+    "identity" (straight-through, as in TWN), "clipped" or a rule.
+    """
+    return Ternarize.apply(x, backward=backward, axis=axis)
 
 
 # ------------------------------------------------------------------ one-hot argmax

@@ -26,19 +26,24 @@ Two fair coins, cost b_1 + b_2: E = sigmoid(l_1) + sigmoid(l_2), whose gradient 
 
 ``python -m tinygrad_ste.estimators`` prints the comparison on a small Bernoulli and a
 small categorical problem.
+
+A normal variable has no outcomes to list, but a quadratic cost has a closed form instead:
+:func:`quadratic_normal_gradient` is the truth that :func:`normal_gradient_estimates`
+(the reparameterization and score-function estimators of ``sample_normal``) is measured against.
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .stochastic import (ESTIMATORS, EMABaseline, distribution_of, log_prob, reinforce_loss,
-                         sample_bernoulli, sample_categorical)
+from .stochastic import (ESTIMATORS, EMABaseline, NORMAL_ESTIMATORS, distribution_of, log_prob, reinforce_loss,
+                         sample_bernoulli, sample_categorical, sample_normal)
 from .tensor import Tensor, as_tensor
-from .functional import one_hot
+from .ops import one_hot_array
 from .random import generator
 
 __all__ = ["expected_cost", "exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
-           "Comparison", "DEFAULT_ESTIMATORS"]
+           "Comparison", "DEFAULT_ESTIMATORS", "quadratic_normal_gradient", "normal_gradient_estimates",
+           "relaxed_bernoulli_expectation", "relaxed_bernoulli_gradient"]
 
 DEFAULT_ESTIMATORS = ("straight_through", "gumbel", ("gumbel", {"tau": 0.5}), "straight_through_gumbel",
                       "reinmax", "reinforce", ("reinforce", {"baseline": "ema"}),
@@ -68,7 +73,7 @@ def all_outcomes(shape, kind):
         return bits.reshape((2 ** m,) + tuple(shape)).astype(np.float64)
     classes, m = shape[-1], int(np.prod(shape[:-1]))
     choices = np.stack(np.unravel_index(np.arange(classes ** m), (classes,) * m), axis=-1)   # (K^m, m)
-    return one_hot(choices, classes).reshape((classes ** m,) + tuple(shape))
+    return one_hot_array(choices, classes).reshape((classes ** m,) + tuple(shape))
 
 
 def expected_cost(cost_fn, logits, kind, max_outcomes=2 ** 16):
@@ -98,7 +103,7 @@ def _enumerate_expectation(cost_fn, theta, kind, max_outcomes, op):
 
     The variables are independent, so log p(b) is the sum of their log-probabilities.
     """
-    distribution_of(kind, op)
+    distribution_of(kind, op, discrete=True)
     if kind == "categorical" and theta.ndim == 0:
         raise ValueError(f"{op}: categorical logits need a class axis (..., K), got shape {theta.shape}")
     variables = theta.size if kind == "bernoulli" else theta.size // theta.shape[-1]
@@ -120,7 +125,7 @@ def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0,
     or ``sample_categorical``, compute the costs, backpropagate their mean (plus
     ``reinforce_loss`` for "reinforce", with ``baseline``).  Returns an array shaped like ``logits``.
     """
-    distribution_of(kind, "estimate_gradient")
+    distribution_of(kind, "estimate_gradient", discrete=True)
     if baseline is not None and estimator != "reinforce":
         raise ValueError(f"estimate_gradient: a baseline only applies to 'reinforce', not to {estimator!r}")
     theta = Tensor(np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64),
@@ -212,6 +217,67 @@ def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIM
                                    noise_floor=float(np.sqrt(variance / n_estimates)), variance=variance,
                                    cosine=float(cosines.mean())))
     return Comparison(kind=kind, exact=exact, rows=rows)
+
+
+# ------------------------------------------------------------------ a normal variable: the closed form
+
+
+def quadratic_normal_gradient(mean, log_std, target):
+    """The exact gradient of E_z[(z - target)^2] for z ~ N(mean, sigma^2), sigma = exp(log_std).
+
+    E = (mean - target)^2 + sigma^2, so d/dmean = 2 (mean - target) and d/dsigma = 2 sigma,
+    i.e. d/dlog_std = sigma * d/dsigma = 2 sigma^2.  Returns the array [d/dmean, d/dlog_std].
+    """
+    return np.array([2.0 * (mean - target), 2.0 * np.exp(2.0 * log_std)])
+
+
+def normal_gradient_estimates(cost_fn, mean, log_std, estimator, n_samples, n_estimates, rng, baseline=None):
+    """``n_estimates`` independent estimates of d/d(mean, log_std) E_z[cost_fn(z)], z ~ N(mean, sigma^2).
+
+    mean, log_std: numbers.  Each estimate averages ``n_samples`` draws of
+    :func:`~tinygrad_ste.stochastic.sample_normal` with ``estimator`` ("reparameterization"
+    or "reinforce", the latter with ``baseline`` "none" or "leave_one_out").  All estimates
+    are made in one pass: the parameters are repeated into vectors of ``n_estimates``
+    independent copies, so ``cost_fn`` maps draws z (n_samples, n_estimates) elementwise to
+    costs of the same shape (with Tensor ops, which the pathwise estimator differentiates).
+    Returns an array (n_estimates, 2): the estimates of d/dmean and d/dlog_std.
+    """
+    if estimator not in NORMAL_ESTIMATORS:
+        raise ValueError(f"normal_gradient_estimates: unknown estimator {estimator!r}; "
+                         f"choose one of {', '.join(map(repr, NORMAL_ESTIMATORS))}")
+    if baseline is not None and estimator != "reinforce":
+        raise ValueError(f"normal_gradient_estimates: a baseline only applies to 'reinforce', not to {estimator!r}")
+    means = Tensor(np.full(n_estimates, float(mean)), requires_grad=True)
+    log_stds = Tensor(np.full(n_estimates, float(log_std)), requires_grad=True)
+    z = sample_normal(means, log_stds, rng, estimator=estimator, n_samples=n_samples)   # (n_samples, n_estimates)
+    cost = cost_fn(z)
+    if estimator == "reinforce":
+        # reinforce_loss averages over all n_samples * n_estimates costs; each copy's estimate averages over
+        # its own n_samples, hence the factor n_estimates.
+        loss = n_estimates * reinforce_loss((means, log_stds), z, cost, kind="normal", baseline=baseline)
+    else:
+        loss = cost.mean(axis=0).sum()
+    loss.backward()
+    return np.stack([means.grad, log_stds.grad], axis=1)
+
+
+def relaxed_bernoulli_expectation(cost_fn, logit, tau, points=200_000):
+    """E_L[cost_fn(s)] for the relaxed sample s = sigmoid((logit + L) / tau) of one binary variable.
+
+    s follows the binary Concrete distribution (Maddison et al. 2017), the continuous stand-in
+    whose reparameterization is the "gumbel" estimator.  Computed without sampling, by the
+    midpoint rule over the uniform U behind the logistic noise L = log U - log(1 - U) with
+    ``points`` nodes: a deterministic number.  ``cost_fn`` maps a NumPy array elementwise.
+    """
+    u = (np.arange(points) + 0.5) / points
+    return float(np.mean(cost_fn(1 / (1 + np.exp(-(logit + np.log(u) - np.log1p(-u)) / tau)))))
+
+
+def relaxed_bernoulli_gradient(cost_fn, logit, tau, step=1e-5):
+    """d/dlogit of :func:`relaxed_bernoulli_expectation`, by central differences of the quadrature:
+    the exact gradient of the relaxed objective, which the "gumbel" estimator is unbiased for."""
+    return (relaxed_bernoulli_expectation(cost_fn, logit + step, tau)
+            - relaxed_bernoulli_expectation(cost_fn, logit - step, tau)) / (2 * step)
 
 
 # ------------------------------------------------------------------ the demonstration problems

@@ -25,10 +25,13 @@ import numpy as np  # noqa: E402
 
 from . import discrete, viz  # noqa: E402
 from .data import load_digits  # noqa: E402
-from .estimators import compare_estimators, demo_problems  # noqa: E402
+from .estimators import compare_estimators, demo_problems, normal_gradient_estimates  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import train_binary_network, train_categorical_autoencoder, train_vq_autoencoder  # noqa: E402
+from .models import (EQUAL_BITS, kmeans_bound, kmeans_reconstruction_mse, train_at_equal_bits,  # noqa: E402
+                     train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
+                     train_gaussian_vae, train_vq_autoencoder)
+from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
 SEED = 0
@@ -127,6 +130,34 @@ def binary_network(quick):
         {f"{label}: test accuracy": r.test_accuracy for label, r in results.items()}
 
 
+def zero_weight_fraction(model):
+    """Share of a BinaryNetwork's forward-pass weights that are exactly 0 (ternary weights have many)."""
+    with no_grad():
+        weights = [discrete.ternarize(layer.weight).data if model.weights == "ternary" else layer.weight.data
+                   for layer in (model.hidden, model.output)]
+    return float(np.mean(np.concatenate([w.ravel() for w in weights]) == 0))
+
+
+@figure
+def ternary_xnor(quick):
+    """Test accuracy of ternary (TWN) and XNOR-Net weights beside BinaryConnect and real weights."""
+    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=20)
+    runs = {"real weights": dict(rule=None),
+            "BinaryConnect (sign)": dict(rule="identity"),
+            "XNOR-Net weights": dict(rule="identity", weights="xnor"),
+            "ternary (TWN)": dict(rule="identity", weights="ternary"),
+            "BinaryNet (+ binary activations)": dict(rule="clipped", binarize_activations=True),
+            "XNOR-Net (+ scaled binary activations)": dict(rule="clipped", binarize_activations=True, weights="xnor")}
+    results = {label: train_binary_network(**options, **settings, seed=SEED) for label, options in runs.items()}
+    zeros = zero_weight_fraction(results["ternary (TWN)"].model)
+    bars = {(f"{label}, {zeros:.0%} zeros" if label == "ternary (TWN)" else label): r.test_accuracy
+            for label, r in results.items()}
+    drawn = viz.plot_bars(bars, "test accuracy", "Quantized weights on the 8x8 digits (64-128-10, Adam, "
+                          f"{settings['epochs']} epochs)", fmt="{:.1%}", ylim=(0.8, 1.0))
+    return drawn, {**{f"{label}: test accuracy": r.test_accuracy for label, r in results.items()},
+                   "ternary (TWN): zero weights": zeros}
+
+
 @lru_cache(maxsize=None)
 def _vq_runs(quick):
     """The three VQ autoencoders the VQ figures share (trained once per process)."""
@@ -183,6 +214,183 @@ def vq_reconstructions(quick):
     centres, _ = kmeans(load_digits("train")[0], num_codes, np.random.default_rng(SEED))
     rows[f"k-means ({num_codes})"] = centres[discrete.nearest_code(originals, centres)]
     return viz.show_images(rows, title="Test digits and their reconstructions"), {}
+
+
+@figure
+def mse_vs_bits(quick):
+    """Test MSE against bits per image: VQ, FSQ and residual VQ at equal bits, and the k-means bound."""
+    settings = dict(epochs=1, hidden=16) if quick else dict(epochs=60, hidden=128)
+    runs = train_at_equal_bits(**settings, seed=SEED)
+    budgets = sorted(runs)
+    series = {kind: ([runs[b][kind].bits for b in budgets], [runs[b][kind].test_mse for b in budgets])
+              for kind in EQUAL_BITS[budgets[0]]}
+    largest = runs[budgets[-1]]["RVQ"]   # the same model with its first 1, 2, ... stages: 8, 16, ... bits
+    stages = len(largest.stage_mse)
+    rvq_label = f"RVQ ({largest.bits:.0f}-bit model), first q stages"
+    series[rvq_label] = ([largest.bits * q / stages for q in range(1, stages + 1)], largest.stage_mse)
+    bound_bits = budgets if quick else [4, 6, 8, np.log2(1438)] + budgets
+    bounds = {bits: kmeans_bound(bits, SEED)[0] for bits in bound_bits}
+    bound_label = "k-means bound: min(2^bits, 1438 training images) centres"
+    series[bound_label] = (bound_bits, list(bounds.values()))
+    drawn = viz.plot_xy(series, "bits per image", "test reconstruction MSE",
+                        f"Digits autoencoders at equal bits ({settings['epochs']} epochs each)", logy=True,
+                        dashed={bound_label, rvq_label})
+    numbers = {f"{kind}, {b} bits: {statistic}": value for b in budgets for kind, r in runs[b].items()
+               for statistic, value in (("test MSE", r.test_mse), ("bits", r.bits), ("perplexity", r.perplexity),
+                                        ("usage", r.usage), ("seconds", r.seconds))}
+    numbers.update({f"k-means bound, {b} bits": bounds[b] for b in budgets})
+    numbers.update({f"RVQ, {budgets[-1]} bits, first {q} stages: test MSE": mse
+                    for q, mse in enumerate(largest.stage_mse, start=1)})
+    return drawn, numbers
+
+# ------------------------------------------------------------------ learned compression (lesson 7)
+
+
+@figure
+def rounding_proxies(quick):
+    """What the decoder sees, the rate and its gradient under the three proxies for rounding."""
+    bottleneck = EntropyBottleneck(1, cdf="logistic", init_scale=0.8)
+    picture = viz.plot_rounding_proxies(bottleneck, np.linspace(-3, 3, 121 if quick else 601),
+                                        np.random.default_rng(SEED))
+    draws = 2000 if quick else 200000
+    y = np.random.default_rng(SEED + 1).normal(0, 3, (draws, 1))
+    noisy = EntropyBottleneck(1, proxy="noise", rng=np.random.default_rng(SEED))(Tensor(y))[0].data
+    return picture, {"noise variance": float((noisy - y).var()),
+                     "rounding error variance": float((np.round(y) - y).var()), "1/12": 1 / 12}
+
+
+@figure
+def rate_distortion(quick):
+    """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds),
+    with k-means and VQ autoencoders on the same axes; the test objective of each run."""
+    proxies, seeds = ("noise", "round", "mixed"), (0, 1)
+
+    def objective(r):   # what training minimised, on the test split with true rounding
+        return r.test_bits + r.options["lam"] * 64 * r.test_mse
+
+    if quick:
+        settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0,)
+        kmeans_sizes, vq_settings = (4, 16), [dict(num_codes=16, codes_per_image=2, code_dim=2, hidden=16, epochs=1)]
+    else:
+        settings, lambdas = dict(latent_channels=16, hidden=128, epochs=40), (3, 10, 30, 100, 300)
+        kmeans_sizes = (2, 4, 8, 16, 32, 64, 128, 256, 512)
+        vq_settings = [dict(num_codes=16, codes_per_image=c, code_dim=4, hidden=128, epochs=40) for c in (2, 4, 8)]
+    runs = {(proxy, lam, seed): train_compression_autoencoder(proxy, lam, **settings, seed=seed)
+            for proxy in proxies for lam in lambdas for seed in seeds}
+    numbers, curves = {}, {}
+    for proxy in proxies:
+        for lam in lambdas:
+            chosen = [runs[proxy, lam, seed] for seed in seeds]
+            numbers[f"{proxy}, lambda={lam}: bits"] = float(np.mean([r.test_bits for r in chosen]))
+            numbers[f"{proxy}, lambda={lam}: test MSE"] = float(np.mean([r.test_mse for r in chosen]))
+            numbers[f"{proxy}, lambda={lam}: objective"] = float(np.mean([objective(r) for r in chosen]))
+        curves[f'proxy "{proxy}"'] = ([numbers[f"{proxy}, lambda={lam}: bits"] for lam in lambdas],
+                                      [numbers[f"{proxy}, lambda={lam}: test MSE"] for lam in lambdas])
+    for proxy in proxies:   # how often each proxy had the lowest test objective, over (lambda, seed)
+        numbers[f"{proxy}: wins"] = sum(min(proxies, key=lambda p: objective(runs[p, lam, seed])) == proxy
+                                        for lam in lambdas for seed in seeds)
+    numbers["runs compared"] = len(lambdas) * len(seeds)
+    kmeans_mse = [kmeans_reconstruction_mse(k, seed=SEED) for k in kmeans_sizes]
+    curves["k-means: log2 K bits"] = ([np.log2(k) for k in kmeans_sizes], kmeans_mse)
+    numbers.update({f"k-means, K={k}: test MSE": m for k, m in zip(kmeans_sizes, kmeans_mse)})
+    vq = [train_vq_autoencoder(**options, seed=SEED) for options in vq_settings]
+    vq_bits = [r.options["codes_per_image"] * np.log2(r.options["num_codes"]) for r in vq]
+    curves["VQ autoencoder: codes x log2 16 bits"] = (vq_bits, [r.test_mse for r in vq])
+    numbers.update({f"VQ autoencoder, {b:.0f} bits: test MSE": r.test_mse for b, r in zip(vq_bits, vq)})
+    # The real bitstream of one model against its estimate.
+    chosen = runs["mixed", lambdas[len(lambdas) // 2], seeds[0]]
+    test_images = Tensor(load_digits("test")[0])
+    numbers["bitstream: estimated bits"] = chosen.test_bits * len(test_images.data)
+    numbers["bitstream: written bits"] = 8 * len(chosen.model.compress(test_images))
+    title = ("Learned compression of the test digits, true rounding" +
+             (f" ({settings['latent_channels']} latents, {settings['epochs']} epochs, mean of {len(seeds)} seeds)"))
+    return viz.plot_rate_distortion(curves, title), numbers
+
+
+# ------------------------------------------------------------------ lesson 9: reparameterization and the dVAE
+
+NORMAL_RUNS = {"reparameterization": ("reparameterization", None), "REINFORCE": ("reinforce", None),
+               "REINFORCE, leave-one-out": ("reinforce", "leave_one_out")}
+
+
+@figure
+def normal_estimator_variance(quick):
+    """Variance of the reparameterization and score-function estimates of d/d(mean, log_std) E[(z - 2)^2],
+    against the mean, the standard deviation and the number of draws per estimate."""
+    n_estimates = 200 if quick else 4000
+    rng = np.random.default_rng(SEED)
+
+    def variance(mean, sigma, n_samples, estimator, baseline):   # the trace of the covariance, as in lesson 3
+        estimates = normal_gradient_estimates(lambda z: (z - 2.0) ** 2, mean, np.log(sigma), estimator, n_samples,
+                                              n_estimates, rng, baseline=baseline)
+        return float(estimates.var(axis=0, ddof=1).sum())
+
+    sweeps = {"mean (sigma = 1, 4 draws)": ("mean", np.linspace(-2, 6, 5 if quick else 17),
+                                            dict(sigma=1.0, n_samples=4)),
+              "sigma (mean = 0, 4 draws)": ("sigma", np.geomspace(0.1, 4, 4 if quick else 12),
+                                            dict(mean=0.0, n_samples=4)),
+              "draws per estimate (mean = 0, sigma = 1)": ("n_samples", np.array([2, 4, 8, 16, 32, 64]),
+                                                           dict(mean=0.0, sigma=1.0))}
+    titles = {"mean": "against the mean", "sigma": "against sigma", "n_samples": "against the number of draws"}
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    smallest_ratio = np.inf   # REINFORCE (either baseline) over reparameterization, over every point swept
+    for ax, (xlabel, (swept, values, fixed)) in zip(axes, sweeps.items()):
+        curves = {label: [variance(**{**fixed, swept: value}, estimator=estimator, baseline=baseline)
+                          for value in values] for label, (estimator, baseline) in NORMAL_RUNS.items()}
+        pathwise = np.array(curves["reparameterization"])
+        smallest_ratio = min([smallest_ratio] + [float((np.array(curves[label]) / pathwise).min())
+                                                 for label in NORMAL_RUNS if label != "reparameterization"])
+        viz.plot_curves(values, curves, xlabel, "variance of the gradient estimate", titles[swept],
+                        logx=swept != "mean", logy=True, ax=ax)
+    fig.suptitle("z ~ N(mean, sigma^2), cost (z - 2)^2: variance of two unbiased gradient estimators "
+                 f"({n_estimates} estimates per point)")
+    fig.tight_layout()
+    numbers = {f"{label}: variance at mean 0, sigma 1, 4 draws": variance(0.0, 1.0, 4, *run)
+               for label, run in NORMAL_RUNS.items()}
+    numbers["smallest variance ratio, REINFORCE / reparameterization, over the sweeps"] = smallest_ratio
+    return fig, numbers
+
+
+@figure
+def gaussian_vae_elbo(quick):
+    """Test ELBO per epoch of the Gaussian VAE trained with the reparameterization trick and with REINFORCE."""
+    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=30)
+    runs = {label: train_gaussian_vae(estimator, latent_dim=16, baseline=baseline, **settings, seed=SEED)
+            for label, (estimator, baseline) in NORMAL_RUNS.items()}
+    epochs = np.arange(1, settings["epochs"] + 1)
+    fig = viz.plot_curves(epochs, {f"{label}: final {r.test_elbo:.2f}": r.history["test_elbo"]
+                                   for label, r in runs.items()}, "epoch", "test ELBO per image (nats)",
+                          "VAE of the black-and-white digits, 16 normal latents, 4 draws per image", markers=False)
+    return fig, {f"{label}: test ELBO": r.test_elbo for label, r in runs.items()} | \
+        {f"{label}: KL": r.history["kl"][-1] for label, r in runs.items()}
+
+
+@figure
+def dvae_soft_hard_gap(quick):
+    """The dVAE's test error with Gumbel-softmax mixtures and with hard codes as tau anneals, against VQ."""
+    settings = dict(num_codes=16, positions=4, code_dim=4, hidden=16, epochs=3) if quick else \
+        dict(num_codes=128, positions=8, code_dim=8, hidden=64, epochs=40)   # lesson 5's VQ autoencoder
+    dvae = train_dvae(**settings, seed=SEED)
+    vq = train_vq_autoencoder(num_codes=settings["num_codes"], codes_per_image=settings["positions"],
+                              code_dim=settings["code_dim"], hidden=settings["hidden"], epochs=settings["epochs"],
+                              seed=SEED)
+    history = dvae.history
+    epochs = np.arange(1, settings["epochs"] + 1)
+    fig, (ax, tau_ax) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    viz.plot_curves(epochs, {"dVAE, soft: Gumbel-softmax mixture at tau (as trained)": history["test_mse_soft"],
+                             "dVAE, hard: argmax codes (as used)": history["test_mse_hard"]},
+                    "", "test reconstruction MSE",
+                    f"dVAE, {settings['positions']} positions x {settings['num_codes']} codes: soft against hard",
+                    logy=True, markers=False, ax=ax,
+                    reference=(f"VQ autoencoder, same codes and positions (test {vq.test_mse:.4f})", vq.test_mse))
+    viz.plot_curves(epochs, {"temperature tau": history["tau"]}, "epoch", "tau", "", logy=True, markers=False,
+                    ax=tau_ax)
+    fig.tight_layout()
+    gap = np.array(history["test_mse_hard"]) - np.array(history["test_mse_soft"])
+    return fig, {"dVAE: test MSE, hard codes": dvae.test_mse, "dVAE: test MSE, soft": history["test_mse_soft"][-1],
+                 "VQ autoencoder: test MSE": vq.test_mse, "dVAE: hard - soft, first epoch": float(gap[0]),
+                 "dVAE: hard - soft, last epoch": float(gap[-1]), "dVAE: perplexity": dvae.perplexity,
+                 "dVAE: final tau": history["tau"][-1]}
 
 
 def main(argv=None):

@@ -11,7 +11,8 @@ from . import ops
 from .tensor import Tensor, as_tensor
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "cross_entropy", "mse_loss",
-           "concatenate", "stack", "where", "one_hot"]
+           "concatenate", "stack", "where", "one_hot",
+           "softplus", "maximum", "minimum", "broadcast_to", "pad", "einsum"]
 
 
 def logsumexp(x, axis=-1, keepdims=False):
@@ -42,25 +43,41 @@ def softmax(x, axis=-1):
     return log_softmax(x, axis=axis).exp()
 
 
-def cross_entropy(logits, target):
-    """Mean negative log-likelihood of integer class targets under softmax(logits).
+def cross_entropy(logits, target, reduction="mean"):
+    """Negative log-likelihood of integer class targets under softmax(logits), classes on the last axis.
 
-    ``logits``: (N, C) scores; ``target``: (N,) integers in [0, C).
-    loss = -(1/N) sum_n log softmax(logits_n)[target_n].
+    ``logits``: (..., C) scores; ``target``: (...) integers in [0, C), the same leading shape
+    (``(N, C)`` and ``(N,)`` for a batch, ``(B, T, C)`` and ``(B, T)`` for sequences).  The
+    cost of each item is ``-log softmax(logits)[..., target]``, and ``reduction`` says what
+    to return: ``"mean"`` (the default) its average, ``"sum"`` its sum, ``"none"`` the costs
+    themselves, shape (...) -- one per sample, as REINFORCE needs.
+
+    PyTorch agrees for (N, C); for more axes it expects the classes on axis 1, not last.
+
+        >>> import tinygrad_ste.functional as F
+        >>> F.cross_entropy([[0.0, 0.0], [0.0, 0.0]], [0, 1], reduction="none").data   # -log(1/2) each
+        array([0.69314718, 0.69314718])
     """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     logits = as_tensor(logits)
     target = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if logits.ndim != 2 or target.shape != logits.shape[:1]:
-        raise ValueError(f"cross_entropy: expected logits (N, C) and target (N,), got {logits.shape} and {target.shape}")
+    if logits.ndim == 0 or target.shape != logits.shape[:-1]:
+        raise ValueError(f"cross_entropy: expected logits (..., C) and target (...) with the same leading "
+                         f"shape, got {logits.shape} and {target.shape}")
     if target.dtype.kind not in "iu" and not (target.dtype.kind == "f" and np.all(target == np.round(target))):
         raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
     target = target.astype(np.intp)
-    classes = logits.shape[1]
+    classes = logits.shape[-1]
     if target.size and (target.min() < 0 or target.max() >= classes):
         raise ValueError(f"cross_entropy: target values must lie in [0, {classes}), "
                          f"got {target.min()}..{target.max()} (logits shape {logits.shape})")
-    picked = log_softmax(logits, axis=1)[np.arange(len(target)), target]
-    return -picked.mean()
+    # Item (i, j, ...) picks class target[i, j, ...] of its own row: index every leading axis
+    # with its own positions (np.indices) and the last one with the target.
+    costs = -log_softmax(logits, axis=-1)[np.indices(target.shape, sparse=True) + (target,)]
+    if reduction == "none":
+        return costs
+    return costs.sum() if reduction == "sum" else costs.mean()
 
 
 def mse_loss(prediction, target):
@@ -86,22 +103,98 @@ def stack(tensors, axis=0):
     return ops.Stack.apply(*tensors, axis=axis)
 
 
+def _tensor_pair(a, b, op_name):
+    """a and b as Tensors, for a two-operand function; a plain number takes the other side's
+    dtype (float32 stays float32), and a non-numeric operand is an error naming ``op_name``."""
+    if isinstance(b, Tensor) and not isinstance(a, Tensor):
+        return b._lift(a, op_name), b
+    a = as_tensor(a)
+    return a, a._lift(b, op_name)
+
+
 def where(condition, a, b):
     """Elementwise ``a if condition else b`` with broadcasting; ``condition`` gets no gradient.
 
     A number as one branch takes the dtype of the Tensor in the other (float32 stays float32).
     """
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition).astype(bool)
-    if isinstance(a, Tensor) and not isinstance(b, Tensor):
-        b = a._lift(b, "where")
-    elif isinstance(b, Tensor) and not isinstance(a, Tensor):
-        a = b._lift(a, "where")
-    return ops.Where.apply(a, b, condition=condition)
+    return ops.Where.apply(*_tensor_pair(a, b, "where"), condition=condition)
 
 
-def one_hot(indices, num_classes, dtype=np.float64):
-    """Integer array (...) -> one-hot NumPy array (..., num_classes).  Carries no gradient."""
+def one_hot(indices, num_classes=-1, dtype=np.float64):
+    """Integer indices (...) -> one-hot Tensor (..., num_classes): 1 at each index, 0 elsewhere.
+
+    As ``torch.nn.functional.one_hot``, but float64 by default (PyTorch's is int64), so it
+    mixes with other tensors directly; ``num_classes=-1`` means max(indices) + 1.  It carries
+    no gradient (indices are not differentiable).  NumPy code uses ``ops.one_hot_array``.
+
+        >>> one_hot([2, 0], 3).data
+        array([[0., 0., 1.],
+               [1., 0., 0.]])
+    """
     indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
-    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
-        raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got {indices.min()}..{indices.max()}")
-    return np.eye(num_classes, dtype=dtype)[indices.astype(np.intp)]
+    if num_classes == -1:
+        num_classes = int(indices.max()) + 1 if indices.size else 0
+    return Tensor(ops.one_hot_array(indices, num_classes, dtype=dtype), dtype=dtype)
+
+
+# ==================================================================================
+# More ops learners expect: the ones PyTorch has as functions rather than Tensor methods.
+# ==================================================================================
+
+
+def softplus(x):
+    """softplus(x) = log(1 + exp(x)), a smooth relu; stable for large |x| (``ops.Softplus``)."""
+    return ops.Softplus.apply(x)
+
+
+def maximum(a, b):
+    """Elementwise max(a, b) with broadcasting (``torch.maximum``).
+
+    Where a == b the two share the gradient equally (g/2 each), the convention of ``max``.
+    """
+    return ops.Maximum.apply(*_tensor_pair(a, b, "maximum"))
+
+
+def minimum(a, b):
+    """Elementwise min(a, b) with broadcasting (``torch.minimum``); ties share the gradient equally."""
+    return ops.Minimum.apply(*_tensor_pair(a, b, "minimum"))
+
+
+def broadcast_to(x, shape):
+    """x broadcast to ``shape`` (NumPy's rules; -1 keeps an axis), as ``torch.broadcast_to``.
+
+    The gradient sums over the copies: ``broadcast_to(x, (4, 3)).sum()`` gives x of shape
+    (3,) the gradient 4 in every element.
+    """
+    return ops.BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def pad(x, pad_width, value=0.0):
+    """x surrounded by the constant ``value``; ``pad_width`` as in ``numpy.pad`` (``ops.Pad``).
+
+        >>> pad([1.0, 2.0], (1, 2)).data
+        array([0., 1., 2., 0., 0.])
+    """
+    return ops.Pad.apply(x, pad_width=pad_width, value=value)
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation, ``numpy.einsum`` with gradients (``ops.Einsum``); any number of operands.
+
+    For the products that ``@`` and ``sum`` cannot write in one line:
+
+        >>> import numpy as np
+        >>> a, b = np.ones((2, 3, 4)), np.ones((2, 4, 5))
+        >>> einsum("bij,bjk->bik", a, b).shape      # batched matmul
+        (2, 3, 5)
+        >>> einsum("bi,bj->bij", a[:, :, 0], b[:, 0]).shape   # batched outer product
+        (2, 3, 5)
+
+    Operands may also be given as one list, as in PyTorch: ``einsum("ij,jk", [a, b])``.
+    """
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: subscripts must be a string such as 'ij,jk->ik', got {type(subscripts).__name__}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return ops.Einsum.apply(*operands, subscripts=subscripts)

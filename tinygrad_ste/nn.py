@@ -1,8 +1,11 @@
 """Layers, in the shape of PyTorch's ``torch.nn``: Linear, Sequential, activations, MLP.
 
 Every layer is a :class:`~tinygrad_ste.module.Module` (re-exported here as ``nn.Module``):
-its parameters are its Tensor attributes with requires_grad=True.  The vector quantizer
-lives in :mod:`tinygrad_ste.vq` and is re-exported as ``nn.VectorQuantizer``.
+its parameters are its Tensor attributes with requires_grad=True.  The quantizers live in
+their own modules and are re-exported here: ``nn.VectorQuantizer`` and ``nn.ResidualVQ``
+(:mod:`tinygrad_ste.vq`), ``nn.FSQ`` (:mod:`tinygrad_ste.fsq`); the entropy bottleneck of
+learned compression lives in :mod:`tinygrad_ste.entropy` and is re-exported as
+``nn.EntropyBottleneck`` (with its ``nn.rate_bits``).
 
     >>> import numpy as np
     >>> from tinygrad_ste import Tensor, nn
@@ -17,9 +20,12 @@ import numpy as np
 from .module import Module
 from .random import generator
 from .tensor import Tensor
-from .vq import VectorQuantizer
+from .fsq import FSQ
+from .vq import ResidualVQ, VectorQuantizer
+from .entropy import EntropyBottleneck, rate_bits
 
-__all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer"]
+__all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer", "ResidualVQ", "FSQ",
+           "EntropyBottleneck", "rate_bits"]
 
 
 class Linear(Module):

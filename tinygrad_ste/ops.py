@@ -250,7 +250,7 @@ class Max(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         axis = normalize_axes(axis, x.ndim)
         if any(x.shape[a] == 0 for a in (range(x.ndim) if axis is None else axis)):
-            raise ValueError("max over an axis of length 0 has no value")
+            raise ValueError("there is no value over an axis of length 0")   # min, which reuses this, too
         y = x.max(axis=axis, keepdims=True)
         ctx.save_for_backward(x, y)
         ctx.axis, ctx.keepdims = axis, keepdims
@@ -527,3 +527,400 @@ class Where(Function):
     def backward(ctx, g):
         zero = np.zeros((), dtype=g.dtype)
         return np.where(ctx.condition, g, zero), np.where(ctx.condition, zero, g)
+
+
+# ==================================================================================
+# More ops learners expect: elementwise, pairwise extremes, statistics, shapes,
+# padding and einsum.  Each forward and backward side by side, as above.
+# ==================================================================================
+
+
+# ------------------------------------------------------------------ more elementwise
+
+
+class Log1p(Function):
+    """y = ln(1 + x), accurate for tiny x (where 1 + x would round to 1).  dL/dx = g / (1 + x)."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (1 + x)
+
+
+class Softplus(Function):
+    """y = ln(1 + e^x), a smooth relu.  dL/dx = g * sigmoid(x).
+
+    Computed as ``logaddexp(0, x)`` = max(x, 0) + ln(1 + e^-|x|): e^x never overflows
+    (softplus(1000) = 1000) and tiny values keep their precision (softplus(-1000) = e^-1000 -> 0).
+    """
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * sigmoid_array(x)
+
+
+class Sin(Function):
+    """y = sin x.  dL/dx = g * cos x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * np.cos(x)
+
+
+class Cos(Function):
+    """y = cos x.  dL/dx = -g * sin x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return -g * np.sin(x)
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise, a and b broadcast against each other.
+
+    dL/da = g where a > b, dL/db = g where b > a.  Where a == b the two **share g equally**
+    (g/2 each), the convention of ``Max``, ``torch.amax`` and ``torch.maximum``: then
+    d max(x, x)/dx = 1, as central differences measure it.
+    """
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        share_of_a = (a > b) + 0.5 * (a == b)   # 1, 1/2 or 0 per element, broadcast shape
+        return g * share_of_a, g * (1 - share_of_a)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise = -max(-a, -b); ties share g equally, as in ``Maximum``.
+
+    Computed through Maximum: -a > -b exactly where a < b, so Maximum's backward, run on
+    what its forward saved, hands each side its share of g for the min as well.
+    """
+    @staticmethod
+    def forward(ctx, a, b):
+        return -Maximum.forward(ctx, -a, -b)
+
+    backward = staticmethod(Maximum.backward)
+
+
+class Min(Function):
+    """y = min of x over ``axis`` = -max(-x).  dL/dx = g where x equals the min, 0 elsewhere;
+    ties share g equally, exactly as in ``Max`` (whose forward and backward it reuses:
+    the elements of -x tied for its max are those of x tied for its min)."""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return -Max.forward(ctx, -x, axis=axis, keepdims=keepdims)
+
+    backward = staticmethod(Max.backward)
+
+
+# ------------------------------------------------------------------ statistics and scans
+
+
+class Var(Function):
+    """y = sum((x - mean x)^2) / (n - ddof) over ``axis``, n the number of elements reduced.
+
+    ``ddof=0`` (NumPy's default) is the population variance, ``ddof=1`` the unbiased sample
+    variance (PyTorch's default).  dL/dx = g * 2 (x - mean x) / (n - ddof): the mean moves
+    with x too, but its contribution is g * 2 sum(x - mean x) / ... = 0.
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None, ddof=0, keepdims=False):
+        axis = normalize_axes(axis, x.ndim)
+        count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        if count - ddof <= 0:
+            raise ValueError(f"needs more than ddof={ddof} elements per reduction, got {count}")
+        centred = x - x.mean(axis=axis, keepdims=True)
+        ctx.save_for_backward(centred)
+        ctx.axis, ctx.keepdims, ctx.divisor = axis, keepdims, count - ddof
+        return (centred * centred).sum(axis=axis, keepdims=keepdims) / ctx.divisor
+
+    @staticmethod
+    def backward(ctx, g):
+        centred = ctx.saved_tensors[0]
+        g = _restore_reduced_axes(g, centred.ndim, ctx.axis, ctx.keepdims)
+        return g * (2 / ctx.divisor) * centred
+
+
+class Std(Var):
+    """y = sqrt(var x) over ``axis`` (``ddof`` as in ``Var``).
+
+    dL/dx = g / (2 y) * dvar/dx = g (x - mean x) / ((n - ddof) y).  Where y = 0 (all the
+    reduced elements equal) the std is not differentiable, like |x| at 0, and the gradient
+    is 0 there, as in PyTorch.
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None, ddof=0, keepdims=False):
+        y = np.sqrt(Var.forward(ctx, x, axis=axis, ddof=ddof, keepdims=keepdims))
+        ctx.save_for_backward(*ctx.saved_tensors, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_tensors[1]
+        half_over_y = np.divide(0.5, y, out=np.zeros_like(y), where=y > 0)   # dsqrt(v)/dv = 1 / (2 sqrt v)
+        return Var.backward(ctx, g * half_over_y)
+
+
+class Cumsum(Function):
+    """y_i = x_0 + x_1 + ... + x_i along ``axis`` (None: over the flattened x, as NumPy does).
+
+    x_j feeds every y_i with i >= j, so dL/dx_j = g_j + g_{j+1} + ... + g_last: the cumulative
+    sum of g taken from the far end (flip, cumsum, flip back).
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        ctx.shape, ctx.axis = x.shape, axis
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        axis = 0 if ctx.axis is None else ctx.axis
+        return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis).reshape(ctx.shape)
+
+
+# ------------------------------------------------------------------ more shapes
+# squeeze, unsqueeze and flatten only change the shape: each is a Reshape (whose backward,
+# g.reshape(x.shape), they inherit) with its own forward, so a graph names the op you called.
+
+
+class Squeeze(Reshape):
+    """Drop axes of length 1: all of them (``axis=None``) or those named in ``axis``.
+
+    As in PyTorch, a named axis whose length is not 1 is left alone (NumPy would raise).
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        ctx.shape = x.shape
+        axes = range(x.ndim) if axis is None else normalize_axes(axis, x.ndim)
+        dropped = {a for a in axes if x.shape[a] == 1}
+        return x.reshape(tuple(n for a, n in enumerate(x.shape) if a not in dropped))
+
+
+class Unsqueeze(Reshape):
+    """Insert an axis of length 1 at position ``axis`` of the output, in [-ndim - 1, ndim]:
+    for x of shape (3, 4), axis 0 gives (1, 3, 4) and axis -1 gives (3, 4, 1)."""
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.shape = x.shape
+        return np.expand_dims(x, normalize_axes(axis, x.ndim + 1))
+
+
+class Flatten(Reshape):
+    """Merge the axes ``start_dim`` .. ``end_dim`` (both included) into one, as ``torch.flatten``:
+    (2, 3, 4) gives (24,) by default, (2, 12) with start_dim=1, (6, 4) with end_dim=-2.
+    A 0-d x becomes shape (1,)."""
+    @staticmethod
+    def forward(ctx, x, start_dim=0, end_dim=-1):
+        ctx.shape = x.shape
+        ndim = max(x.ndim, 1)   # a 0-d x counts as 1-d, as in PyTorch
+        (start,), (end,) = normalize_axes(start_dim, ndim), normalize_axes(end_dim, ndim)
+        if start > end:
+            raise ValueError(f"start_dim {start_dim} comes after end_dim {end_dim}")
+        merged = int(np.prod(x.shape[start:end + 1]))   # not -1: NumPy cannot infer it when a length is 0
+        return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+
+class BroadcastTo(Function):
+    """y = x broadcast to ``shape`` by NumPy's rules (PyTorch's ``expand``): axes are matched
+    from the end, an axis of length 1 is repeated, missing leading axes are added.  A -1
+    in ``shape`` keeps that axis of x.  y is a read-only view: no element is copied.
+
+    Every element of y is a copy of one element of x, so dL/dx = g summed over the copies.
+    That is exactly what the engine does for every broadcasting op (``tensor.sum_to_shape``),
+    so the backward returns g as it is.
+    """
+    name = "broadcast_to"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        shape = tuple(shape)
+        new_axes = len(shape) - x.ndim
+        if new_axes < 0:
+            raise ValueError(f"cannot broadcast to {shape}: it has fewer dimensions than the tensor")
+        if -1 in shape[:new_axes]:
+            raise ValueError(f"-1 in {shape} names a new leading axis, which has no length to keep")
+        shape = tuple(x.shape[i - new_axes] if n == -1 else n for i, n in enumerate(shape))
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(f"cannot broadcast shape {x.shape} to {shape}: each axis must match "
+                             "or have length 1 in the tensor") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+# ------------------------------------------------------------------ padding
+
+
+class Pad(Function):
+    """y = x surrounded by the constant ``value``: ``pad_width[i] = (before_i, after_i)``
+    elements are added before and after axis i.
+
+    ``pad_width`` as in ``numpy.pad``: an int (that many on both sides of every axis), a
+    pair (before, after) for every axis, or one pair per axis.  (PyTorch's ``F.pad`` lists
+    the pairs flat and from the last axis; here they are NumPy's, first axis first.)
+    For x of shape (2, 3), ``pad_width=((1, 0), (2, 2))`` gives shape (3, 7).
+
+    The padding is constant, so only the inner block depends on x: dL/dx = g with the
+    padding cut off.
+    """
+    @staticmethod
+    def forward(ctx, x, pad_width, value=0.0):
+        if x.ndim == 0:
+            raise ValueError("a 0-d tensor has no axes to pad")
+        widths = np.asarray(pad_width)
+        if widths.dtype.kind not in "iu" or widths.size == 0 or np.any(widths < 0):
+            raise ValueError(f"pad_width must hold non-negative integers, got {pad_width!r}")
+        try:
+            widths = np.broadcast_to(widths, (x.ndim, 2))
+        except ValueError:
+            raise ValueError(f"pad_width {pad_width!r} does not fit {x.ndim} dimensions: give an int, "
+                             "a pair (before, after), or one pair per axis") from None
+        ctx.inner = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.inner]
+
+
+# ------------------------------------------------------------------ einsum
+
+
+def _explicit_subscripts(subscripts, shapes):
+    """Parse einsum ``subscripts`` into (one letter string per operand, output letters).
+
+    The result spells every axis with a letter: ``...`` becomes spare letters for the
+    broadcast axes (aligned from the right, as broadcasting is), and a missing ``->output``
+    becomes NumPy's implicit one: the broadcast axes, then the letters used exactly once,
+    in alphabetical (ASCII) order.  ``'...ij,jk'`` on shapes (5, 2, 3) and (3, 4) gives
+    (['Aij', 'jk'], 'Aik').
+    """
+    inputs, arrow, output = subscripts.replace(" ", "").partition("->")
+    inputs = inputs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"subscripts {subscripts!r} name {len(inputs)} operand(s), got {len(shapes)}")
+    for term in inputs + [output]:
+        named = term.replace("...", "", 1)
+        if named and not (named.isascii() and named.isalpha()):
+            raise ValueError(f"subscripts {subscripts!r}: use letters a-z, A-Z, commas, one '->' and "
+                             "at most one '...' per operand")
+    letters = set(subscripts) - set(",->.")
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in letters]
+    broadcast_ndims = []
+    for i, (term, shape) in enumerate(zip(inputs, shapes)):
+        named = len(term.replace("...", ""))
+        if ("..." in term and named > len(shape)) or ("..." not in term and named != len(shape)):
+            raise ValueError(f"operand {i} has shape {shape}, but its subscripts {term!r} name {named} axes")
+        broadcast_ndims.append(len(shape) - named if "..." in term else 0)
+    broadcast = "".join(spare[:max(broadcast_ndims, default=0)])
+    if not arrow:
+        used = "".join(inputs).replace("...", "")
+        output = "..." + "".join(sorted(c for c in set(used) if used.count(c) == 1))
+    elif any(broadcast_ndims) and "..." not in output:
+        raise ValueError(f"subscripts {subscripts!r}: the operands have '...' axes, so the output needs '...' too")
+    inputs = [term.replace("...", broadcast[len(broadcast) - k:]) for term, k in zip(inputs, broadcast_ndims)]
+    lengths = {}   # letter -> (its length where not 1, the operand it has that length in)
+    for i, (term, shape) in enumerate(zip(inputs, shapes)):
+        for letter, n in zip(term, shape):
+            if n == 1:   # broadcasts against any length
+                continue
+            seen, first = lengths.setdefault(letter, (n, i))
+            if n != seen:
+                axis = f"axis {letter!r}" if letter in letters else "a '...' axis"
+                raise ValueError(f"subscripts {subscripts!r}: {axis} has length {seen} in operand {first} "
+                                 f"but {n} in operand {i} (lengths must match, or be 1 to broadcast)")
+    return inputs, output.replace("...", broadcast)
+
+
+class Einsum(Function):
+    """y = numpy.einsum(subscripts, *operands): sums of products named by index letters.
+
+    ``'bij,bjk->bik'`` is a batched matmul, ``'bi,bj->bij'`` a batched outer product,
+    ``'ij->ji'`` a transpose, ``'ii->'`` a trace.  Any number of operands; ``...`` stands for
+    broadcast axes.
+
+    Backward: y is linear in each operand, so dL/dx_i is the same kind of sum with x_i's
+    place taken by g.  With letters written out: for y[out] = sum prod_j x_j[s_j],
+    dL/dx_i[s_i] = einsum(out, s_j for j != i -> s_i)(g, x_j for j != i).  Two letters need
+    care: a letter only x_i has (summed over, in no other operand nor the output) is not in
+    that sum -- each of its elements got the same share of g, so the result is broadcast
+    along it (so is an axis of length 1 elsewhere, broadcast against x_i); and a letter repeated in s_i (``'ii'``, a diagonal) is written back onto that
+    diagonal of a zero array.
+    """
+    @staticmethod
+    def forward(ctx, *operands, subscripts):
+        inputs, output = _explicit_subscripts(subscripts, [x.shape for x in operands])
+        ctx.save_for_backward(*operands)
+        ctx.inputs, ctx.output = inputs, output
+        return np.einsum(",".join(inputs) + "->" + output, *operands)
+
+    @staticmethod
+    def backward(ctx, g):
+        operands, inputs, output = ctx.saved_tensors, ctx.inputs, ctx.output
+        grads = []
+        for i, (term, x) in enumerate(zip(inputs, operands)):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            others = [j for j in range(len(inputs)) if j != i]
+            unique = "".join(dict.fromkeys(term))             # letters of x_i, each once, in order
+            reachable = set(output).union(*(inputs[j] for j in others))
+            kept = "".join(c for c in unique if c in reachable)
+            grad = np.einsum(",".join([output] + [inputs[j] for j in others]) + "->" + kept,
+                             g, *[operands[j] for j in others])
+            # Letters only x_i has, and axes where the other operands had length 1 and were
+            # broadcast against x_i: every element along them gets the same gradient.
+            length = dict(zip(term, x.shape))
+            grad = np.expand_dims(grad, tuple(k for k, c in enumerate(unique) if c not in reachable))
+            grad = np.broadcast_to(grad, tuple(length[c] if n == 1 else n for c, n in zip(unique, grad.shape)))
+            if len(unique) < len(term):   # a repeated letter: the gradient lives on the diagonal
+                length = dict(zip(unique, grad.shape))
+                full = np.zeros(tuple(length[c] for c in term), dtype=grad.dtype)
+                np.einsum(term + "->" + unique, full)[...] = grad   # einsum returns a writable view here
+                grad = full
+            grads.append(grad)
+        return tuple(grads)
+
+
+# ------------------------------------------------------------------ one-hot (NumPy level, no gradient)
+
+
+def one_hot_array(indices, num_classes, dtype=np.float64):
+    """Integer array of shape (...) -> NumPy array of shape (..., num_classes), 1 at each index.
+
+    For backward rules and samplers, which work on arrays; ``functional.one_hot`` wraps it
+    in a Tensor.  Indices outside [0, num_classes) are a ValueError.
+    """
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu" and not (indices.dtype.kind == "f" and np.all(indices == np.round(indices))):
+        raise TypeError(f"one_hot: indices must be integers, got dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
+        raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got {indices.min()}..{indices.max()}")
+    return np.eye(num_classes, dtype=dtype)[indices.astype(np.intp)]

@@ -50,23 +50,39 @@ score-function estimate, mean_i (cost_i - b_i) d log p(z_i) / dlogits, with a ba
 
 Shapes: logits (...,) for Bernoulli, (..., K) for categorical (one-hot over the last
 axis); a sample has the logits' shape, or (n_samples, *logits.shape) with ``n_samples``.
+
+A continuous variable, z ~ N(mean, exp(log_std)^2), has the gradient the discrete ones lack:
+:func:`sample_normal` draws z = mean + exp(log_std) * eps with eps ~ N(0, 1), a smooth function
+of the parameters once eps is drawn (the reparameterization trick), so backward() through it
+is an unbiased estimate of d/d(mean, log_std) E_z[f(z)] with no extra term.  Its
+``estimator="reinforce"`` draws the same z without a graph, for the score-function
+estimate from ``reinforce_loss((mean, log_std), z, cost, kind="normal")``: side by side,
+two unbiased estimators of one gradient, with different variances.
+
+    >>> mean, log_std = Tensor(np.zeros(3), requires_grad=True), Tensor(np.zeros(3), requires_grad=True)
+    >>> z = sample_normal(mean, log_std, rng, estimator="reparameterization", n_samples=8)   # (8, 3)
+    >>> ((z - 1.0) ** 2).sum(axis=1).mean().backward()
+    >>> mean.grad.shape, log_std.grad.shape
+    ((3,), (3,))
 """
 import numpy as np
 
 from .discrete import softmax_array, softmax_backward
 from .function import Function
-from .ops import sigmoid_array
-from .functional import log_softmax, logsumexp, one_hot, stack
+from .ops import one_hot_array, sigmoid_array
+from .functional import log_softmax, softplus
 from .random import generator
 from .tensor import Tensor, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
            "EMABaseline", "leave_one_out_baseline", "make_baseline", "gumbel_noise", "logistic_noise",
            "Bernoulli", "Categorical", "DISTRIBUTIONS", "distribution_of",
-           "Sample", "RelaxedSample", "ScoreFunction", "ESTIMATORS", "BASELINES"]
+           "Sample", "RelaxedSample", "ScoreFunction", "ESTIMATORS", "BASELINES",
+           "sample_normal", "normal_noise", "Normal", "NormalSample", "NORMAL_ESTIMATORS"]
 
 ESTIMATORS = ("straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce")
 BASELINES = ("none", "ema", "leave_one_out")
+NORMAL_ESTIMATORS = ("reparameterization", "reinforce")   # the estimators of sample_normal
 
 
 # ------------------------------------------------------------------ noise
@@ -94,10 +110,25 @@ def logistic_noise(rng, shape):
     return np.log(u) - np.log1p(-u)
 
 
-# ------------------------------------------------------------------ the two distributions
+def normal_noise(rng, shape):
+    """eps ~ N(0, 1): standard normal noise, float64 of ``shape``; mean + sigma * eps ~ N(mean, sigma^2)."""
+    return rng.standard_normal(shape)
 
 
-class Bernoulli:
+# ------------------------------------------------------------------ the distributions: two discrete, one normal
+
+
+class _Discrete:
+    """What the two discrete distributions share: one parameter, the logits, and their score."""
+    parameter_names = ("logits",)
+
+    @classmethod
+    def score(cls, logits, samples):
+        """(d log p(b) / dlogits,) = (b - P(logits),), for a Bernoulli and a categorical alike (NumPy)."""
+        return (samples - cls.probabilities(logits),)
+
+
+class Bernoulli(_Discrete):
     """b in {0, 1} elementwise with P(b = 1) = sigmoid(logits); logits of any shape."""
     name = "bernoulli"
     noise = staticmethod(logistic_noise)
@@ -116,11 +147,10 @@ class Bernoulli:
     @staticmethod
     def log_prob(logits, samples):
         """log p(b) = b * logits - log(1 + e^logits), elementwise (a Tensor, shape of ``samples``)."""
-        softplus = logsumexp(stack([Tensor(np.zeros_like(logits.data)), logits], axis=-1), axis=-1)
-        return samples * logits - softplus
+        return samples * logits - softplus(logits)
 
 
-class Categorical:
+class Categorical(_Discrete):
     """b one-hot over the last axis with P(b_k = 1) = softmax(logits)_k; logits (..., K)."""
     name = "categorical"
     noise = staticmethod(gumbel_noise)
@@ -130,7 +160,7 @@ class Categorical:
     @staticmethod
     def hard(perturbed):
         """The sample from noisy logits: one_hot(argmax(logits + G)) over the last axis."""
-        return one_hot(perturbed.argmax(axis=-1), perturbed.shape[-1], dtype=perturbed.dtype)
+        return one_hot_array(perturbed.argmax(axis=-1), perturbed.shape[-1], dtype=perturbed.dtype)
 
     @staticmethod
     def log_prob(logits, samples):
@@ -138,24 +168,60 @@ class Categorical:
         return (samples * log_softmax(logits, axis=-1)).sum(axis=-1)
 
 
-DISTRIBUTIONS = {"bernoulli": Bernoulli, "categorical": Categorical}
+class Normal:
+    """z ~ N(mean, sigma^2) elementwise, sigma = exp(log_std); mean and log_std broadcast together.
+
+    Its parameters are the pair (mean, log_std): the log keeps sigma positive whatever a
+    network outputs.  No Gumbel-max here: a sample is the smooth z = mean + sigma * eps.
+    """
+    name = "normal"
+    parameter_names = ("mean", "log_std")
+    noise = staticmethod(normal_noise)
+
+    @staticmethod
+    def log_prob(mean, log_std, samples):
+        """log p(z) = -(z - mean)^2 / (2 sigma^2) - log_std - log(2 pi) / 2, elementwise (a Tensor)."""
+        return -0.5 * ((samples - mean) / log_std.exp()) ** 2 - log_std - 0.5 * np.log(2 * np.pi)
+
+    @staticmethod
+    def score(mean, log_std, samples):
+        """(d log p / dmean, d log p / dlog_std) = ((z - mean) / sigma^2, ((z - mean) / sigma)^2 - 1) (NumPy)."""
+        sigma = np.exp(log_std)
+        standardized = (samples - mean) / sigma
+        return standardized / sigma, standardized ** 2 - 1
 
 
-def distribution_of(kind, op):
-    """The distribution class for ``kind`` ("bernoulli" or "categorical"); a ValueError naming ``op`` otherwise."""
-    try:
-        return DISTRIBUTIONS[kind]
-    except (KeyError, TypeError):
-        raise ValueError(f"{op}: unknown kind {kind!r}; choose 'bernoulli' or 'categorical'") from None
+DISTRIBUTIONS = {"bernoulli": Bernoulli, "categorical": Categorical, "normal": Normal}
+
+
+def distribution_of(kind, op, discrete=False):
+    """The distribution class for ``kind`` ("bernoulli", "categorical" or "normal"); a ValueError
+    naming ``op`` otherwise, or for "normal" when ``discrete`` (``op`` enumerates outcomes)."""
+    valid = [name for name in DISTRIBUTIONS if not (discrete and name == "normal")]
+    if not isinstance(kind, str) or kind not in valid:
+        raise ValueError(f"{op}: unknown kind {kind!r}; choose {' or '.join(map(repr, valid))}")
+    return DISTRIBUTIONS[kind]
+
+
+def _parameters(distribution, parameters, op):
+    """The distribution's parameters as a tuple of Tensors: (logits,) or (mean, log_std)."""
+    if len(distribution.parameter_names) == 1:
+        return (as_tensor(parameters),)
+    if not isinstance(parameters, (tuple, list)) or len(parameters) != len(distribution.parameter_names):
+        raise ValueError(f"{op}: a {distribution.name} takes the pair ({', '.join(distribution.parameter_names)}), "
+                         f"got {type(parameters).__name__}")
+    return tuple(as_tensor(parameter) for parameter in parameters)
 
 
 def log_prob(logits, samples, kind):
     """log p(samples | logits) per variable, as a Tensor differentiable in the logits.
 
     kind "bernoulli": shape of ``samples``; kind "categorical": ``samples`` without its
-    last (one-hot) axis.  Sum over the variables for the log-probability of a joint sample.
+    last (one-hot) axis; kind "normal": ``logits`` is the pair (mean, log_std), the result
+    has the shape of ``samples``.  Sum over the variables for the log-probability of a joint sample.
     """
-    return distribution_of(kind, "log_prob").log_prob(as_tensor(logits), as_tensor(samples))
+    distribution = distribution_of(kind, "log_prob")
+    return distribution.log_prob(*_parameters(distribution, logits, "log_prob"), as_tensor(samples))
 
 
 # ------------------------------------------------------------------ the hard sample and its rules
@@ -246,6 +312,15 @@ class RelaxedSample(Function):
         return ctx.distribution.probabilities_backward(soft, g) / ctx.tau
 
 
+def _sample_shape(op, shape, n_samples):
+    """``shape``, or (n_samples, *shape): the shape of the noise to draw."""
+    if n_samples is None:
+        return shape
+    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"{op}: n_samples must be a positive integer or None, got {n_samples!r}")
+    return (int(n_samples),) + shape
+
+
 def _sample(distribution, op, logits, estimator, rng, tau, n_samples):
     logits = as_tensor(logits)
     if estimator not in ESTIMATORS:
@@ -257,12 +332,7 @@ def _sample(distribution, op, logits, estimator, rng, tau, n_samples):
         raise ValueError(f"{op}: logits must have a class axis (..., K), got shape {logits.shape}")
     if not np.isfinite(logits.data).all():
         raise ValueError(f"{op}: logits of shape {logits.shape} contain inf or NaN")
-    shape = logits.shape
-    if n_samples is not None:
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"{op}: n_samples must be a positive integer or None, got {n_samples!r}")
-        shape = (int(n_samples),) + shape
-    noise = distribution.noise(rng, shape).astype(logits.dtype)
+    noise = distribution.noise(rng, _sample_shape(op, logits.shape, n_samples)).astype(logits.dtype)
     if estimator == "gumbel":
         return RelaxedSample.apply(logits, noise=noise, distribution=distribution, tau=tau)
     if estimator == "reinforce":   # the sample carries no gradient: reinforce_loss does
@@ -290,6 +360,64 @@ def sample_categorical(logits, estimator, rng=None, tau=1.0, n_samples=None):
     soft sample, a probability vector over the last axis.
     """
     return _sample(Categorical, "sample_categorical", logits, estimator, rng, tau, n_samples)
+
+
+# ------------------------------------------------------------------ the normal sample: reparameterization
+
+
+class NormalSample(Function):
+    """z = mean + exp(log_std) * noise: a draw from N(mean, sigma^2) as a smooth function of its parameters.
+
+    The reparameterization trick (Kingma & Welling 2014, "Auto-Encoding Variational Bayes";
+    Rezende et al. 2014): draw eps ~ N(0, 1) first and hold it fixed; then z moves smoothly
+    with the parameters, and its exact derivative is
+
+        dL/dmean = g,    dL/dlog_std = g * sigma * eps = g * (z - mean).
+
+    Averaged over eps this is exactly d/d(mean, log_std) E_z[L]: the pathwise estimator.
+    mean, log_std (S) broadcast against noise (n, *S) or (S) -> z of the noise's shape.
+    """
+    name = "normal_sample"
+
+    @staticmethod
+    def forward(ctx, mean, log_std, noise):
+        scaled_noise = np.exp(log_std) * noise
+        ctx.save_for_backward(scaled_noise)
+        return mean + scaled_noise
+
+    @staticmethod
+    def backward(ctx, g):
+        scaled_noise, = ctx.saved_tensors
+        return g, g * scaled_noise
+
+
+def sample_normal(mean, log_std, rng=None, estimator="reparameterization", n_samples=None):
+    """Draw z ~ N(mean, exp(log_std)^2) elementwise, differentiable by ``estimator``.
+
+    mean, log_std: shapes that broadcast to S -> a Tensor of shape S, or (n_samples, *S).
+    ``estimator``: "reparameterization" (z = mean + sigma * eps with the gradient of
+    :class:`NormalSample`) or "reinforce" (the same z, without a graph: the gradient comes
+    from ``reinforce_loss((mean, log_std), z, cost, kind="normal", baseline=...)``).
+    ``rng``: a ``numpy.random.Generator``, or None for the library-wide one.
+    """
+    op = "sample_normal"
+    if estimator not in NORMAL_ESTIMATORS:
+        raise ValueError(f"{op}: unknown estimator {estimator!r}; choose one of "
+                         f"{', '.join(map(repr, NORMAL_ESTIMATORS))}")
+    rng = generator(rng, op)
+    mean, log_std = as_tensor(mean), as_tensor(log_std)
+    try:
+        shape = np.broadcast_shapes(mean.shape, log_std.shape)
+    except ValueError:
+        raise ValueError(f"{op}: mean of shape {mean.shape} and log_std of shape {log_std.shape} "
+                         f"do not broadcast") from None
+    for name, parameter in (("mean", mean), ("log_std", log_std)):
+        if not np.isfinite(parameter.data).all():
+            raise ValueError(f"{op}: {name} of shape {parameter.shape} contains inf or NaN")
+    noise = normal_noise(rng, _sample_shape(op, shape, n_samples)).astype(np.result_type(mean.dtype, log_std.dtype))
+    if estimator == "reinforce":   # the sample carries no gradient: reinforce_loss does
+        return NormalSample.apply(mean.detach(), log_std.detach(), noise=noise)
+    return NormalSample.apply(mean, log_std, noise=noise)
 
 
 # ------------------------------------------------------------------ REINFORCE and its baselines
@@ -355,28 +483,30 @@ def make_baseline(baseline):
 class ScoreFunction(Function):
     """REINFORCE (Williams 1992), the score-function estimator, as a loss term.
 
-    d/dlogits E_b[c(b)] = E_b[(c(b) - baseline) d log p(b)/dlogits], and for both
+    d/dlogits E_b[c(b)] = E_b[(c(b) - baseline) d log p(b)/dlogits], and for both discrete
     distributions d log p(b)/dlogits = b - p with p = P(logits).  So, over the samples i:
 
         forward:  0  (adding it leaves the value of the loss unchanged)
         backward: dL/dlogits = g * mean_i (c_i - b_i) * (x_i - p)
 
-    samples x: (n, ...) broadcast against logits; advantage c - b: (n, ...), a prefix of
+    For a normal the inputs are (mean, log_std) and the score is the pair
+    ((x - mean) / sigma^2, ((x - mean) / sigma)^2 - 1) (see ``Normal.score``).
+    samples x: (n, ...) broadcast against the parameters; advantage c - b: (n, ...), a prefix of
     the samples' shape (each entry is the cost of the sample that fills the remaining axes).
     """
     name = "reinforce"
 
     @staticmethod
-    def forward(ctx, logits, samples, advantage, distribution):
-        ctx.save_for_backward(logits, samples, advantage)
+    def forward(ctx, *parameters, samples, advantage, distribution):
+        ctx.save_for_backward(samples, advantage, *parameters)
         ctx.distribution = distribution
-        return np.zeros((), dtype=logits.dtype)
+        return np.zeros((), dtype=parameters[0].dtype)
 
     @staticmethod
     def backward(ctx, g):
-        logits, samples, advantage = ctx.saved_tensors
+        samples, advantage, *parameters = ctx.saved_tensors
         per_sample = advantage.reshape(advantage.shape + (1,) * (samples.ndim - advantage.ndim))
-        return g * per_sample * (samples - ctx.distribution.probabilities(logits)) / advantage.size
+        return tuple(g * per_sample * score / advantage.size for score in ctx.distribution.score(*parameters, samples))
 
 
 def reinforce_loss(logits, samples, cost, kind, baseline=None):
@@ -385,7 +515,8 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     ``samples``: drawn from ``logits`` (e.g. ``sample_categorical(logits, "reinforce", rng,
     n_samples=n)``), shape (n, ...).  ``cost``: Tensor or array of shape (n,), or a prefix
     of the samples' shape such as (n, batch), one cost per sample (read as a constant).
-    ``kind``: "bernoulli" or "categorical", the distribution the samples came from.
+    ``kind``: "bernoulli", "categorical" or "normal", the distribution the samples came
+    from; for "normal", ``logits`` is the pair (mean, log_std) given to :func:`sample_normal`.
     ``baseline``: None or "none", "leave_one_out", or a callable ``cost -> b`` such as an
     :class:`EMABaseline` (see :func:`make_baseline`).
 
@@ -400,33 +531,41 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     gradient = mean over cost entries of (cost - baseline) * d log p(sample) / dlogits.
     """
     distribution = distribution_of(kind, "reinforce_loss")
-    logits = as_tensor(logits)
-    samples = np.asarray(samples.data if isinstance(samples, Tensor) else samples, dtype=logits.dtype)
-    cost = np.asarray(cost.data if isinstance(cost, Tensor) else cost, dtype=logits.dtype)
+    parameters = _parameters(distribution, logits, "reinforce_loss")
+    dtype = parameters[0].dtype
+    samples = np.asarray(samples.data if isinstance(samples, Tensor) else samples, dtype=dtype)
+    cost = np.asarray(cost.data if isinstance(cost, Tensor) else cost, dtype=dtype)
     event_axes = 1 if distribution is Categorical else 0
     if cost.ndim < 1 or cost.ndim > samples.ndim - event_axes or cost.shape != samples.shape[:cost.ndim]:
         raise ValueError(f"reinforce_loss: cost of shape {cost.shape} must be one cost per sample, a leading "
                          f"part of the samples' shape {samples.shape} (e.g. {samples.shape[:1]})")
-    hard = np.isin(samples, (0, 1)).all() and (distribution is Bernoulli or (samples.sum(axis=-1) == 1).all())
-    if not hard:   # a soft "gumbel" sample has no log-probability under p: its score would be meaningless
+    if distribution is Normal:
+        if not np.isfinite(samples).all():
+            raise ValueError(f"reinforce_loss: samples of shape {samples.shape} contain inf or NaN")
+    elif not (np.isin(samples, (0, 1)).all() and (distribution is Bernoulli or (samples.sum(axis=-1) == 1).all())):
+        # a soft "gumbel" sample has no log-probability under p: its score would be meaningless
         raise ValueError(f"reinforce_loss: samples of shape {samples.shape} must be hard {kind} samples "
                          f"(0/1{', one-hot over the last axis' if distribution is Categorical else ''})")
-    try:
-        broadcast = np.broadcast_shapes(logits.shape, samples.shape)
-    except ValueError:
-        broadcast = None
-    if broadcast != samples.shape:
-        raise ValueError(f"reinforce_loss: logits of shape {logits.shape} do not broadcast to the samples' "
-                         f"shape {samples.shape}")
+    for name, parameter in zip(distribution.parameter_names, parameters):
+        try:
+            broadcast = np.broadcast_shapes(parameter.shape, samples.shape)
+        except ValueError:
+            broadcast = None
+        if broadcast != samples.shape:
+            raise ValueError(f"reinforce_loss: {name} of shape {parameter.shape} does not broadcast to the samples' "
+                             f"shape {samples.shape}")
     if isinstance(baseline, str) and baseline == "ema":
         raise ValueError("reinforce_loss: baseline='ema' would start a new moving average at every call, which "
                          "is no baseline at all; make one EMABaseline() before training and pass that same "
                          "object at every step: baseline=ema, with ema = EMABaseline()")
-    has_sample_axis = samples.ndim > logits.ndim or logits.shape[0] == 1   # the logits do not vary along axis 0
+    # the parameters (logits; or mean and log_std) do not vary along axis 0
+    has_sample_axis = all(samples.ndim > parameter.ndim or parameter.shape[0] == 1 for parameter in parameters)
     if isinstance(baseline, str) and baseline == "leave_one_out" and not has_sample_axis:
+        shapes = " and ".join(f"{name} of shape {parameter.shape}"
+                              for name, parameter in zip(distribution.parameter_names, parameters))
         raise ValueError(f"reinforce_loss: baseline='leave_one_out' compares each sample with the other samples "
                          f"along axis 0, but the samples of shape {samples.shape} have no sample axis there: the "
-                         f"logits of shape {logits.shape} vary along it.  Draw several samples per logit with "
+                         f"{shapes} vary along it.  Draw several samples per logit with "
                          f"n_samples=n (samples of shape (n, *logits.shape)) and give one cost per sample, (n, ...)")
     advantage = cost - make_baseline(baseline)(cost)
-    return ScoreFunction.apply(logits, samples=samples, advantage=advantage, distribution=distribution)
+    return ScoreFunction.apply(*parameters, samples=samples, advantage=advantage, distribution=distribution)

@@ -229,14 +229,59 @@ class Tensor:
 
     def transpose(self, *axes):
         """Permute axes: ``x.transpose()`` reverses them, ``x.transpose(0, 2, 1)`` is explicit."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = tuple(axes[0] or ())   # x.transpose(None) reverses too, as in NumPy
         return ops.Transpose.apply(self, axes=axes or None)
 
     @property
     def T(self):
         """All axes reversed (the matrix transpose for 2-D tensors)."""
         return self.transpose()
+
+    # ----------------------------------------------------------------- more methods: statistics, trigonometry, shapes
+    def min(self, axis=None, keepdims=False):
+        """Minimum over ``axis``; tied elements share the gradient equally, as in ``max``."""
+        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        """Variance over ``axis``, dividing by n - ``ddof`` (NumPy's default 0; PyTorch's is 1)."""
+        return ops.Var.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        """Standard deviation, sqrt of ``var`` with the same arguments."""
+        return ops.Std.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def log1p(self): return ops.Log1p.apply(self)
+    def sin(self): return ops.Sin.apply(self)
+    def cos(self): return ops.Cos.apply(self)
+    def maximum(self, other): return ops.Maximum.apply(self, self._lift(other, "maximum"))
+    def minimum(self, other): return ops.Minimum.apply(self, self._lift(other, "minimum"))
+
+    def cumsum(self, axis=None):
+        """Running sum along ``axis`` (None: over the flattened tensor, as in NumPy)."""
+        return ops.Cumsum.apply(self, axis=axis)
+
+    def squeeze(self, axis=None):
+        """Drop axes of length 1 (all, or those in ``axis``; others named are kept, as in PyTorch)."""
+        return ops.Squeeze.apply(self, axis=axis)
+
+    def unsqueeze(self, axis):
+        """Insert an axis of length 1 at ``axis`` of the result: (3, 4) -> (3, 1, 4) for axis 1 or -2."""
+        return ops.Unsqueeze.apply(self, axis=axis)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge axes ``start_dim`` to ``end_dim`` (included) into one, as ``torch.flatten``."""
+        return ops.Flatten.apply(self, start_dim=start_dim, end_dim=end_dim)
+
+    def broadcast_to(self, shape):
+        """Broadcast to ``shape`` (NumPy's rules; -1 keeps an axis).  A view: nothing is copied."""
+        return ops.BroadcastTo.apply(self, shape=tuple(shape))
+
+    def expand(self, *sizes):
+        """PyTorch's name for ``broadcast_to``: ``x.expand(4, -1)`` or ``x.expand((4, -1))``."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        return ops.BroadcastTo.apply(self, shape=sizes)
 
     # ----------------------------------------------------------------- backward
     def backward(self, gradient=None, retain_graph=False):

@@ -12,7 +12,8 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullF
 from .tensor import topological_order
 
 __all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
-           "show_images", "plot_code_usage"]
+           "show_images", "plot_code_usage", "plot_xy", "plot_bars", "plot_rounding_proxies",
+           "plot_rate_distortion"]
 
 # One colour per kind of graph node, reused by the legend.
 _NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff", "op with a chosen rule": "#ffd8a8"}
@@ -85,7 +86,8 @@ def draw_graph(output, names=None, ax=None):
     return ax.figure
 
 
-def plot_staircase(x, forward, gradients, stand_ins=None, title="round(x): one forward, several backward rules"):
+def plot_staircase(x, forward, gradients, stand_ins=None, title="round(x): one forward, several backward rules",
+                   forward_label="forward: round(x)"):
     """Left: the forward of a hard op and the smooth stand-ins the rules pretend it is;
     right: the gradient each backward rule gives.
 
@@ -94,7 +96,7 @@ def plot_staircase(x, forward, gradients, stand_ins=None, title="round(x): one f
     ``{label: (N,) values}``, by default the ramp y = x of straight-through.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.plot(x, forward, color="black", lw=2, label="forward: round(x)")
+    left.plot(x, forward, color="black", lw=2, label=forward_label)
     for (label, values), style in zip((stand_ins or {"the ramp y = x": x}).items(), ["--", ":", "-."] * 4):
         left.plot(x, values, ls=style, label=label)
     left.set(title="Forward: a staircase", xlabel="x", ylabel="y")
@@ -257,4 +259,96 @@ def plot_code_usage(counts, title="How often each code is chosen", ax=None):
         ax.bar(np.arange(len(count)) + i * width, count, width=width, label=f"{label} ({dead} unused)")
     ax.set(title=title, xlabel="code, most used first", ylabel="times chosen")
     ax.legend()
+    return ax.figure
+
+
+def plot_xy(series, xlabel, ylabel, title, logy=False, dashed=(), ax=None):
+    """Curves that each have their own x: ``series`` is ``{label: (xs, ys)}`` (say, error against
+    bits per image for several models).  Labels in ``dashed`` are drawn dashed (bounds, references)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o", ms=5, ls="--" if label in dashed else "-", label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if logy:
+        ax.set_yscale("log")
+        _plain_log_ticks(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def plot_bars(values, ylabel, title, fmt="{:.3g}", ylim=None, ax=None):
+    """One labelled bar per entry of ``values`` (``{label: number}``), its value written on top."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5))
+    labels = list(values)
+    bars = ax.bar(range(len(labels)), [values[label] for label in labels], color="#4c72b0")
+    ax.bar_label(bars, labels=[fmt.format(values[label]) for label in labels], fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, rotation=25, ha="right", fontsize=8)
+    ax.set(title=title, ylabel=ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3, axis="y")
+    return ax.figure
+
+# ------------------------------------------------------------------ learned compression (lesson 7)
+
+
+def plot_rounding_proxies(bottleneck, y, rng, draws=64):
+    """Three panels on a one-channel :class:`~tinygrad_ste.entropy.EntropyBottleneck` over inputs ``y`` (N,):
+
+    what the decoder receives (the rounding staircase, one noisy draw y + u, the ramp that
+    straight-through differentiates), the rate -log2 P it is charged (of round(y), of one
+    noisy draw, and its mean over ``draws`` draws), and that rate's gradient dbits/dy as the
+    engine computes it for each proxy.  ``rng`` draws the noise.
+    """
+    from .entropy import rate_bits
+    from .discrete import round as round_
+    from .tensor import Tensor
+
+    def rate_and_gradient(values_fn):
+        y_tensor = Tensor(y[:, None], requires_grad=True)
+        likelihoods = bottleneck.likelihood(values_fn(y_tensor))
+        rate_bits(likelihoods).backward()
+        return -np.log2(likelihoods.data[:, 0]), y_tensor.grad[:, 0]
+
+    noisy = [rate_and_gradient(lambda t: t + rng.uniform(-0.5, 0.5, t.shape)) for _ in range(draws)]
+    round_rate, round_gradient = rate_and_gradient(lambda t: round_(t, backward="identity"))
+    one_draw = y + rng.uniform(-0.5, 0.5, y.shape)
+    fig, (forward, rate, gradient) = plt.subplots(1, 3, figsize=(15, 4))
+    forward.plot(y, np.round(y), color="black", lw=2, label="round(y): the decoder's input at test time")
+    forward.scatter(y, one_draw, s=4, color="tab:orange", label='"noise": y + u, one draw')
+    forward.plot(y, y, ls="--", color="tab:blue", label='straight-through ("round", "mixed"): backward sees y')
+    forward.set(title="What the decoder receives", xlabel="y", ylabel="y_hat")
+    forward.legend(fontsize=8)
+    rate.plot(y, round_rate, color="black", lw=2, label='-log2 P(round(y)): "round" and test time')
+    rate.scatter(y, noisy[0][0], s=4, color="tab:orange", label='-log2 p(y + u), one draw ("noise", "mixed")')
+    rate.plot(y, np.mean([r for r, _ in noisy], axis=0), color="tab:red", label=f"its mean over {draws} draws")
+    rate.set(title="The rate it is charged (bits)", xlabel="y", ylabel="bits")
+    rate.legend(fontsize=8)
+    gradient.plot(y, round_gradient, color="black", lw=2, label='"round": straight-through')
+    gradient.scatter(y, noisy[0][1], s=4, color="tab:orange", label='"noise", "mixed": one draw')
+    gradient.plot(y, np.mean([g for _, g in noisy], axis=0), color="tab:red", label=f"mean over {draws} draws")
+    gradient.axhline(0, color="grey", lw=0.8)
+    gradient.set(title="Gradient of the rate, d bits / dy", xlabel="y", ylabel="d bits / dy")
+    gradient.legend(fontsize=8)
+    fig.suptitle("Three stand-ins for rounding in training: what the decoder sees, the rate, its gradient")
+    fig.tight_layout()
+    return fig
+
+
+def plot_rate_distortion(curves, title, ax=None):
+    """Rate-distortion curves: ``curves`` is ``{label: (bits per image (n,), test MSE (n,))}``,
+    each drawn as markers joined in order of bits.  Lower and further left is better."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5))
+    for (label, (bits, mse)), marker in zip(curves.items(), ["o", "s", "^", "D", "v", "P", "X", "*"] * 2):
+        order = np.argsort(bits)
+        ax.plot(np.asarray(bits)[order], np.asarray(mse)[order], marker=marker, ms=5, label=label)
+    ax.set(title=title, xlabel="bits per image", ylabel="test MSE per pixel")
+    ax.set_yscale("log")
+    _plain_log_ticks(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return ax.figure

@@ -53,7 +53,7 @@ from .module import Module
 from .random import generator
 from .tensor import Tensor, as_tensor
 
-__all__ = ["VectorQuantizer", "codebook_usage"]
+__all__ = ["VectorQuantizer", "ResidualVQ", "codebook_usage"]
 
 
 def codebook_usage(indices, num_codes):
@@ -181,3 +181,67 @@ class VectorQuantizer(Module):
     def __repr__(self):
         return (f"VectorQuantizer(num_codes={self.num_codes}, dim={self.dim}, beta={self.beta}, "
                 f"backward={self.backward!r}, ema={self.ema})")
+
+
+class ResidualVQ(Module):
+    """``z_q, indices, loss = rvq(z)``: residual vector quantization (SoundStream, Zeghidour et al.
+    2021; EnCodec, Defossez et al. 2022).
+
+    ``num_quantizers`` stages, each a :class:`VectorQuantizer` of ``num_codes`` codes of
+    ``dim`` (``vq_options`` go to every stage; ``rng``, None for the library-wide generator,
+    draws their codebooks and the quantizer dropout).  Stage 1 quantizes z,
+    each later stage quantizes what the stages before it left over:
+
+        r_1 = z,   q_s = VQ_s(r_s),   r_{s+1} = r_s - q_s,   z_q = q_1 + ... + q_Q
+
+    so a vector costs Q * log2(num_codes) bits and the reachable points number
+    num_codes ** Q, from only Q * num_codes stored codes.  The sum telescopes,
+    z_q = z - r_{Q+1}, and with straight-through stages r_{Q+1} does not move with z, so
+    dL/dz = dL/dz_q exactly: the stack as a whole is straight-through.
+    z: (N, dim) -> z_q: (N, dim) Tensor, indices: int array (N, q), loss: the sum of the
+    stages' losses (scalar Tensor).
+
+    ``rvq(z, n_quantizers=q)`` uses only the first q stages: a coarser code from the same
+    model (SoundStream's bitrate scalability).  With ``quantizer_dropout=True`` each
+    training call (a batch; SoundStream draws per example) uses the first q stages, q
+    uniform in 1..num_quantizers, so that every prefix of the stack learns to stand alone.
+    ``perplexity`` and ``usage`` after a call: their means over the stages used.
+    """
+
+    def __init__(self, num_quantizers, num_codes, dim, *, rng=None, quantizer_dropout=False, **vq_options):
+        if num_quantizers < 1:
+            raise ValueError(f"ResidualVQ: num_quantizers must be >= 1, got {num_quantizers}")
+        rng = generator(rng, "ResidualVQ")
+        self.num_quantizers, self.num_codes, self.dim = num_quantizers, num_codes, dim
+        self.quantizer_dropout, self.rng = quantizer_dropout, rng
+        self.stages = [VectorQuantizer(num_codes, dim, rng=rng, **vq_options) for _ in range(num_quantizers)]
+        self.perplexity = self.usage = float("nan")
+
+    def forward(self, z, n_quantizers=None):
+        if n_quantizers is None:
+            n_quantizers = self.num_quantizers
+            if self.training and self.quantizer_dropout:
+                n_quantizers = int(self.rng.integers(1, self.num_quantizers + 1))
+        if not 1 <= n_quantizers <= self.num_quantizers:
+            raise ValueError(f"ResidualVQ: n_quantizers must be in 1..{self.num_quantizers}, got {n_quantizers}")
+        residual = as_tensor(z)
+        z_q, indices, loss = None, [], None
+        for stage in self.stages[:n_quantizers]:
+            stage_q, stage_indices, stage_loss = stage(residual)
+            z_q = stage_q if z_q is None else z_q + stage_q
+            loss = stage_loss if loss is None else loss + stage_loss
+            residual = residual - stage_q
+            indices.append(stage_indices)
+        used = self.stages[:n_quantizers]
+        self.perplexity = float(np.mean([stage.perplexity for stage in used]))
+        self.usage = float(np.mean([stage.usage for stage in used]))
+        return z_q, np.stack(indices, axis=1), loss
+
+    @property
+    def restarts(self):
+        """Dead codes restarted so far, over all stages."""
+        return sum(stage.restarts for stage in self.stages)
+
+    def __repr__(self):
+        return (f"ResidualVQ(num_quantizers={self.num_quantizers}, num_codes={self.num_codes}, dim={self.dim}, "
+                f"quantizer_dropout={self.quantizer_dropout})")

@@ -13,20 +13,36 @@ prints one line per epoch.
   of :mod:`tinygrad_ste.stochastic`, so their training curves can be compared on one task.
 * :mod:`.binary_network` (lesson 4) -- BinaryConnect (Courbariaux et al. 2015): a
   classifier whose weights are +/-1 in the forward pass, trained through ``sign`` with a
-  straight-through rule.
+  straight-through rule; XNOR-Net scales and ternary (TWN) weights as options.
 * :mod:`.vq_autoencoder` (lesson 5) -- an MLP autoencoder whose bottleneck is several code
-  vectors from one shared :class:`~tinygrad_ste.vq.VectorQuantizer` codebook.
+  vectors from one shared :class:`~tinygrad_ste.vq.VectorQuantizer` codebook; (lesson 6) the
+  same autoencoder with an :class:`~tinygrad_ste.fsq.FSQ` or
+  :class:`~tinygrad_ste.vq.ResidualVQ` bottleneck, compared at equal bits per image.
+* :mod:`.compression_autoencoder` (lesson 7) -- learned compression: an MLP autoencoder
+  whose latent is rounded and entropy-coded by an
+  :class:`~tinygrad_ste.entropy.EntropyBottleneck`, trained on rate + lambda * distortion.
+* :mod:`.gaussian_vae` (lesson 9) -- a VAE with normal latents and a Bernoulli decoder of
+  black-and-white digits, trained with the reparameterization trick or with REINFORCE.
+* :mod:`.dvae` (lesson 9) -- a DALL-E-1-style discrete VAE: a categorical choice among K code
+  embeddings per position, trained through Gumbel-softmax with an annealed temperature.
 
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
 """
-from .training import PIXELS, kmeans_reconstruction_mse, train_epochs
+from .training import PIXELS, kmeans_bound, kmeans_reconstruction_mse, train_epochs
 from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoencoderResult,
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
-from .vq_autoencoder import VQAutoencoder, VQAutoencoderResult, train_vq_autoencoder
+from .vq_autoencoder import EQUAL_BITS, VQAutoencoder, VQAutoencoderResult, train_at_equal_bits, train_vq_autoencoder
+from .compression_autoencoder import (CompressionAutoencoder, CompressionAutoencoderResult,
+                                      train_compression_autoencoder)
+from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
+from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse",
+__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
-           "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder"]
+           "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits",
+           "CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder",
+           "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
+           "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae"]

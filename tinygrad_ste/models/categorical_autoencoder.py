@@ -111,7 +111,6 @@ def train_categorical_autoencoder(estimator="straight_through", num_latents=8, n
                            name=f"categorical autoencoder ({estimator})", after_epoch=evaluate)
     seconds = time.perf_counter() - start
     with no_grad():
-        mode = F.one_hot(model.logits(test_images).data.argmax(axis=-1), num_categories)
-        test_mse_mode = test_mse(Tensor(mode))
+        test_mse_mode = test_mse(F.one_hot(model.logits(test_images).data.argmax(axis=-1), num_categories))
     return CategoricalAutoencoderResult(model=model, history=history, test_mse=history["test_mse"][-1],
                                         test_mse_mode=test_mse_mode, seconds=seconds, options=options)

@@ -2,15 +2,18 @@
 
 * :func:`train_epochs` -- minibatches, backward, optimizer step, per-epoch history;
 * :func:`kmeans_reconstruction_mse` -- the test error of k-means, the best one code per
-  image can do, which every quantizing autoencoder is measured against.
+  image can do, which every quantizing autoencoder is measured against;
+* :func:`kmeans_bound` -- the same bound for a budget of bits per image.
 """
+from functools import lru_cache
+
 import numpy as np
 
 from ..data import iterate_minibatches, load_digits
 from ..discrete import nearest_code
 from ..kmeans import kmeans
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse"]
+__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"]
 
 PIXELS = 64   # an 8x8 digit, flattened
 
@@ -48,6 +51,7 @@ def train_epochs(step, optimizer, arrays, epochs, batch_size, rng, verbose=False
     return history
 
 
+@lru_cache(maxsize=None)   # deterministic, and several lessons and figures ask for the same bound
 def kmeans_reconstruction_mse(num_codes, seed=0):
     """Test MSE of k-means on the raw training pixels: the bar a VQ autoencoder must clear.
 
@@ -59,3 +63,15 @@ def kmeans_reconstruction_mse(num_codes, seed=0):
     test_images, _ = load_digits("test")
     centres, _ = kmeans(train_images, num_codes, np.random.default_rng(seed))
     return float(((test_images - centres[nearest_code(test_images, centres)]) ** 2).mean())
+
+
+def kmeans_bound(bits, seed=0):
+    """The one-code-per-image bound at a budget of ``bits`` per image: ``(test MSE, centres)``.
+
+    One code of ``bits`` bits picks one of 2**bits centres, but k-means cannot place more
+    centres than there are training images (1,438): beyond log2(1438) = 10.5 bits every
+    training image is already a centre, and the bound is the nearest training image.  So
+    the bound is k-means with min(floor(2**bits), number of training images) centres.
+    """
+    centres = min(int(2.0 ** bits + 1e-9), len(load_digits("train")[0]))   # 1e-9: 2 ** log2(1438) is 1437.99...
+    return kmeans_reconstruction_mse(centres, seed), centres

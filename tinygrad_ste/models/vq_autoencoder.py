@@ -1,4 +1,5 @@
-"""The VQ autoencoder of lesson 5: several code vectors per image from one shared codebook."""
+"""The VQ autoencoder of lesson 5 (several code vectors per image from one shared codebook),
+and the FSQ and residual-VQ bottlenecks lesson 6 compares with it at equal bits."""
 import time
 from dataclasses import dataclass, field
 
@@ -8,48 +9,91 @@ from .. import functional as F
 from ..data import load_digits
 from ..function import no_grad
 from ..module import Module
-from ..nn import MLP, VectorQuantizer
+from ..nn import FSQ, MLP, ResidualVQ, VectorQuantizer
 from ..optim import Adam
 from ..tensor import Tensor
 from ..vq import codebook_usage
 from .training import PIXELS, kmeans_reconstruction_mse, train_epochs
 
-__all__ = ["VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder"]
+__all__ = ["VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits"]
+
+# Lesson 6: three bottlenecks at (about) the same bits per image, at two budgets.
+# VQ: vectors * log2(codes); FSQ: vectors * log2(prod(levels)); RVQ: vectors * stages * log2(codes).
+EQUAL_BITS = {
+    24: {"VQ": dict(num_codes=256, codes_per_image=3, code_dim=8),             # 3 * 8 bits
+         "FSQ": dict(levels=[8, 6, 5], codes_per_image=3),                      # 3 * log2(240) = 23.7 bits
+         "RVQ": dict(num_codes=16, num_quantizers=3, codes_per_image=2, code_dim=8)},   # 2 * 3 * 4 bits
+    40: {"VQ": dict(num_codes=1024, codes_per_image=4, code_dim=8),            # 4 * 10 bits
+         "FSQ": dict(levels=[8, 5, 5, 5], codes_per_image=4),                   # 4 * log2(1000) = 39.9 bits
+         "RVQ": dict(num_codes=16, num_quantizers=5, codes_per_image=2, code_dim=8)},   # 2 * 5 * 4 bits
+}
 
 
 class VQAutoencoder(Module):
     """64 pixels -> encoder MLP -> ``codes_per_image`` vectors of ``code_dim`` -> quantized -> decoder MLP -> 64.
 
-    x: (N, 64) -> (reconstruction (N, 64), indices (N, codes_per_image), vq loss).
-    All code vectors of all images share one codebook of ``num_codes`` rows, so an image
-    is described by codes_per_image choices among num_codes: num_codes ** codes_per_image
-    possible reconstructions instead of num_codes for one code per image.
-    ``vq_options`` go to :class:`~tinygrad_ste.vq.VectorQuantizer`.
+    x: (N, 64) -> (reconstruction (N, 64), indices, quantizer loss).  The bottleneck is one of
+
+    * a :class:`~tinygrad_ste.vq.VectorQuantizer` (the default): all code vectors of all
+      images share one codebook of ``num_codes`` rows; indices (N, codes_per_image);
+    * ``levels=[...]``: an :class:`~tinygrad_ste.fsq.FSQ` grid (no codebook, no loss: the
+      loss returned is 0); code_dim must be len(levels) (or None); indices (N, codes_per_image);
+    * ``num_quantizers=Q``: a :class:`~tinygrad_ste.vq.ResidualVQ` of Q stages of
+      ``num_codes`` codes each; indices (N, codes_per_image, q) for the q stages used.
+
+    An image is described by codes_per_image choices among ``codes_per_vector`` grid
+    points or codes: ``bits`` = codes_per_image * log2(codes_per_vector) per image.
+    ``quantizer_options`` go to the quantizer (the rule is ``backward``).  ``rng`` draws the
+    initial weights and codes (None: the library-wide generator, see :func:`tinygrad_ste.manual_seed`).
     """
 
-    def __init__(self, num_codes, codes_per_image, code_dim, hidden, *, rng=None, **vq_options):
+    def __init__(self, num_codes, codes_per_image, code_dim, hidden, *, rng=None, levels=None, num_quantizers=None,
+                 **quantizer_options):
+        if levels is not None:
+            if num_quantizers is not None or code_dim not in (None, len(levels)):
+                raise ValueError(f"VQAutoencoder: an FSQ bottleneck (levels={levels}) takes code_dim = len(levels) "
+                                 f"and no num_quantizers; got code_dim={code_dim}, num_quantizers={num_quantizers}")
+            code_dim = len(levels)
         self.codes_per_image, self.code_dim = codes_per_image, code_dim
         self.encoder = MLP([PIXELS, hidden, codes_per_image * code_dim], rng=rng)
-        self.quantizer = VectorQuantizer(num_codes, code_dim, rng=rng, **vq_options)
+        if levels is not None:
+            self.quantizer = FSQ(levels, **quantizer_options)
+            self.codes_per_vector = self.quantizer.codebook_size
+        elif num_quantizers is not None:
+            self.quantizer = ResidualVQ(num_quantizers, num_codes, code_dim, rng=rng, **quantizer_options)
+            self.codes_per_vector = num_codes ** num_quantizers
+        else:
+            self.quantizer = VectorQuantizer(num_codes, code_dim, rng=rng, **quantizer_options)
+            self.codes_per_vector = num_codes
+        self.bits = codes_per_image * float(np.log2(self.codes_per_vector))
         self.decoder = MLP([codes_per_image * code_dim, hidden, PIXELS], rng=rng)
 
-    def forward(self, x):
+    def forward(self, x, n_quantizers=None):
+        """``n_quantizers``: with a residual-VQ bottleneck, use only its first stages (a coarser code)."""
         batch = x.shape[0]
         z_e = self.encoder(x).reshape(batch * self.codes_per_image, self.code_dim)
-        z_q, indices, vq_loss = self.quantizer(z_e)
+        if isinstance(self.quantizer, ResidualVQ):
+            z_q, indices, loss = self.quantizer(z_e, n_quantizers=n_quantizers)
+        elif isinstance(self.quantizer, FSQ):
+            (z_q, indices), loss = self.quantizer(z_e), Tensor(0.0)
+        else:
+            z_q, indices, loss = self.quantizer(z_e)
         reconstruction = self.decoder(z_q.reshape(batch, self.codes_per_image * self.code_dim))
-        return reconstruction, indices.reshape(batch, self.codes_per_image), vq_loss
+        return reconstruction, indices.reshape(batch, self.codes_per_image, *indices.shape[1:]), loss
 
 
 @dataclass
 class VQAutoencoderResult:
     """What :func:`train_vq_autoencoder` measured.
 
-    history: per-epoch training means of "loss" (reconstruction + vq loss),
+    history: per-epoch training means of "loss" (reconstruction + quantizer loss),
     "reconstruction" (MSE), "perplexity" and "usage" (per batch).  test_mse: test
     reconstruction MSE; kmeans_mse: :func:`kmeans_reconstruction_mse` with the same
-    number of codes.  perplexity, usage: over all test code vectors.  dead_fraction:
-    share of codes no training image uses.  restarts: dead codes restarted in training.
+    number of codes (VQ bottleneck only, else None).  perplexity, usage: over all test
+    code vectors (residual VQ: the mean over its stages).  dead_fraction: share of codes
+    no training image uses (residual VQ: mean over stages).  restarts: dead codes
+    restarted in training.  bits: bits per image.  stage_mse (residual VQ only, else
+    None): test MSE using the first 1, 2, ..., Q stages.  seconds: training time.
     """
     model: VQAutoencoder
     history: dict
@@ -61,52 +105,90 @@ class VQAutoencoderResult:
     restarts: int
     seconds: float
     options: dict = field(default_factory=dict)
+    bits: float = None
+    stage_mse: list = None
+
+
+def _usage(indices, codes):
+    """(perplexity, usage) of code indices (N, C) or, per stage, (N, C, Q): the mean over stages."""
+    per_stage = indices.reshape(-1, 1 if indices.ndim == 2 else indices.shape[-1])
+    return tuple(np.mean([codebook_usage(per_stage[:, s], codes)[i] for s in range(per_stage.shape[1])])
+                 for i in (0, 1))
 
 
 def train_vq_autoencoder(num_codes=256, codes_per_image=8, code_dim=8, hidden=128, rule="identity", ema=False,
                          restart_after=100, kmeans_init=False, beta=0.25, epochs=60, batch_size=64, lr=2e-3,
-                         seed=0, verbose=False):
+                         seed=0, verbose=False, levels=None, num_quantizers=None, quantizer_dropout=False):
     """Train a :class:`VQAutoencoder` on the digits; returns a :class:`VQAutoencoderResult`.
 
     Minimises MSE(decoder(z_q), x) + the quantizer's loss with Adam(lr).  ``rule``
     ("identity" straight-through, "rotation" trick, "zero"), ``ema``, ``restart_after``
     (None: no dead-code restart), ``kmeans_init`` and ``beta`` are the quantizer's options.
+    ``levels``: an FSQ bottleneck instead (``rule`` is then round's rule; num_codes,
+    code_dim and the codebook options are not used).  ``num_quantizers``: a residual VQ of
+    that many stages, each with the codebook options; ``quantizer_dropout`` its option.
     """
     options = dict(num_codes=num_codes, codes_per_image=codes_per_image, code_dim=code_dim, hidden=hidden,
                    rule=rule, ema=ema, restart_after=restart_after, kmeans_init=kmeans_init, beta=beta,
-                   epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+                   epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, levels=levels,
+                   num_quantizers=num_quantizers, quantizer_dropout=quantizer_dropout)
     rng = np.random.default_rng(seed)
     train_images, _ = load_digits("train")
     test_images, _ = load_digits("test")
-    model = VQAutoencoder(num_codes, codes_per_image, code_dim, hidden, rng=rng, beta=beta, backward=rule, ema=ema,
-                          restart_after=restart_after, kmeans_init=kmeans_init)
+    if levels is not None:
+        model = VQAutoencoder(None, codes_per_image, None, hidden, rng=rng, levels=levels, backward=rule)
+        codes = model.quantizer.codebook_size
+    else:
+        codebook_options = dict(beta=beta, backward=rule, ema=ema, restart_after=restart_after,
+                                kmeans_init=kmeans_init)
+        if num_quantizers is not None:
+            codebook_options["quantizer_dropout"] = quantizer_dropout
+        model = VQAutoencoder(num_codes, codes_per_image, code_dim, hidden, rng=rng, num_quantizers=num_quantizers,
+                              **codebook_options)
+        codes = num_codes
     quantizer = model.quantizer
+    name = "fsq" if levels is not None else "rvq" if num_quantizers is not None else "vq"
 
     def step(images):
         images = Tensor(images)
-        reconstruction, _, vq_loss = model(images)
+        reconstruction, _, quantizer_loss = model(images)
         reconstruction_loss = F.mse_loss(reconstruction, images)
-        loss = reconstruction_loss + vq_loss
+        loss = reconstruction_loss + quantizer_loss
         return loss, {"loss": loss.item(), "reconstruction": reconstruction_loss.item(),
                       "perplexity": quantizer.perplexity, "usage": quantizer.usage}
 
     start = time.perf_counter()
     history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng,
-                           verbose, name="vq-autoencoder")
+                           verbose, name=f"{name}-autoencoder")
     seconds = time.perf_counter() - start
 
     model.eval()
     with no_grad():
         reconstruction, test_indices, _ = model(Tensor(test_images))
         _, train_indices, _ = model(Tensor(train_images))
-    perplexity, usage = codebook_usage(test_indices, num_codes)
+        stage_mse = None if num_quantizers is None else [
+            float(((model(Tensor(test_images), n_quantizers=q)[0].data - test_images) ** 2).mean())
+            for q in range(1, num_quantizers + 1)]
+    perplexity, usage = _usage(test_indices, codes)
     result = VQAutoencoderResult(
         model=model, history=history, test_mse=float(((reconstruction.data - test_images) ** 2).mean()),
-        kmeans_mse=kmeans_reconstruction_mse(num_codes, seed), perplexity=perplexity, usage=usage,
-        dead_fraction=1 - codebook_usage(train_indices, num_codes)[1], restarts=quantizer.restarts,
-        seconds=seconds, options=options)
+        kmeans_mse=kmeans_reconstruction_mse(num_codes, seed) if name == "vq" else None, perplexity=perplexity,
+        usage=usage, dead_fraction=1 - _usage(train_indices, codes)[1], restarts=getattr(quantizer, "restarts", 0),
+        seconds=seconds, options=options, bits=model.bits, stage_mse=stage_mse)
     if verbose:
-        print(f"vq-autoencoder: test MSE {result.test_mse:.4f} (k-means with {num_codes} codes: "
-              f"{result.kmeans_mse:.4f}), perplexity {perplexity:.1f}, usage {usage:.2f}, "
-              f"dead {result.dead_fraction:.2f}, {seconds:.1f} s")
+        bound = "" if result.kmeans_mse is None else f" (k-means with {num_codes} codes: {result.kmeans_mse:.4f})"
+        print(f"{name}-autoencoder, {model.bits:.1f} bits per image: test MSE {result.test_mse:.4f}{bound}, "
+              f"perplexity {perplexity:.1f}, usage {usage:.2f}, dead {result.dead_fraction:.2f}, {seconds:.1f} s")
     return result
+
+
+def train_at_equal_bits(budgets=tuple(EQUAL_BITS), hidden=128, epochs=60, seed=0, verbose=False):
+    """Train the VQ, FSQ and residual-VQ autoencoders of :data:`EQUAL_BITS` at each budget.
+
+    Returns ``{budget: {"VQ": result, "FSQ": result, "RVQ": result}}`` of
+    :class:`VQAutoencoderResult`; every run has the same encoder and decoder sizes, the
+    same training settings and the codebook defaults (straight-through, dead-code restart
+    for VQ and RVQ; FSQ has no codebook to restart).
+    """
+    return {bits: {kind: train_vq_autoencoder(hidden=hidden, epochs=epochs, seed=seed, verbose=verbose, **config)
+                   for kind, config in EQUAL_BITS[bits].items()} for bits in budgets}
