@@ -293,6 +293,38 @@ class LogSoftmax(Function):
         return g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True)
 
 
+class NLLLoss(Function):
+    """Negative log-likelihood of integer targets, classes on the last axis (PyTorch's nll_loss).
+
+    ``log_probs`` (..., C), ``target`` (...) integers in [0, C): cost[i] = -log_probs[i, target[i]]
+    for every item i, then their mean (``reduction="mean"``), their sum ("sum"), or the costs
+    themselves ("none", shape (...)).  dL/dlog_probs is zero except at each item's target
+    class, where it is -g / N (mean over N items), -g (sum) or -g[i] (none): only the picked
+    log-probability moved the cost.
+
+    One op, as in PyTorch, rather than the three it is made of (index, negate, mean): in a
+    small classifier each op's bookkeeping costs about as much as its arithmetic.
+    """
+    name = "nll_loss"
+
+    @staticmethod
+    def forward(ctx, log_probs, target, reduction="mean"):
+        # Item i picks class target[i] of its own row: each leading axis is indexed by its own
+        # positions (np.indices), the last one by the target.  No place is picked twice.
+        ctx.picked = np.indices(target.shape, sparse=True) + (target,)
+        ctx.shape, ctx.reduction, ctx.count = log_probs.shape, reduction, max(target.size, 1)
+        costs = -log_probs[ctx.picked]
+        if reduction == "none":
+            return costs
+        return costs.sum() if reduction == "sum" else costs.mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        dx[ctx.picked] = -g / ctx.count if ctx.reduction == "mean" else -g
+        return dx
+
+
 # ------------------------------------------------------------------ elementwise
 
 
