@@ -103,6 +103,16 @@ def test_nll_loss_is_index_negate_reduce_in_one_op(leading, classes, reduction, 
     assert gradcheck(lambda x: ops.NLLLoss.apply(x, target=target, reduction=reduction), [log_probs])
 
 
+@given(shape=small_shapes, seed=st.integers(0, 2**16))
+def test_mse_loss_is_subtract_square_mean_in_one_op(shape, seed):
+    rng = np.random.default_rng(seed)
+    a, b = leaf(rng, shape), leaf(rng, shape)
+    loss = ops.MSELoss.apply(a, b)
+    np.testing.assert_allclose(loss.data, ((a - b) * (a - b)).mean().data, rtol=1e-15)
+    assert loss.node.function.name == "mse_loss" and loss.node.parents == [a, b]
+    assert gradcheck(ops.MSELoss.apply, [a, b])
+
+
 @pytest.mark.parametrize("shape_a, shape_b", [
     ((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)),
     ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4,)), ((4,), (2, 4, 3)),

@@ -81,13 +81,12 @@ def mse_loss(prediction, target):
     """Mean squared error, (1/n) sum (prediction - target)^2, over all n elements.
 
     The shapes must be equal: (N,) against (N, 1) would broadcast to (N, N) and give a
-    wrong loss without any error, a classic silent bug.
+    wrong loss without any error, a classic silent bug.  One op, ``ops.MSELoss``.
     """
     prediction, target = as_tensor(prediction), as_tensor(target)
     if prediction.shape != target.shape:
         raise ValueError(f"mse_loss: prediction shape {prediction.shape} and target shape {target.shape} differ")
-    diff = prediction - target
-    return (diff * diff).mean()
+    return ops.MSELoss.apply(prediction, target)
 
 
 def concatenate(tensors, axis=0):

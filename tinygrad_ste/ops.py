@@ -325,6 +325,28 @@ class NLLLoss(Function):
         return dx
 
 
+class MSELoss(Function):
+    """Mean squared error L = (1/n) sum (a - b)^2 over all n elements of a and b (same shape).
+
+    dL/da = 2 (a - b) g / n,  dL/db = -dL/da.  One op (PyTorch's mse_loss), not the three of
+    subtract, square and mean, for the reason given in :class:`NLLLoss`.
+    """
+    name = "mse_loss"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        diff = a - b
+        ctx.save_for_backward(diff)
+        return np.mean(diff * diff)
+
+    @staticmethod
+    def backward(ctx, g):
+        diff, = ctx.saved_tensors
+        grad_a = diff * (2 * g / max(diff.size, 1))
+        need_a, need_b = ctx.needs_input_grad
+        return (grad_a if need_a else None), (-grad_a if need_b else None)
+
+
 # ------------------------------------------------------------------ elementwise
 
 
