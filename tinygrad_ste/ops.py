@@ -190,8 +190,8 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:   # ... and a's row axis
             g2 = np.expand_dims(g2, -2)
-        grad_a = g2 @ np.swapaxes(b2, -1, -2) if ctx.needs_input_grad[0] else None
-        grad_b = np.swapaxes(a2, -1, -2) @ g2 if ctx.needs_input_grad[1] else None
+        grad_a = g2 @ b2.swapaxes(-1, -2) if ctx.needs_input_grad[0] else None
+        grad_b = a2.swapaxes(-1, -2) @ g2 if ctx.needs_input_grad[1] else None
         if a.ndim == 1 and grad_a is not None:
             grad_a = grad_a[..., 0, :]
         if b.ndim == 1 and grad_b is not None:

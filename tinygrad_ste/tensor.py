@@ -410,12 +410,14 @@ def sum_to_shape(grad, like, op_name):
         if leading < 0:
             raise ValueError(f"backward of {op_name}: a gradient of shape {given} does not match "
                              f"its input of shape {shape}")
-        stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
-        grad = grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True)
-        if grad.shape[leading:] != shape:
+        stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and given[leading + i] != 1)
+        if stretched:
+            grad = grad.sum(axis=stretched, keepdims=True)
+        if leading:
+            grad = grad.sum(axis=tuple(range(leading)))
+        if grad.shape != shape:
             raise ValueError(f"backward of {op_name}: a gradient of shape {given} does not match "
                              f"its input of shape {shape}")
-        grad = grad.reshape(shape)
     if grad.dtype != like.dtype:
         grad = grad.astype(like.dtype)
     return grad
