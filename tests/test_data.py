@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tinygrad_ste.data import iterate_minibatches, load_digits
+from tinygrad_ste.data import cluttered_digits, iterate_minibatches, load_digits
 
 TOTAL_IMAGES = 1797
 CLASS_COUNTS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
@@ -150,3 +150,47 @@ def test_minibatch_rejects_mismatched_or_missing_arrays():
 def test_minibatch_rejects_non_generator_rng():
     with pytest.raises(TypeError, match="Generator"):
         iterate_minibatches([np.arange(10)], 4, 0)
+
+
+@pytest.mark.parametrize("split, grid", [("train", 2), ("test", 2), ("test", 3)])
+def test_cluttered_digits_put_each_digit_whole_in_its_stated_cell(split, grid):
+    digits, digit_labels = load_digits(split)
+    canvases, labels, cells = cluttered_digits(split, grid=grid, crop_size=5)
+    side = 8 * grid
+    assert canvases.shape == (len(digits), side * side) and canvases.dtype == np.float64
+    assert labels.dtype == np.int64 and cells.dtype == np.int64
+    assert np.array_equal(labels, digit_labels)
+    assert cells.min() >= 0 and cells.max() < grid * grid
+    assert set(np.unique(cells)) == set(range(grid * grid)), "every cell holds some digit"
+    assert canvases.min() >= 0 and canvases.max() <= 1
+    blocks = canvases.reshape(-1, grid, 8, grid, 8)
+    for i in range(0, len(digits), 37):
+        for cell in range(grid * grid):
+            block = blocks[i, cell // grid, :, cell % grid, :]
+            if cell == cells[i]:
+                assert np.array_equal(block.ravel(), digits[i]), f"canvas {i}: the digit is not whole in cell {cell}"
+            else:   # clutter: ink only inside one 5x5 window (which may have cut a blank corner)
+                rows, columns = np.nonzero(block)
+                if rows.size:
+                    assert rows.max() - rows.min() < 5 and columns.max() - columns.min() < 5
+
+
+def test_cluttered_digits_are_reproducible_and_depend_on_the_seed():
+    first = cluttered_digits("test", seed=3)
+    kept = [array.copy() for array in first]
+    first[0][:] = -1   # what a caller does to its copy does not reach the next caller
+    second = cluttered_digits("test", seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(kept, second))
+    first = second
+    other = cluttered_digits("test", seed=4)
+    assert not np.array_equal(first[0], other[0]) and not np.array_equal(first[2], other[2])
+    train_cells, test_cells = cluttered_digits("train")[2], cluttered_digits("test")[2]
+    assert not np.array_equal(train_cells[:len(test_cells)], test_cells), "train and test draw different streams"
+
+
+@pytest.mark.parametrize("options, message", [(dict(grid=1), "grid must be an int >= 2"),
+                                              (dict(crop_size=9), "crop_size must be an int in 1..8"),
+                                              (dict(split="valid"), "split must be one of")])
+def test_cluttered_digits_reject_bad_arguments(options, message):
+    with pytest.raises(ValueError, match=message):
+        cluttered_digits(**options)

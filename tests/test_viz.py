@@ -88,6 +88,17 @@ def test_plots_have_titles_axis_labels_and_legends():
     assert "1 unused" in figures[3].axes[0].get_legend().get_texts()[0].get_text()
 
 
+@pytest.mark.parametrize("low, high, expected", [(0.022, 0.061, ["0.03", "0.04", "0.05", "0.06"]),
+                                                  (3.0, 600.0, ["5", "10", "20", "50", "100", "200", "500"])])
+def test_log_axes_label_plain_numbers_often_enough_to_read_values(low, high, expected):
+    fig = viz.plot_curves([1, 2], {"error": [high, low]}, "epoch", "test MSE", "Training", logy=True)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()
+              if ax.get_ylim()[0] <= t.get_position()[1] <= ax.get_ylim()[1] and t.get_text()]
+    assert labels == expected
+
+
 def test_plot_xy_gives_each_curve_its_own_x_and_dashes_the_references():
     fig = viz.plot_xy({"model": ([24, 40], [0.02, 0.01]), "bound": ([4, 10.5, 40], [0.03, 0.018, 0.018])},
                       "bits", "MSE", "Error against bits", logy=True, dashed={"bound"})
@@ -111,6 +122,27 @@ def test_show_images_draws_one_row_per_label():
     assert len(fig.axes) == 8
     assert fig.axes[0].get_ylabel() == "original" and fig.axes[4].get_ylabel() == "reconstruction"
     assert fig._suptitle.get_text() == "Digits"
+
+
+def test_show_glimpses_frames_the_chosen_cell_green_on_the_digit_and_red_elsewhere():
+    canvases = np.zeros((2, 256))
+    fig = viz.show_glimpses(canvases, np.zeros((2, 16)), chosen=[3, 1], digit_cells=[3, 0], predictions=[7, 2],
+                            labels=[7, 5])
+    assert len(fig.axes) == 6   # thumbnail, canvas, glimpse for each of 2 canvases
+    frames = [patch for ax in fig.axes for patch in ax.patches]
+    assert [tuple(np.round(frame.get_xy(), 1)) for frame in frames] == [(7.5, 7.5), (7.5, -0.5)]
+    assert matplotlib.colors.to_hex(frames[0].get_edgecolor()) == "#2b9348"
+    assert matplotlib.colors.to_hex(frames[1].get_edgecolor()) == "#d62828"
+    assert [fig.axes[i].get_title() for i in (4, 5)] == ["says 7", "says 2 (is 5)"]
+
+
+def test_accuracy_bars_draw_one_bar_per_group_and_name_and_the_references():
+    rows = {"soft": {"hard": (0.8, 0.01), "as trained": (0.78, 0.02)}, "ST": {"hard": (0.85, 0.02)}}
+    fig = viz.plot_accuracy_bars(rows, {"oracle": 0.93}, title="Glimpses")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 3
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["soft", "ST"]
+    assert "oracle: 93.0%" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_the_engine_imports_without_matplotlib():

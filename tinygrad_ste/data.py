@@ -32,6 +32,7 @@ Example::
         ...  # x_batch: float64 (<=32, 64), y_batch: int64 (<=32,)
 """
 
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -132,3 +133,61 @@ def iterate_minibatches(arrays, batch_size, rng=None, shuffle=True):
         tuple(array[order[start:start + batch_size]] for array in arrays)
         for start in range(0, row_count, batch_size)
     )
+
+
+DIGIT_SIDE = 8   # the digits are 8x8
+
+
+def cluttered_digits(split="train", grid=2, crop_size=6, seed=0, test_fraction=0.2, split_seed=0):
+    """Each digit of ``split`` placed in one cell of a larger canvas, with clutter in the others.
+
+    The canvas is a ``grid`` x ``grid`` arrangement of 8x8 cells, (8 grid) x (8 grid) pixels
+    (16x16 for the default grid=2, whose cells are the four quadrants).  The digit fills one
+    cell, chosen uniformly at random; every other cell holds a ``crop_size`` x ``crop_size``
+    window cut from another digit of the same split (at a random place in that digit) and
+    pasted at a random place in the cell.  So every cell has ink, but only one holds a whole
+    digit: a model must find that cell before it can read the label.  Lesson 8 builds a
+    glimpse model on it.
+
+    split: "train", "test" or "all", as in :func:`load_digits` (whose ``test_fraction`` and
+    ``split_seed`` fix the split).  seed: seeds the ``numpy.random.Generator`` that places the
+    digits and cuts the clutter, so a seed always gives the same canvases; train and test
+    canvases draw from different streams.
+
+    Returns ``canvases`` float64 (N, (8 grid)^2), each row a canvas read row by row, pixels in
+    [0, 1]; ``labels`` int64 (N,), the digit's class; ``cells`` int64 (N,), the cell holding
+    the digit, counted row by row from the top left (for grid=2: 0 top left, 1 top right,
+    2 bottom left, 3 bottom right).
+    """
+    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 2:
+        raise ValueError(f"cluttered_digits: grid must be an int >= 2 (cells per side), got {grid!r}")
+    if isinstance(crop_size, bool) or not isinstance(crop_size, (int, np.integer)) \
+            or not 1 <= crop_size <= DIGIT_SIDE:
+        raise ValueError(f"cluttered_digits: crop_size must be an int in 1..{DIGIT_SIDE}, got {crop_size!r}")
+    # Built once per set of arguments (a Python loop over every cell), then copied, so the caller may
+    # modify what it gets.
+    return tuple(array.copy() for array in _make_cluttered_digits(split, grid, crop_size, seed, test_fraction,
+                                                                  split_seed))
+
+
+@lru_cache(maxsize=16)
+def _make_cluttered_digits(split, grid, crop_size, seed, test_fraction, split_seed):
+    """The canvases of :func:`cluttered_digits` for already checked arguments."""
+    images, labels = load_digits(split, test_fraction=test_fraction, seed=split_seed)
+    digits = images.reshape(-1, DIGIT_SIDE, DIGIT_SIDE)
+    count, side = len(digits), DIGIT_SIDE * grid
+    rng = np.random.default_rng((seed, SPLITS.index(split)))
+
+    cells = rng.integers(grid * grid, size=count)
+    canvases = np.zeros((count, side, side))
+    for i in range(count):
+        for cell in range(grid * grid):
+            top, left = DIGIT_SIDE * (cell // grid), DIGIT_SIDE * (cell % grid)
+            if cell == cells[i]:
+                canvases[i, top:top + DIGIT_SIDE, left:left + DIGIT_SIDE] = digits[i]
+                continue
+            donor = (i + rng.integers(1, count)) % count          # any digit but this one
+            source_row, source_column, row, column = rng.integers(DIGIT_SIDE - crop_size + 1, size=4)
+            crop = digits[donor, source_row:source_row + crop_size, source_column:source_column + crop_size]
+            canvases[i, top + row:top + row + crop_size, left + column:left + column + crop_size] = crop
+    return canvases.reshape(count, side * side), labels, cells

@@ -38,7 +38,7 @@ import numpy as np
 from .stochastic import (ESTIMATORS, EMABaseline, NORMAL_ESTIMATORS, distribution_of, log_prob, reinforce_loss,
                          sample_bernoulli, sample_categorical, sample_normal)
 from .tensor import Tensor, as_tensor
-from .ops import one_hot_array
+from .ops import one_hot_array, sigmoid_array
 from .random import generator
 
 __all__ = ["expected_cost", "exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
@@ -270,7 +270,7 @@ def relaxed_bernoulli_expectation(cost_fn, logit, tau, points=200_000):
     ``points`` nodes: a deterministic number.  ``cost_fn`` maps a NumPy array elementwise.
     """
     u = (np.arange(points) + 0.5) / points
-    return float(np.mean(cost_fn(1 / (1 + np.exp(-(logit + np.log(u) - np.log1p(-u)) / tau)))))
+    return float(np.mean(cost_fn(sigmoid_array((logit + np.log(u) - np.log1p(-u)) / tau))))
 
 
 def relaxed_bernoulli_gradient(cost_fn, logit, tau, step=1e-5):

@@ -23,14 +23,15 @@ matplotlib.use("Agg")   # files only: never open a window
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from . import discrete, viz  # noqa: E402
-from .data import load_digits  # noqa: E402
+from . import discrete, functional as F, viz  # noqa: E402
+from .data import cluttered_digits, load_digits  # noqa: E402
 from .estimators import compare_estimators, demo_problems, normal_gradient_estimates  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, kmeans_bound, kmeans_reconstruction_mse, train_at_equal_bits,  # noqa: E402
-                     train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
-                     train_gaussian_vae, train_vq_autoencoder)
+from .models import (EQUAL_BITS, compare_glimpse_choices, glimpse, kmeans_bound,  # noqa: E402
+                     kmeans_reconstruction_mse, train_at_equal_bits, train_binary_network, train_categorical_autoencoder,
+                     train_compression_autoencoder, train_dvae, train_gaussian_vae, train_glimpse_model,
+                     train_vq_autoencoder)
 from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
@@ -305,6 +306,62 @@ def rate_distortion(quick):
     title = ("Learned compression of the test digits, true rounding" +
              (f" ({settings['latent_channels']} latents, {settings['epochs']} epochs, mean of {len(seeds)} seeds)"))
     return viz.plot_rate_distortion(curves, title), numbers
+
+
+GLIMPSE_SEEDS = {2: (0, 1, 2, 3, 4), 3: (0, 1, 2)}   # canvas grid -> seeds of the full run
+GLIMPSE_CLUTTER = {2: 6, 3: 5}                        # canvas grid -> side of the clutter crops
+
+
+@lru_cache(maxsize=None)
+def _glimpse_runs(quick, grid):
+    """Every way of choosing a glimpse, every seed, on a grid x grid canvas (trained once per process)."""
+    settings = dict(epochs=1, hidden=8) if quick else dict(epochs=30)
+    seeds = GLIMPSE_SEEDS[grid][:1] if quick else GLIMPSE_SEEDS[grid]
+    return compare_glimpse_choices(glimpse.CHOICES, seeds, grid=grid, crop_size=GLIMPSE_CLUTTER[grid], **settings)
+
+
+@figure
+def glimpse_choices(quick):
+    """Test canvases, the cell a straight-through glimpse model chose on each, and what it read there."""
+    settings = dict(epochs=1, hidden=8) if quick else dict(epochs=30)   # seed 0 of glimpse_accuracy's run
+    result = train_glimpse_model("straight_through", crop_size=GLIMPSE_CLUTTER[2], seed=SEED, **settings)
+    canvases, labels, digit_cells = cluttered_digits("test", grid=2, crop_size=GLIMPSE_CLUTTER[2])
+    thumbs, cells = glimpse.thumbnails(canvases), glimpse.cells_of(canvases)
+    chosen, predictions = result.model.predict(thumbs, cells)
+    misses = np.flatnonzero(chosen != digit_cells)[:3]
+    shown = np.concatenate([np.flatnonzero(chosen == digit_cells)[:10 - len(misses)], misses])
+    found, right = chosen[shown] == digit_cells[shown], predictions[shown] == labels[shown]
+    numbers = {"straight-through, seed 0: test accuracy": result.test_accuracy,
+               "straight-through, seed 0: pick rate": result.pick_rate,
+               "shown: digit's cell chosen": int(found.sum()), "shown: correct": int(right.sum()),
+               "shown: correct where the digit's cell was chosen": int((right & found).sum())}
+    return viz.show_glimpses(canvases[shown], thumbs[shown], chosen[shown], digit_cells[shown], predictions[shown],
+                             labels[shown], title=f"Hard attention on cluttered test canvases (straight-through): the first "
+                                                  f"{int(found.sum())} where it found the digit, the first "
+                                                  f"{len(misses)} where it did not"), \
+        numbers
+
+
+@figure
+def glimpse_accuracy(quick):
+    """Test accuracy with a hard choice, per way of training the choice, against the references, on two canvases."""
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+    numbers = {}
+    for ax, grid in zip(axes, (2, 3)):
+        summary = glimpse.summarize_glimpse_runs(_glimpse_runs(quick, grid))
+        seeds = len(next(iter(_glimpse_runs(quick, grid).values())))
+        rows = {glimpse.LABELS[choice]: {"hard choice at test": (s["accuracy"], s["accuracy sd"]),
+                                         "choice as trained": (s["as trained"], s["as trained sd"])}
+                for choice, s in summary.items() if choice in glimpse.LEARNED_CHOICES}
+        references = {glimpse.LABELS[choice]: summary[choice]["accuracy"] for choice in glimpse.REFERENCE_CHOICES}
+        viz.plot_accuracy_bars(rows, references, ax=ax,
+                               title=f"{8 * grid}x{8 * grid} canvas, {grid * grid} cells, clutter "
+                                     f"{GLIMPSE_CLUTTER[grid]}x{GLIMPSE_CLUTTER[grid]}: mean and sd over {seeds} seeds")
+        numbers.update({f"{grid * grid} cells, {glimpse.LABELS[choice]}: {statistic}": value
+                        for choice, s in summary.items() for statistic, value in s.items()})
+    fig.suptitle("Glimpse models: test accuracy when forced to choose one cell, by how the choice was trained")
+    fig.tight_layout()
+    return fig, numbers
 
 
 # ------------------------------------------------------------------ lesson 9: reparameterization and the dVAE

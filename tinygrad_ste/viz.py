@@ -13,7 +13,7 @@ from .tensor import topological_order
 
 __all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
            "show_images", "plot_code_usage", "plot_xy", "plot_bars", "plot_rounding_proxies",
-           "plot_rate_distortion"]
+           "plot_rate_distortion", "show_glimpses", "plot_accuracy_bars"]
 
 # One colour per kind of graph node, reused by the legend.
 _NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff", "op with a chosen rule": "#ffd8a8"}
@@ -216,10 +216,14 @@ def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=Non
 
 
 def _plain_log_ticks(ax):
-    """Ticks at 1, 2, 5 x 10^k labelled 0.1, 0.2, 0.5 (not 10^-1, 2x10^-1) on logarithmic axes."""
+    """Ticks at 1, 2, 5 x 10^k labelled 0.1, 0.2, 0.5 (not 10^-1, 2x10^-1) on logarithmic axes;
+    at every 1, 2, ..., 9 x 10^k on an axis spanning less than a factor of 10 (e.g. test errors
+    from 0.02 to 0.06), which 1, 2, 5 would label only once or twice."""
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "log":
-            axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            low, high = sorted(axis.get_view_interval())
+            narrow = 0 < low and high < 10 * low
+            axis.set_major_locator(LogLocator(subs=range(1, 10) if narrow else (1, 2, 5)))
             axis.set_major_formatter(FormatStrFormatter("%g"))
             axis.set_minor_formatter(NullFormatter())
 
@@ -351,4 +355,71 @@ def plot_rate_distortion(curves, title, ax=None):
     _plain_log_ticks(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return ax.figure
+
+
+# ------------------------------------------------------------------ hard attention (lesson 8)
+
+
+def show_glimpses(canvases, thumbnails, chosen, digit_cells, predictions, labels, grid=2,
+                  title="Where the model looked"):
+    """Cluttered canvases with the cell a glimpse model chose: one column per canvas.
+
+    Top row: the thumbnail the chooser sees (its darkest block drawn black).  Middle: the
+    canvas, the chosen cell framed in green when it holds the digit and in red when it does
+    not.  Bottom: the chosen cell at full resolution, titled with the predicted class (and the
+    true one when they differ).
+    ``canvases`` (n, (8 grid)^2), ``thumbnails`` (n, T), ``chosen``, ``digit_cells``,
+    ``predictions``, ``labels``: (n,) integers.
+    """
+    count, side, thumb_side = len(canvases), 8 * grid, int(round(np.sqrt(np.shape(thumbnails)[1])))
+    fig, axes = plt.subplots(3, count, figsize=(1.3 * count + 1.2, 4.4), squeeze=False)
+    for c in range(count):
+        canvas = np.reshape(canvases[c], (side, side))
+        row, column = divmod(int(chosen[c]), grid)
+        glimpse = canvas[8 * row:8 * row + 8, 8 * column:8 * column + 8]
+        hit = chosen[c] == digit_cells[c]
+        axes[0, c].imshow(np.reshape(thumbnails[c], (thumb_side, thumb_side)), cmap="gray_r", vmin=0,
+                          vmax=np.max(thumbnails))   # block means are paler than pixels: use the full grey range
+        axes[1, c].imshow(canvas, cmap="gray_r", vmin=0, vmax=1)
+        axes[1, c].add_patch(plt.Rectangle((8 * column - 0.5, 8 * row - 0.5), 8, 8, fill=False, lw=2.5,
+                                           edgecolor="#2b9348" if hit else "#d62828"))
+        axes[2, c].imshow(glimpse, cmap="gray_r", vmin=0, vmax=1)
+        right = predictions[c] == labels[c]
+        axes[2, c].set_title(f"says {predictions[c]}" + ("" if right else f" (is {labels[c]})"), fontsize=9,
+                             color="black" if right else "#d62828")
+        for ax in axes[:, c]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, label in zip(axes[:, 0], ("thumbnail", "canvas and\nchosen cell", "glimpse")):
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="test accuracy", ax=None):
+    """Grouped bars with error bars: ``rows`` is ``{label: {bar name: (mean, sd)}}``.
+
+    One group per label (say, per estimator), one bar per bar name (say, "hard choice" and
+    "choice as trained"), the sd as an error bar.  ``references``: ``{label: value}`` drawn
+    as dashed horizontal lines (baselines a model should beat, a bound it cannot).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5))
+    labels = list(rows)
+    bar_names = list(dict.fromkeys(name for bars in rows.values() for name in bars))
+    width = 0.8 / len(bar_names)
+    for b, name in enumerate(bar_names):
+        offset = (b - (len(bar_names) - 1) / 2) * width
+        positions = [i + offset for i, label in enumerate(labels) if name in rows[label]]
+        means, sds = zip(*(rows[label][name] for label in labels if name in rows[label]))
+        ax.bar(positions, means, width=width, yerr=sds, capsize=3, label=name, alpha=1.0 if b == 0 else 0.55)
+    for (label, value), colour in zip((references or {}).items(), plt.cm.Dark2.colors):
+        ax.axhline(value, color=colour, ls="--", lw=1.5, label=f"{label}: {value:.1%}")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=9)
+    ax.set(title=title, ylabel=ylabel, ylim=(0, 1))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    ax.grid(alpha=0.3, axis="y")
     return ax.figure

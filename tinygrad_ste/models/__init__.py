@@ -21,6 +21,9 @@ prints one line per epoch.
 * :mod:`.compression_autoencoder` (lesson 7) -- learned compression: an MLP autoencoder
   whose latent is rounded and entropy-coded by an
   :class:`~tinygrad_ste.entropy.EntropyBottleneck`, trained on rate + lambda * distortion.
+* :mod:`.glimpse` (lesson 8) -- hard attention: a model that sees a thumbnail of a cluttered
+  canvas, chooses one cell to look at in full (a categorical choice trained with any
+  estimator, or soft attention), and classifies the digit.
 * :mod:`.gaussian_vae` (lesson 9) -- a VAE with normal latents and a Bernoulli decoder of
   black-and-white digits, trained with the reparameterization trick or with REINFORCE.
 * :mod:`.dvae` (lesson 9) -- a DALL-E-1-style discrete VAE: a categorical choice among K code
@@ -36,6 +39,8 @@ from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, tr
 from .vq_autoencoder import EQUAL_BITS, VQAutoencoder, VQAutoencoderResult, train_at_equal_bits, train_vq_autoencoder
 from .compression_autoencoder import (CompressionAutoencoder, CompressionAutoencoderResult,
                                       train_compression_autoencoder)
+from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summarize_glimpse_runs,
+                      train_best_fixed_cell, train_glimpse_model)
 from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
 from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
 
@@ -44,5 +49,7 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits",
            "CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder",
+           "GlimpseModel", "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
+           "compare_glimpse_choices", "summarize_glimpse_runs",
            "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
            "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae"]

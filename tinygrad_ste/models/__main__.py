@@ -1,8 +1,10 @@
 """``python -m tinygrad_ste.models``: train every lesson model in the variants the lessons
 compare and print one table per model (a few minutes on a quiet machine)."""
 from ..stochastic import ESTIMATORS
-from . import (kmeans_bound, train_at_equal_bits, train_binary_network, train_categorical_autoencoder,
-               train_compression_autoencoder, train_dvae, train_gaussian_vae, train_vq_autoencoder)
+from . import (compare_glimpse_choices, kmeans_bound, summarize_glimpse_runs, train_at_equal_bits,
+               train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
+               train_gaussian_vae, train_vq_autoencoder)
+from .glimpse import CHOICES, LABELS
 
 
 def print_measurements(seed=0):
@@ -37,6 +39,11 @@ def print_measurements(seed=0):
             r = train_compression_autoencoder(proxy, lam, seed=seed)
             print(f"  proxy {proxy:5s} lambda {lam:3d}: {r.test_bits:6.2f} bits  test MSE {r.test_mse:.4f}  "
                   f"with the proxy {r.test_mse_proxy:.4f}  {r.seconds:4.1f} s")
+    print("Glimpse model on 16x16 cluttered canvases (test accuracy with a hard choice; how often it picks the "
+          "digit's cell)")
+    for choice, s in summarize_glimpse_runs(compare_glimpse_choices(CHOICES, seeds=(seed,))).items():
+        print(f"  {LABELS[choice]:26s} accuracy {s['accuracy']:.3f}  as trained {s['as trained']:.3f}  "
+              f"pick rate {s['pick rate']:.3f}  {s['seconds']:4.1f} s")
     print("Gaussian VAE, 16 latents (test ELBO per image, nats; higher is better)")
     for estimator, baseline in (("reparameterization", None), ("reinforce", "leave_one_out"), ("reinforce", "none")):
         r = train_gaussian_vae(estimator, latent_dim=16, baseline=baseline, seed=seed)
