@@ -39,8 +39,8 @@ EXPECTED_ERRORS = {"NotAnswered"}   # an unanswered exercise on revisions where 
 
 
 def export_checkout(revision, into):
-    """The package and the lessons as they were at a git ``revision``, under ``into``."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "tinygrad_ste", "lessons"],
+    """The repository as it was at a git ``revision`` (package, lessons and the figures they read), under ``into``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return Path(into)
