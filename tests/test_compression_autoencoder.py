@@ -4,7 +4,8 @@ import pytest
 import tinygrad_ste as tg
 from tinygrad_ste import Tensor, no_grad
 from tinygrad_ste.data import load_digits
-from tinygrad_ste.models import CompressionAutoencoder, train_compression_autoencoder
+from tinygrad_ste.models import (CompressionAutoencoder, codebook_rate_distortion, kmeans_reconstruction_mse,
+                                 train_compression_autoencoder, train_vq_autoencoder)
 
 
 @pytest.mark.parametrize("proxy", ["noise", "round", "mixed"])
@@ -45,3 +46,17 @@ def test_the_model_works_without_rng_and_follows_manual_seed():
         model = CompressionAutoencoder(3, 8, proxy="noise")
         outputs.append(model(Tensor(load_digits("test")[0][:5]))[0].data)   # noise drawn in training mode too
     np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_codebook_rate_distortion_gives_each_compressor_its_bits_and_its_test_error():
+    settings = dict(hidden=8, epochs=1, seed=2)
+    curves = codebook_rate_distortion(kmeans_sizes=(2, 8), vectors_per_image=(1, 3), residual_vectors=2,
+                                      residual_stages=3, **settings)
+    assert list(curves) == ["k-means (log2 K bits)", "VQ, 16 codes (lesson 5)", "FSQ, 4 x 4 levels (lesson 6)",
+                            "residual VQ, first q of 3 stages (lesson 6)"]
+    assert curves["k-means (log2 K bits)"] == ([1.0, 3.0], [kmeans_reconstruction_mse(k, 2) for k in (2, 8)])
+    assert curves["VQ, 16 codes (lesson 5)"][0] == curves["FSQ, 4 x 4 levels (lesson 6)"][0] == [4.0, 12.0]
+    assert curves["residual VQ, first q of 3 stages (lesson 6)"][0] == [8.0, 16.0, 24.0]   # 2 vectors x 4 bits x q
+    # Each point is the test error of the very run train_vq_autoencoder makes with these settings.
+    fsq = train_vq_autoencoder(levels=[4, 4], codes_per_image=3, **settings)
+    assert curves["FSQ, 4 x 4 levels (lesson 6)"][1][1] == fsq.test_mse

@@ -81,11 +81,17 @@ def test_plots_have_titles_axis_labels_and_legends():
         viz.plot_histograms({"a": np.arange(10.0), "b": np.ones(5)}, reference=2.0),
         viz.plot_curves([1, 2, 3], {"loss": [3.0, 2.0, 1.0]}, "step", "loss", "Training", logy=True),
         viz.plot_code_usage({"before": [5, 0, 3], "after": [2, 3, 3]}),
+        viz.plot_variance_sweeps({"mean": ([0.0, 1.0], dict(sigma=1.0, n_samples=4)),
+                                  "n_samples": ([2, 8], dict(mean=0.0, sigma=1.0))},
+                                 {("mean", "a"): np.array([[1.0, 2.0], [0.1, 0.1]]),
+                                  ("n_samples", "a"): np.array([[2.0, 0.5], [0.1, 0.1]])}, "Sweeps"),
     ]
     for fig in figures:
         for ax in fig.axes:
             assert_labelled(ax)
     assert "1 unused" in figures[3].axes[0].get_legend().get_texts()[0].get_text()
+    assert [ax.get_xlabel() for ax in figures[4].axes] == ["mean of z (sigma = 1, 4 draws)",
+                                                           "draws per estimate (mean = 0, sigma = 1)"]
 
 
 @pytest.mark.parametrize("low, high, expected", [(0.022, 0.061, ["0.03", "0.04", "0.05", "0.06"]),

@@ -29,7 +29,9 @@ small categorical problem.
 
 A normal variable has no outcomes to list, but a quadratic cost has a closed form instead:
 :func:`quadratic_normal_gradient` is the truth that :func:`normal_gradient_estimates`
-(the reparameterization and score-function estimators of ``sample_normal``) is measured against.
+(the reparameterization and score-function estimators of ``sample_normal``) is measured against;
+:func:`normal_variance_sweep` measures how their variances move with the mean, sigma and the
+number of draws (lesson 9 and the figure ``normal_estimator_variance``).
 """
 from dataclasses import dataclass, field
 
@@ -43,7 +45,7 @@ from .random import generator
 
 __all__ = ["expected_cost", "exact_gradient", "estimate_gradient", "compare_estimators", "all_outcomes", "EstimatorStats",
            "Comparison", "DEFAULT_ESTIMATORS", "quadratic_normal_gradient", "normal_gradient_estimates",
-           "relaxed_bernoulli_expectation", "relaxed_bernoulli_gradient"]
+           "relaxed_bernoulli_expectation", "relaxed_bernoulli_gradient", "trace_variance", "normal_variance_sweep"]
 
 DEFAULT_ESTIMATORS = ("straight_through", "gumbel", ("gumbel", {"tau": 0.5}), "straight_through_gumbel",
                       "reinmax", "reinforce", ("reinforce", {"baseline": "ema"}),
@@ -179,6 +181,16 @@ class Comparison:
         return "\n".join(lines)
 
 
+def trace_variance(estimates):
+    """The variance of gradient estimates (n_estimates, d) and its standard error: ``(variance, se)``.
+
+    variance = mean_i ||g_i - mean(g)||^2, the trace of the covariance (the total variance over
+    the d components); se = the standard deviation of the n squared distances / sqrt(n).
+    """
+    squared_distance = ((estimates - estimates.mean(axis=0)) ** 2).sum(axis=1)
+    return float(squared_distance.mean()), float(squared_distance.std(ddof=1) / np.sqrt(len(estimates)))
+
+
 def _label(estimator, options):
     return estimator + "".join(f", {key}={value}" for key, value in options.items())
 
@@ -209,7 +221,7 @@ def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIM
                               for _ in range(n_estimates)])
         flat = estimates.reshape(n_estimates, -1)
         mean = flat.mean(axis=0)
-        variance = float(((flat - mean) ** 2).sum(axis=1).mean())
+        variance = trace_variance(flat)[0]
         norms = np.linalg.norm(flat, axis=1) * exact_norm
         cosines = np.divide(flat @ exact.ravel(), norms, out=np.zeros(n_estimates), where=norms > 0)
         rows.append(EstimatorStats(label=_label(estimator, options), estimator=estimator, options=options,
@@ -259,6 +271,34 @@ def normal_gradient_estimates(cost_fn, mean, log_std, estimator, n_samples, n_es
         loss = cost.mean(axis=0).sum()
     loss.backward()
     return np.stack([means.grad, log_stds.grad], axis=1)
+
+
+_SWEPT_PARAMETERS = ("mean", "sigma", "n_samples")
+
+
+def normal_variance_sweep(cost_fn, sweeps, runs, n_estimates, rng):
+    """The variance of each normal-gradient estimator as one parameter moves and the other two stay fixed.
+
+    sweeps: ``{parameter: (values, fixed)}``, parameter one of "mean", "sigma" (the standard
+    deviation; log_std = log sigma) and "n_samples" (draws per estimate), ``fixed`` a dict of the
+    other two, e.g. ``{"sigma": ([0.5, 1, 2], {"mean": 0.0, "n_samples": 4})}``.
+    runs: ``{label: (estimator, baseline)}`` for :func:`normal_gradient_estimates`.  At every point
+    ``n_estimates`` independent estimates of d/d(mean, log_std) E[cost_fn(z)] give the variance
+    and its standard error (:func:`trace_variance`); ``rng`` draws them all, sweep by sweep, run
+    by run, value by value.  Returns ``{(parameter, label): array (2, len(values))}``: row 0 the
+    variances, row 1 their standard errors.
+    """
+    variances = {}
+    for swept, (values, fixed) in sweeps.items():
+        if swept not in _SWEPT_PARAMETERS or set(fixed) != set(_SWEPT_PARAMETERS) - {swept}:
+            raise ValueError(f"normal_variance_sweep: sweep one of {', '.join(_SWEPT_PARAMETERS)} and fix the other "
+                             f"two; got {swept!r} swept with {sorted(fixed)} fixed")
+        for label, (estimator, baseline) in runs.items():
+            points = [{**fixed, swept: value} for value in values]
+            variances[swept, label] = np.array([trace_variance(normal_gradient_estimates(
+                cost_fn, p["mean"], np.log(p["sigma"]), estimator, int(p["n_samples"]), n_estimates, rng,
+                baseline=baseline)) for p in points]).T
+    return variances
 
 
 def relaxed_bernoulli_expectation(cost_fn, logit, tau, points=200_000):

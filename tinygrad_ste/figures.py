@@ -23,15 +23,15 @@ matplotlib.use("Agg")   # files only: never open a window
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from . import discrete, functional as F, viz  # noqa: E402
+from . import discrete, viz  # noqa: E402
 from .data import cluttered_digits, load_digits  # noqa: E402
-from .estimators import compare_estimators, demo_problems, normal_gradient_estimates  # noqa: E402
+from .estimators import compare_estimators, demo_problems, normal_variance_sweep  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, compare_glimpse_choices, glimpse, kmeans_bound,  # noqa: E402
-                     kmeans_reconstruction_mse, train_at_equal_bits, train_binary_network, train_categorical_autoencoder,
-                     train_compression_autoencoder, train_dvae, train_gaussian_vae, train_glimpse_model,
-                     train_vq_autoencoder)
+from .models import (EQUAL_BITS, codebook_rate_distortion, compare_glimpse_choices, glimpse,  # noqa: E402
+                     kmeans_bound, train_at_equal_bits, train_binary_network,
+                     train_categorical_autoencoder, train_compression_autoencoder, train_dvae, train_gaussian_vae,
+                     train_glimpse_model, train_vq_autoencoder)
 from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
@@ -262,8 +262,8 @@ def rounding_proxies(quick):
 
 @figure
 def rate_distortion(quick):
-    """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds),
-    with k-means and VQ autoencoders on the same axes; the test objective of each run."""
+    """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds), with
+    lesson 7's codebook compressors (k-means, VQ, FSQ, residual VQ) on the same axes; the test objective of each run."""
     proxies, seeds = ("noise", "round", "mixed"), (0, 1)
 
     def objective(r):   # what training minimised, on the test split with true rounding
@@ -271,11 +271,11 @@ def rate_distortion(quick):
 
     if quick:
         settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0,)
-        kmeans_sizes, vq_settings = (4, 16), [dict(num_codes=16, codes_per_image=2, code_dim=2, hidden=16, epochs=1)]
-    else:
+        codebooks = dict(kmeans_sizes=(4, 16), vectors_per_image=(1, 2), residual_stages=2, hidden=16, epochs=1)
+    else:   # lesson 7 calls codebook_rate_distortion with its defaults: 1, 2, 4 vectors, hidden 64, 20 epochs
         settings, lambdas = dict(latent_channels=16, hidden=128, epochs=40), (3, 10, 30, 100, 300)
-        kmeans_sizes = (2, 4, 8, 16, 32, 64, 128, 256, 512)
-        vq_settings = [dict(num_codes=16, codes_per_image=c, code_dim=4, hidden=128, epochs=40) for c in (2, 4, 8)]
+        codebooks = dict(kmeans_sizes=(2, 4, 8, 16, 32, 64, 128, 256, 512), vectors_per_image=(2, 4, 8),
+                         residual_vectors=2, residual_stages=4, hidden=128, epochs=40)
     runs = {(proxy, lam, seed): train_compression_autoencoder(proxy, lam, **settings, seed=seed)
             for proxy in proxies for lam in lambdas for seed in seeds}
     numbers, curves = {}, {}
@@ -291,13 +291,10 @@ def rate_distortion(quick):
         numbers[f"{proxy}: wins"] = sum(min(proxies, key=lambda p: objective(runs[p, lam, seed])) == proxy
                                         for lam in lambdas for seed in seeds)
     numbers["runs compared"] = len(lambdas) * len(seeds)
-    kmeans_mse = [kmeans_reconstruction_mse(k, seed=SEED) for k in kmeans_sizes]
-    curves["k-means: log2 K bits"] = ([np.log2(k) for k in kmeans_sizes], kmeans_mse)
-    numbers.update({f"k-means, K={k}: test MSE": m for k, m in zip(kmeans_sizes, kmeans_mse)})
-    vq = [train_vq_autoencoder(**options, seed=SEED) for options in vq_settings]
-    vq_bits = [r.options["codes_per_image"] * np.log2(r.options["num_codes"]) for r in vq]
-    curves["VQ autoencoder: codes x log2 16 bits"] = (vq_bits, [r.test_mse for r in vq])
-    numbers.update({f"VQ autoencoder, {b:.0f} bits: test MSE": r.test_mse for b, r in zip(vq_bits, vq)})
+    codebook_curves = codebook_rate_distortion(**codebooks, seed=SEED)
+    curves.update(codebook_curves)
+    numbers.update({f"{label}, {b:g} bits: test MSE": m for label, (bits, mse) in codebook_curves.items()
+                    for b, m in zip(bits, mse)})
     # The real bitstream of one model against its estimate.
     chosen = runs["mixed", lambdas[len(lambdas) // 2], seeds[0]]
     test_images = Tensor(load_digits("test")[0])
@@ -373,38 +370,23 @@ NORMAL_RUNS = {"reparameterization": ("reparameterization", None), "REINFORCE": 
 @figure
 def normal_estimator_variance(quick):
     """Variance of the reparameterization and score-function estimates of d/d(mean, log_std) E[(z - 2)^2],
-    against the mean, the standard deviation and the number of draws per estimate."""
-    n_estimates = 200 if quick else 4000
-    rng = np.random.default_rng(SEED)
-
-    def variance(mean, sigma, n_samples, estimator, baseline):   # the trace of the covariance, as in lesson 3
-        estimates = normal_gradient_estimates(lambda z: (z - 2.0) ** 2, mean, np.log(sigma), estimator, n_samples,
-                                              n_estimates, rng, baseline=baseline)
-        return float(estimates.var(axis=0, ddof=1).sum())
-
-    sweeps = {"mean (sigma = 1, 4 draws)": ("mean", np.linspace(-2, 6, 5 if quick else 17),
-                                            dict(sigma=1.0, n_samples=4)),
-              "sigma (mean = 0, 4 draws)": ("sigma", np.geomspace(0.1, 4, 4 if quick else 12),
-                                            dict(mean=0.0, n_samples=4)),
-              "draws per estimate (mean = 0, sigma = 1)": ("n_samples", np.array([2, 4, 8, 16, 32, 64]),
-                                                           dict(mean=0.0, sigma=1.0))}
-    titles = {"mean": "against the mean", "sigma": "against sigma", "n_samples": "against the number of draws"}
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    smallest_ratio = np.inf   # REINFORCE (either baseline) over reparameterization, over every point swept
-    for ax, (xlabel, (swept, values, fixed)) in zip(axes, sweeps.items()):
-        curves = {label: [variance(**{**fixed, swept: value}, estimator=estimator, baseline=baseline)
-                          for value in values] for label, (estimator, baseline) in NORMAL_RUNS.items()}
-        pathwise = np.array(curves["reparameterization"])
-        smallest_ratio = min([smallest_ratio] + [float((np.array(curves[label]) / pathwise).min())
-                                                 for label in NORMAL_RUNS if label != "reparameterization"])
-        viz.plot_curves(values, curves, xlabel, "variance of the gradient estimate", titles[swept],
-                        logx=swept != "mean", logy=True, ax=ax)
-    fig.suptitle("z ~ N(mean, sigma^2), cost (z - 2)^2: variance of two unbiased gradient estimators "
-                 f"({n_estimates} estimates per point)")
-    fig.tight_layout()
-    numbers = {f"{label}: variance at mean 0, sigma 1, 4 draws": variance(0.0, 1.0, 4, *run)
-               for label, run in NORMAL_RUNS.items()}
-    numbers["smallest variance ratio, REINFORCE / reparameterization, over the sweeps"] = smallest_ratio
+    against the mean, the standard deviation and the number of draws per estimate: lesson 9's sweeps,
+    wider and finer, with more estimates per point."""
+    n_estimates = 200 if quick else 10000
+    sweeps = {"mean": (np.linspace(-2, 6, 5 if quick else 17), dict(sigma=1.0, n_samples=4)),
+              "sigma": (2.0 ** np.arange(-4, 3), dict(mean=0.0, n_samples=4)),
+              "n_samples": (np.array([2, 4, 8, 16, 32, 64]), dict(mean=0.0, sigma=1.0))}
+    variances = normal_variance_sweep(lambda z: (z - 2.0) ** 2, sweeps, NORMAL_RUNS, n_estimates,
+                                      np.random.default_rng(SEED))
+    fig = viz.plot_variance_sweeps(sweeps, variances, "z ~ N(mean, sigma^2), cost (z - 2)^2: variance of two unbiased "
+                                                      f"gradient estimators ({n_estimates:,} estimates per point)")
+    at_4_draws = list(sweeps["n_samples"][0]).index(4)   # mean 0, sigma 1, 4 draws
+    numbers = {f"{label}: variance at mean 0, sigma 1, 4 draws": variances["n_samples", label][0, at_4_draws]
+               for label in NORMAL_RUNS}
+    pathwise = {swept: variances[swept, "reparameterization"][0] for swept in sweeps}
+    numbers["smallest variance ratio, REINFORCE / reparameterization, over the sweeps"] = float(min(
+        (variances[swept, label][0] / pathwise[swept]).min() for swept in sweeps for label in NORMAL_RUNS
+        if label != "reparameterization"))
     return fig, numbers
 
 

@@ -13,7 +13,7 @@ from .tensor import topological_order
 
 __all__ = ["draw_graph", "plot_staircase", "plot_histograms", "plot_estimates", "plot_curves", "plot_bias_variance",
            "show_images", "plot_code_usage", "plot_xy", "plot_bars", "plot_rounding_proxies",
-           "plot_rate_distortion", "show_glimpses", "plot_accuracy_bars"]
+           "plot_rate_distortion", "show_glimpses", "plot_accuracy_bars", "plot_variance_sweeps"]
 
 # One colour per kind of graph node, reused by the legend.
 _NODE_COLOURS = {"parameter": "#b7e4c7", "constant": "#e9ecef", "op": "#cfe2ff", "op with a chosen rule": "#ffd8a8"}
@@ -423,3 +423,28 @@ def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="tes
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     ax.grid(alpha=0.3, axis="y")
     return ax.figure
+# What each swept parameter of estimators.normal_variance_sweep is called on an axis and in a panel's title.
+_SWEPT_NAMES = {"mean": ("mean of z", "against the mean"), "sigma": ("sigma", "against sigma"),
+                "n_samples": ("draws per estimate", "against the number of draws")}
+
+
+def plot_variance_sweeps(sweeps, variances, title):
+    """One panel per sweep of :func:`~tinygrad_ste.estimators.normal_variance_sweep`: each estimator's
+    variance against the swept parameter, the fixed ones in the axis label.
+
+    ``sweeps`` and ``variances`` are that function's argument and result.  Log scales, but a
+    linear axis for the mean (which crosses 0); the log x axes are ticked at the swept values.
+    """
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(5 * len(sweeps), 4), squeeze=False)
+    labels = list(dict.fromkeys(label for _, label in variances))
+    for ax, (swept, (values, fixed)) in zip(axes[0], sweeps.items()):
+        held = ", ".join(f"{value:g} draws" if name == "n_samples" else f"{name} = {value:g}"
+                         for name, value in fixed.items())
+        axis_name, panel_title = _SWEPT_NAMES[swept]
+        plot_curves(values, {label: variances[swept, label][0] for label in labels}, f"{axis_name} ({held})",
+                    "variance of the gradient estimate", panel_title, logx=swept != "mean", logy=True, ax=ax)
+        if swept != "mean":
+            ax.set_xticks(values, [f"{value:g}" for value in values])
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -20,7 +20,9 @@ prints one line per epoch.
   :class:`~tinygrad_ste.vq.ResidualVQ` bottleneck, compared at equal bits per image.
 * :mod:`.compression_autoencoder` (lesson 7) -- learned compression: an MLP autoencoder
   whose latent is rounded and entropy-coded by an
-  :class:`~tinygrad_ste.entropy.EntropyBottleneck`, trained on rate + lambda * distortion.
+  :class:`~tinygrad_ste.entropy.EntropyBottleneck`, trained on rate + lambda * distortion;
+  :func:`codebook_rate_distortion`, the codebook compressors (k-means, VQ, FSQ, residual VQ)
+  on the same rate-distortion axes.
 * :mod:`.glimpse` (lesson 8) -- hard attention: a model that sees a thumbnail of a cluttered
   canvas, chooses one cell to look at in full (a categorical choice trained with any
   estimator, or soft attention), and classifies the digit.
@@ -37,7 +39,7 @@ from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoenc
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
 from .vq_autoencoder import EQUAL_BITS, VQAutoencoder, VQAutoencoderResult, train_at_equal_bits, train_vq_autoencoder
-from .compression_autoencoder import (CompressionAutoencoder, CompressionAutoencoderResult,
+from .compression_autoencoder import (CompressionAutoencoder, CompressionAutoencoderResult, codebook_rate_distortion,
                                       train_compression_autoencoder)
 from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summarize_glimpse_runs,
                       train_best_fixed_cell, train_glimpse_model)
@@ -49,6 +51,7 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits",
            "CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder",
+           "codebook_rate_distortion",
            "GlimpseModel", "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
            "compare_glimpse_choices", "summarize_glimpse_runs",
            "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",

@@ -12,9 +12,11 @@ from ..module import Module
 from ..nn import MLP
 from ..optim import Adam
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, kmeans_reconstruction_mse, train_epochs
+from .vq_autoencoder import train_vq_autoencoder
 
-__all__ = ["CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder"]
+__all__ = ["CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder",
+           "codebook_rate_distortion"]
 
 
 class CompressionAutoencoder(Module):
@@ -106,3 +108,34 @@ def train_compression_autoencoder(proxy="noise", lam=30.0, latent_channels=8, hi
         print(f"compression autoencoder ({proxy}, lambda {lam}): {result.test_bits:.2f} bits/image, test MSE "
               f"{result.test_mse:.4f} (with the training proxy {result.test_mse_proxy:.4f}), {seconds:.1f} s")
     return result
+
+
+def codebook_rate_distortion(kmeans_sizes=(4, 16, 64, 256), vectors_per_image=(1, 2, 4), residual_vectors=1,
+                             residual_stages=4, hidden=64, epochs=20, seed=0):
+    """Bits per image and test MSE of the codebook compressors lesson 7 sets beside the entropy-coded ones.
+
+    Their bits are fixed by their size (no entropy coding), and every code vector is one of 16
+    values, 4 bits:
+
+    * k-means with K centres, K in ``kmeans_sizes``: log2 K bits (:func:`kmeans_reconstruction_mse`);
+    * lesson 5's VQ autoencoder (16 codes of dimension 4) and lesson 6's FSQ (4 x 4 levels), each
+      with c code vectors per image for c in ``vectors_per_image``: 4c bits;
+    * one lesson-6 residual VQ of ``residual_stages`` stages of 16 codes (dimension 8),
+      ``residual_vectors`` vectors per image, read after its first q stages: 4 q residual_vectors bits.
+
+    The autoencoders are :func:`train_vq_autoencoder` runs with ``hidden``, ``epochs`` and ``seed``
+    (the codebook defaults: straight-through, dead-code restart).  Returns ``{label: (bits, test MSE)}``,
+    two lists per compressor: the ``curves`` :func:`~tinygrad_ste.viz.plot_rate_distortion` draws.
+    """
+    settings = dict(hidden=hidden, epochs=epochs, seed=seed)
+    vq = [train_vq_autoencoder(num_codes=16, codes_per_image=c, code_dim=4, **settings) for c in vectors_per_image]
+    fsq = [train_vq_autoencoder(levels=[4, 4], codes_per_image=c, **settings) for c in vectors_per_image]
+    residual = train_vq_autoencoder(num_codes=16, num_quantizers=residual_stages, codes_per_image=residual_vectors,
+                                    code_dim=8, **settings)
+    stages = range(1, residual_stages + 1)
+    return {"k-means (log2 K bits)": ([float(np.log2(k)) for k in kmeans_sizes],
+                                      [kmeans_reconstruction_mse(k, seed) for k in kmeans_sizes]),
+            "VQ, 16 codes (lesson 5)": ([r.bits for r in vq], [r.test_mse for r in vq]),
+            "FSQ, 4 x 4 levels (lesson 6)": ([r.bits for r in fsq], [r.test_mse for r in fsq]),
+            f"residual VQ, first q of {residual_stages} stages (lesson 6)": (
+                [residual.bits * q / residual_stages for q in stages], residual.stage_mse)}
