@@ -277,7 +277,7 @@ class Function:
         Tensor = tensor.Tensor
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         needs_grad = tuple([t.requires_grad for t in tensors])
-        recording = _grad_enabled and True in needs_grad
+        recording = _grad_enabled and any(needs_grad)
         rule = None
         if recording or backward is not None:   # a misspelt rule fails even when no graph is recorded
             rule = cls.resolve_rule(backward)
