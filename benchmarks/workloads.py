@@ -18,12 +18,15 @@ The workloads (issue 6):
   0.25 commitment loss (van den Oord et al. 2017), SGD update.
 * W3/W4 a chain of elementwise ops on a (4,) tensor, forward and backward: the cycle
   x -> tanh(x * w + b) * 0.9 repeated, four ops per cycle.
+* W3s the same length of chain where every op has a Python-number operand: the cycle
+  x -> x * 1.0001 + 0.001, two ops per cycle (issue 14).
 """
 import numpy as np
 
 LEARNING_RATE = 0.1
 COMMITMENT = 0.25   # beta of the VQ-VAE commitment loss
 CHAIN_CYCLE = 4     # ops per cycle of the W3/W4 chain: mul, add, tanh, mul by a constant
+SCALAR_CYCLE = 2    # ops per cycle of the W3s chain: mul by a number, add a number
 
 
 # --------------------------------------------------------------------------- inputs
@@ -119,6 +122,17 @@ def make_chain_ours(engine, inputs, length):
     return step
 
 
+def make_scalar_chain_ours(engine, inputs, length):
+    x0 = engine.Tensor(inputs[0], requires_grad=True)
+
+    def step():
+        x = x0
+        for _ in range(length // SCALAR_CYCLE):
+            x = x * 1.0001 + 0.001
+        return backward_ours(x.sum(), [x0])
+    return step
+
+
 # --------------------------------------------------------------------------- PyTorch
 
 
@@ -178,6 +192,18 @@ def make_chain_torch(inputs, length):
     return step
 
 
+def make_scalar_chain_torch(inputs, length):
+    import torch
+    x0 = torch.tensor(inputs[0], requires_grad=True)
+
+    def step():
+        x = x0
+        for _ in range(length // SCALAR_CYCLE):
+            x = x * 1.0001 + 0.001
+        return backward_torch(x.sum(), [x0])
+    return step
+
+
 # --------------------------------------------------------------------------- HIPS autograd
 
 
@@ -196,13 +222,16 @@ def sgd_autograd(loss_fn, weights):
 
 def make_mlp_autograd(x, labels, weights):
     import autograd.numpy as anp
-    from autograd.scipy.special import logsumexp
+    from autograd.tracer import getval
     rows = np.arange(len(labels))
 
     def loss_fn(params):
         W1, b1, W2, b2 = params
         logits = anp.tanh(x @ W1 + b1) @ W2 + b2
-        log_probs = logits - logsumexp(logits, axis=1, keepdims=True)
+        # log-softmax written out (autograd.scipy would need SciPy, which the bench extra does not install);
+        # the shift is a constant, as in every stable logsumexp
+        shifted = logits - getval(logits).max(axis=1, keepdims=True)
+        log_probs = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
         return -anp.mean(log_probs[rows, labels])
 
     return sgd_autograd(loss_fn, weights)
@@ -245,6 +274,23 @@ def make_chain_autograd(inputs, length):
     return step
 
 
+def make_scalar_chain_autograd(inputs, length):
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+
+    def loss_fn(x):
+        for _ in range(length // SCALAR_CYCLE):
+            x = x * 1.0001 + 0.001
+        return anp.sum(x)
+
+    loss_and_grad = value_and_grad(loss_fn)
+
+    def step():
+        loss, grad = loss_and_grad(inputs[0])
+        return float(loss), [grad]
+    return step
+
+
 # --------------------------------------------------------------------------- the registry
 
 FRAMEWORKS = ("ours", "torch", "autograd")
@@ -263,7 +309,7 @@ def available_peers():
 
 
 def make_step(workload, framework, engine, *, batch=256, dtype=np.float64, chain_length=1000, seed=0):
-    """Build one framework's ``step()`` for a workload ("mlp", "vq" or "chain") from seeded inputs.
+    """Build one framework's ``step()`` for a workload ("mlp", "vq", "chain" or "scalar_chain") from seeded inputs.
 
     Every framework gets identical inputs for the same arguments, so their first steps
     must agree.  ``engine`` is the tinygrad_ste namespace used for "ours".
@@ -273,10 +319,10 @@ def make_step(workload, framework, engine, *, batch=256, dtype=np.float64, chain
         args = mlp_inputs(batch, dtype, rng)
     elif workload == "vq":
         args = vq_inputs(batch, rng)
-    elif workload == "chain":
+    elif workload in ("chain", "scalar_chain"):
         args = (chain_inputs(rng), chain_length)
     else:
-        raise ValueError(f"unknown workload {workload!r}; expected 'mlp', 'vq' or 'chain'")
+        raise ValueError(f"unknown workload {workload!r}; expected 'mlp', 'vq', 'chain' or 'scalar_chain'")
     maker = globals()[f"make_{workload}_{framework}"]
     return maker(engine, *args) if framework == "ours" else maker(*args)
 

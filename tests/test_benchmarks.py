@@ -18,11 +18,13 @@ TINY = {
     "mlp float32": ("mlp", dict(batch=8, dtype=np.float32), 1e-4),
     "vq": ("vq", dict(batch=8), 1e-9),
     "chain": ("chain", dict(chain_length=40), 1e-9),
+    "scalar_chain": ("scalar_chain", dict(chain_length=40), 1e-9),
 }
 PARAMETER_SHAPES = {
     "mlp": [(64, 128), (128,), (128, 10), (10,)],
     "vq": [(64, 128), (128,), (128, 16), (16,), (64, 16), (16, 128), (128,), (128, 64), (64,)],
     "chain": [(4,), (4,), (4,)],
+    "scalar_chain": [(4,)],
 }
 
 

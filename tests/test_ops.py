@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_ste.functional as F
-from tinygrad_ste import Tensor, broadcast_to, gradcheck, maximum, minimum
+from tinygrad_ste import Tensor, broadcast_to, gradcheck, maximum, minimum, ops
 
 settings.register_profile("ops", max_examples=20, deadline=None)
 settings.load_profile("ops")
@@ -67,6 +67,50 @@ def test_python_scalars_and_arrays_on_either_side(scalar_side):
                lambda x: x + c, lambda x: x - c, lambda x: x * c, lambda x: x / c, lambda x: x @ c]
     for fn in fns:
         assert gradcheck(fn, [x])
+
+
+@given(shape=small_shapes, c=st.floats(-3, 3), seed=st.integers(0, 2**16))
+def test_a_python_number_added_subtracted_or_multiplied_is_an_op_of_one_input(shape, c, seed):
+    x = leaf(np.random.default_rng(seed), shape)
+    for fn, op_name in [(lambda x: x + c, "add_constant"), (lambda x: c + x, "add_constant"),
+                        (lambda x: x - c, "add_constant"), (lambda x: x * c, "mul_constant"),
+                        (lambda x: c * x, "mul_constant")]:
+        y = fn(x)
+        assert y.node.function.name == op_name and y.node.parents == [x]
+        np.testing.assert_array_equal(y.data, fn(x.data))
+        assert gradcheck(fn, [x])
+
+
+def test_a_number_operand_keeps_float32_in_forward_and_backward():
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    y = (x * 0.1 + 0.2 - 0.3) * 3
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, np.full(3, 0.3, dtype=np.float32), rtol=1e-6)
+
+
+@given(leading=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3), classes=st.integers(1, 4),
+       reduction=st.sampled_from(["mean", "sum", "none"]), seed=st.integers(0, 2**16))
+def test_nll_loss_is_index_negate_reduce_in_one_op(leading, classes, reduction, seed):
+    rng = np.random.default_rng(seed)
+    log_probs, target = leaf(rng, leading + (classes,)), rng.integers(0, classes, size=leading)
+    loss = ops.NLLLoss.apply(log_probs, target=target, reduction=reduction)
+    picked = -log_probs[np.indices(target.shape, sparse=True) + (target,)]   # the three-op form
+    composed = {"none": picked, "sum": picked.sum(), "mean": picked.mean()}[reduction]
+    np.testing.assert_allclose(loss.data, composed.data, rtol=1e-15)
+    assert loss.node.function.name == "nll_loss" and loss.node.parents == [log_probs]
+    assert gradcheck(lambda x: ops.NLLLoss.apply(x, target=target, reduction=reduction), [log_probs])
+
+
+@given(shape=small_shapes, seed=st.integers(0, 2**16))
+def test_mse_loss_is_subtract_square_mean_in_one_op(shape, seed):
+    rng = np.random.default_rng(seed)
+    a, b = leaf(rng, shape), leaf(rng, shape)
+    loss = ops.MSELoss.apply(a, b)
+    np.testing.assert_allclose(loss.data, ((a - b) * (a - b)).mean().data, rtol=1e-15)
+    assert loss.node.function.name == "mse_loss" and loss.node.parents == [a, b]
+    assert gradcheck(ops.MSELoss.apply, [a, b])
 
 
 @pytest.mark.parametrize("shape_a, shape_b", [

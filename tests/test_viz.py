@@ -50,10 +50,18 @@ def test_draw_graph_names_a_callable_rule_and_shows_scalar_constants_by_value():
     def my_rule(ctx, g):
         return g
 
-    fig = viz.draw_graph(tg.round(x, backward=my_rule) * 2.0)
+    fig = viz.draw_graph(tg.round(x, backward=my_rule) ** 2.0)
     texts = box_texts(fig)
     assert any("backward: my_rule" in t for t in texts)
     assert "constant = 2" in texts
+
+
+def test_draw_graph_shows_a_number_added_or_multiplied_as_an_op_of_one_input():
+    x = tg.Tensor([0.3], requires_grad=True)
+    texts = box_texts(viz.draw_graph((x - 1.0) * 2.0))
+    assert "add_constant\nbackward: default\nshape (1,)" in texts
+    assert "mul_constant\nbackward: default\nshape (1,)" in texts
+    assert not any(t.startswith("constant") for t in texts)
 
 
 def test_draw_graph_refuses_a_tensor_without_a_graph():

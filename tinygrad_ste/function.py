@@ -181,9 +181,8 @@ class Node:
     # collector, which otherwise walks the whole graph again and again while it grows.
     __slots__ = ("function", "rule", "parents", "needs_input_grad", "saved_tensors", "__dict__")
 
-    def __init__(self, function, parents, needs_input_grad):
-        self.function, self.parents, self.needs_input_grad = function, parents, needs_input_grad
-        self.rule = None   # chosen by Function.apply when the op is recorded
+    def __init__(self, function, parents, needs_input_grad, rule=None):
+        self.function, self.parents, self.needs_input_grad, self.rule = function, parents, needs_input_grad, rule
         self.saved_tensors = ()
 
     def save_for_backward(self, *arrays):
@@ -279,9 +278,10 @@ class Function:
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         needs_grad = tuple([t.requires_grad for t in tensors])
         recording = _grad_enabled and any(needs_grad)
+        rule = None
         if recording or backward is not None:   # a misspelt rule fails even when no graph is recorded
             rule = cls.resolve_rule(backward)
-        ctx = Node(cls, tensors, needs_grad)
+        ctx = Node(cls, tensors, needs_grad, rule)
         try:
             out = cls.forward(ctx, *[t.data for t in tensors], **options)
         except (ValueError, IndexError, TypeError) as error:
@@ -291,10 +291,7 @@ class Function:
             out = _forward_output(cls, out)
         if _detecting_anomalies:
             _check_anomaly(cls, tensors, out, ctx)
-        if recording:
-            ctx.rule = rule
-            return Tensor._from_op(out, ctx)
-        return Tensor._from_op(out, None)
+        return Tensor._from_op(out, ctx if recording else None)
 
 
 # tensor.py builds on this module (a Tensor's node holds a Function), so the module is

@@ -53,6 +53,8 @@ def cross_entropy(logits, target, reduction="mean"):
     themselves, shape (...) -- one per sample, as REINFORCE needs.
 
     PyTorch agrees for (N, C); for more axes it expects the classes on axis 1, not last.
+    Computed as PyTorch computes it, ``nll_loss(log_softmax(logits), target)``: two ops
+    (``ops.LogSoftmax``, ``ops.NLLLoss``), each with its own backward.
 
         >>> import tinygrad_ste.functional as F
         >>> F.cross_entropy([[0.0, 0.0], [0.0, 0.0]], [0, 1], reduction="none").data   # -log(1/2) each
@@ -72,25 +74,19 @@ def cross_entropy(logits, target, reduction="mean"):
     if target.size and (target.min() < 0 or target.max() >= classes):
         raise ValueError(f"cross_entropy: target values must lie in [0, {classes}), "
                          f"got {target.min()}..{target.max()} (logits shape {logits.shape})")
-    # Item (i, j, ...) picks class target[i, j, ...] of its own row: index every leading axis
-    # with its own positions (np.indices) and the last one with the target.
-    costs = -log_softmax(logits, axis=-1)[np.indices(target.shape, sparse=True) + (target,)]
-    if reduction == "none":
-        return costs
-    return costs.sum() if reduction == "sum" else costs.mean()
+    return ops.NLLLoss.apply(log_softmax(logits, axis=-1), target=target, reduction=reduction)
 
 
 def mse_loss(prediction, target):
     """Mean squared error, (1/n) sum (prediction - target)^2, over all n elements.
 
     The shapes must be equal: (N,) against (N, 1) would broadcast to (N, N) and give a
-    wrong loss without any error, a classic silent bug.
+    wrong loss without any error, a classic silent bug.  One op, ``ops.MSELoss``.
     """
     prediction, target = as_tensor(prediction), as_tensor(target)
     if prediction.shape != target.shape:
         raise ValueError(f"mse_loss: prediction shape {prediction.shape} and target shape {target.shape} differ")
-    diff = prediction - target
-    return (diff * diff).mean()
+    return ops.MSELoss.apply(prediction, target)
 
 
 def concatenate(tensors, axis=0):

@@ -115,6 +115,42 @@ class Pow(Function):
         return grad_a, grad_b
 
 
+class AddConstant(Function):
+    """y = x + c for a Python number c.  dL/dx = g.
+
+    ``x + 0.5`` and ``x - 0.5`` (as x + (-0.5)) come here: the number is a constant of
+    this op, not an input Tensor of its own, so the graph gets one node fewer and the
+    backward one edge fewer (PyTorch's ``add.Scalar`` does the same).
+    """
+    name = "add_constant"
+
+    @staticmethod
+    def forward(ctx, x, c):
+        return x + c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class MulConstant(Function):
+    """y = c * x for a Python number c.  dL/dx = c * g.
+
+    ``x * 0.9`` and ``0.9 * x`` come here, for the reason given in :class:`AddConstant`.
+    """
+    name = "mul_constant"
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.save_for_backward(c)   # a number, not an array: all the backward needs
+        return x * c
+
+    @staticmethod
+    def backward(ctx, g):
+        c, = ctx.saved_tensors
+        return g * c
+
+
 class Neg(Function):
     """y = -x.  dL/dx = -g."""
     @staticmethod
@@ -154,8 +190,8 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:   # ... and a's row axis
             g2 = np.expand_dims(g2, -2)
-        grad_a = g2 @ np.swapaxes(b2, -1, -2) if ctx.needs_input_grad[0] else None
-        grad_b = np.swapaxes(a2, -1, -2) @ g2 if ctx.needs_input_grad[1] else None
+        grad_a = g2 @ b2.swapaxes(-1, -2) if ctx.needs_input_grad[0] else None
+        grad_b = a2.swapaxes(-1, -2) @ g2 if ctx.needs_input_grad[1] else None
         if a.ndim == 1 and grad_a is not None:
             grad_a = grad_a[..., 0, :]
         if b.ndim == 1 and grad_b is not None:
@@ -257,6 +293,60 @@ class LogSoftmax(Function):
         return g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True)
 
 
+class NLLLoss(Function):
+    """Negative log-likelihood of integer targets, classes on the last axis (PyTorch's nll_loss).
+
+    ``log_probs`` (..., C), ``target`` (...) integers in [0, C): cost[i] = -log_probs[i, target[i]]
+    for every item i, then their mean (``reduction="mean"``), their sum ("sum"), or the costs
+    themselves ("none", shape (...)).  dL/dlog_probs is zero except at each item's target
+    class, where it is -g / N (mean over N items), -g (sum) or -g[i] (none): only the picked
+    log-probability moved the cost.
+
+    One op, as in PyTorch, rather than the three it is made of (index, negate, mean): in a
+    small classifier each op's bookkeeping costs about as much as its arithmetic.
+    """
+    name = "nll_loss"
+
+    @staticmethod
+    def forward(ctx, log_probs, target, reduction="mean"):
+        # Item i picks class target[i] of its own row: each leading axis is indexed by its own
+        # positions (np.indices), the last one by the target.  No place is picked twice.
+        ctx.picked = np.indices(target.shape, sparse=True) + (target,)
+        ctx.shape, ctx.reduction, ctx.count = log_probs.shape, reduction, max(target.size, 1)
+        costs = -log_probs[ctx.picked]
+        if reduction == "none":
+            return costs
+        return costs.sum() if reduction == "sum" else costs.mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        dx[ctx.picked] = -g / ctx.count if ctx.reduction == "mean" else -g
+        return dx
+
+
+class MSELoss(Function):
+    """Mean squared error L = (1/n) sum (a - b)^2 over all n elements of a and b (same shape).
+
+    dL/da = 2 (a - b) g / n,  dL/db = -dL/da.  One op (PyTorch's mse_loss), not the three of
+    subtract, square and mean, for the reason given in :class:`NLLLoss`.
+    """
+    name = "mse_loss"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        diff = a - b
+        ctx.save_for_backward(diff)
+        return np.mean(diff * diff)
+
+    @staticmethod
+    def backward(ctx, g):
+        diff, = ctx.saved_tensors
+        grad_a = diff * (2 * g / max(diff.size, 1))
+        need_a, need_b = ctx.needs_input_grad
+        return (grad_a if need_a else None), (-grad_a if need_b else None)
+
+
 # ------------------------------------------------------------------ elementwise
 
 
@@ -315,7 +405,11 @@ class Abs(Function):
 
 
 class Tanh(Function):
-    """y = tanh x.  dL/dx = g * (1 - y^2)."""
+    """y = tanh x.  dL/dx = g * (1 - y^2), from the saved output: no second tanh.
+
+    NumPy's own ``np.tanh`` is the fastest correct tanh it has (vectorised, as fast as
+    PyTorch's here); writing it through exp is ten times slower and overflows.
+    """
     @staticmethod
     def forward(ctx, x):
         y = np.tanh(x)
@@ -325,7 +419,11 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return g * (1 - y * y)
+        dx = np.empty_like(y)        # g * (1 - y^2) built in one array: no temporaries
+        np.square(y, out=dx)
+        np.subtract(1, dx, out=dx)
+        dx *= g
+        return dx
 
 
 def sigmoid_array(x):
@@ -345,7 +443,10 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return g * y * (1 - y)
+        dx = 1 - y                   # 1 - y, then y * (1 - y), then g * y * (1 - y), in one array
+        dx *= y
+        dx *= g
+        return dx
 
 
 class Relu(Function):

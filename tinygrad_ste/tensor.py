@@ -30,6 +30,9 @@ from .function import no_grad
 
 __all__ = ["Tensor", "as_tensor", "sum_to_shape", "topological_order"]
 
+# Operands of + - * that get a one-input op (bool is left to _lift: True is not a float).
+_PYTHON_NUMBERS = (int, float)
+
 
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
@@ -148,12 +151,35 @@ class Tensor:
             raise TypeError(f"unsupported operand for {symbol}: a Tensor and {type(other).__name__} "
                             f"{other!r:.60}; the other operand must be a Tensor, a number or a numeric array") from None
 
-    def __add__(self, other): return ops.Add.apply(self, self._lift(other, "+"))
-    def __radd__(self, other): return ops.Add.apply(self._lift(other, "+"), self)
-    def __sub__(self, other): return ops.Sub.apply(self, self._lift(other, "-"))
+    # A Python number added, subtracted or multiplied takes a cheaper road: a one-input op
+    # that keeps the number (AddConstant, MulConstant) instead of a constant Tensor for it.
+    def __add__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.AddConstant.apply(self, c=other)
+        return ops.Add.apply(self, self._lift(other, "+"))
+
+    def __radd__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.AddConstant.apply(self, c=other)
+        return ops.Add.apply(self._lift(other, "+"), self)
+
+    def __sub__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.AddConstant.apply(self, c=-other)
+        return ops.Sub.apply(self, self._lift(other, "-"))
+
     def __rsub__(self, other): return ops.Sub.apply(self._lift(other, "-"), self)
-    def __mul__(self, other): return ops.Mul.apply(self, self._lift(other, "*"))
-    def __rmul__(self, other): return ops.Mul.apply(self._lift(other, "*"), self)
+
+    def __mul__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.MulConstant.apply(self, c=other)
+        return ops.Mul.apply(self, self._lift(other, "*"))
+
+    def __rmul__(self, other):
+        if type(other) in _PYTHON_NUMBERS:
+            return ops.MulConstant.apply(self, c=other)
+        return ops.Mul.apply(self._lift(other, "*"), self)
+
     def __truediv__(self, other): return ops.Div.apply(self, self._lift(other, "/"))
     def __rtruediv__(self, other): return ops.Div.apply(self._lift(other, "/"), self)
     def __pow__(self, other): return ops.Pow.apply(self, self._lift(other, "**"))
@@ -285,15 +311,15 @@ class Tensor:
             _accumulate(self, gradient)
             return
 
-        grads = {id(self): gradient}   # dL/dt of every tensor t reached so far, summed over its uses
-        leaves = {}                    # the leaves among them, written to .grad once at the end
+        grads = {self: gradient}   # dL/dt of every tensor t reached so far (keyed by identity), summed over its uses
+        leaves = []                # the leaves among them, written to .grad once at the end
         node = self.node
         try:
             # Any overflow, 0/0 or x/0 inside a backward rule raises here, so a
             # non-finite gradient is reported at the op that made it.
             with np.errstate(over="raise", divide="raise", invalid="raise"), no_grad():
                 for tensor in topological_order(self):
-                    grad = grads.pop(id(tensor), None)
+                    grad = grads.pop(tensor, None)
                     if grad is None:   # no gradient flowed here (every consumer's rule returned None)
                         continue
                     node = tensor.node
@@ -323,10 +349,12 @@ class Tensor:
                         if not (type(input_grad) is np.ndarray and input_grad.shape == data.shape
                                 and input_grad.dtype == data.dtype):
                             input_grad = sum_to_shape(input_grad, data, node.function.name)
-                        key = id(parent)
-                        grads[key] = grads[key] + input_grad if key in grads else input_grad
-                        if parent.node is None:
-                            leaves[key] = parent
+                        if parent not in grads:
+                            grads[parent] = input_grad
+                            if parent.node is None:
+                                leaves.append(parent)
+                        else:
+                            grads[parent] = grads[parent] + input_grad
         except FloatingPointError as error:
             raise ValueError(f"backward of {node.function.name}: the gradient became non-finite ({error}); "
                              f"input shapes: {[p.shape for p in node.parents]}{_made_at(node)}") from None
@@ -334,8 +362,8 @@ class Tensor:
             if getattr(node, "called_at", None) is None or type(error).__module__ != "builtins":
                 raise   # called_at is recorded only inside detect_anomaly()
             raise type(error)(f"{error}{_made_at(node)}") from error
-        for key, leaf in leaves.items():
-            _accumulate(leaf, grads[key])
+        for leaf in leaves:
+            _accumulate(leaf, grads[leaf])
 
 
 def topological_order(root):
@@ -345,13 +373,13 @@ def topological_order(root):
     a tensor is emitted once all of its parents are done (post-order), and the
     reversed post-order is a valid order for the backward pass.
     """
-    order, visited = [], {id(root)}
+    order, visited = [], {root}
     stack = [(root, iter(root.node.parents))]
     while stack:
         tensor, parents = stack[-1]
         for parent in parents:
-            if parent.node is not None and id(parent) not in visited:
-                visited.add(id(parent))
+            if parent.node is not None and parent not in visited:
+                visited.add(parent)
                 stack.append((parent, iter(parent.node.parents)))
                 break
         else:
@@ -382,12 +410,14 @@ def sum_to_shape(grad, like, op_name):
         if leading < 0:
             raise ValueError(f"backward of {op_name}: a gradient of shape {given} does not match "
                              f"its input of shape {shape}")
-        stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
-        grad = grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True)
-        if grad.shape[leading:] != shape:
+        stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and given[leading + i] != 1)
+        if stretched:
+            grad = grad.sum(axis=stretched, keepdims=True)
+        if leading:
+            grad = grad.sum(axis=tuple(range(leading)))
+        if grad.shape != shape:
             raise ValueError(f"backward of {op_name}: a gradient of shape {given} does not match "
                              f"its input of shape {shape}")
-        grad = grad.reshape(shape)
     if grad.dtype != like.dtype:
         grad = grad.astype(like.dtype)
     return grad
