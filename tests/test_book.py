@@ -1,0 +1,128 @@
+"""The web book: built from every lesson, read in a real browser with the network cut.
+
+Builds the site once (``tinygrad_ste.book``), from the executed lessons that
+``tests/test_lessons.py`` leaves in ``build/executed-lessons/`` when they are all there, and
+opens pages in headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
+Selenium).  The browser runs with every host name unresolvable and a proxy that does not
+exist, and its network log is read: no request may leave the machine.  Skipped, with the
+reason, only where the book extra or a browser cannot be had.
+"""
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sphinx", reason="the book extra (Sphinx, MyST-NB) is not installed")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the book extra) is not installed")
+
+from tinygrad_ste.book import REPOSITORY, build_book  # noqa: E402
+
+LESSONS = sorted((REPOSITORY / "lessons").glob("[0-9][0-9]_*.ipynb"))
+EXECUTED = REPOSITORY / "build" / "executed-lessons"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    executed = EXECUTED if all((EXECUTED / p.name).exists() for p in LESSONS) else None
+    return build_book(tmp_path_factory.mktemp("book"), executed_dir=executed).parent
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("no headless browser: install Debian's chromium and chromium-driver (.ci/run does)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1300,1600",
+                 # The network is cut: no host name resolves, and any proxied request goes nowhere.
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost", "--proxy-server=http://127.0.0.1:9"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, path):
+    """Load a page from disk, wait for MathJax to finish, and return the URLs it requested."""
+    browser.get_log("performance")   # forget earlier pages' requests
+    browser.get(path.as_uri())
+    browser.execute_async_script("""const done = arguments[arguments.length - 1];
+        (window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve()).then(() => done(true));""")
+    requests = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            requests.append(message["params"]["request"]["url"])
+    return requests
+
+
+def test_every_lesson_has_a_page_in_lesson_order(site):
+    index = (site / "index.html").read_text()
+    positions = [index.find(f'lessons/{p.stem}.html') for p in LESSONS]
+    assert all(position >= 0 for position in positions), "a lesson is missing from the index"
+    assert positions == sorted(positions)
+    for lesson in LESSONS:
+        assert (site / "lessons" / f"{lesson.stem}.html").exists()
+    assert (site / "api.html").exists() and (site / "search.html").exists()
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_lesson_page_shows_figures_and_typeset_math_offline(site, browser, lesson):
+    page = site / "lessons" / f"{lesson.stem}.html"
+    requests = open_page(browser, page)
+    left = [url for url in requests if not url.startswith(LOCAL_SCHEMES)]
+    assert not left, f"{page.name} asked the network for {left}"
+
+    images = browser.execute_script("""return Array.from(document.querySelectorAll('article img'))
+        .map(img => [img.getAttribute('src'), img.complete && img.naturalWidth > 0]);""")
+    assert images, f"{page.name} shows no figure"
+    assert all(loaded for _, loaded in images), f"{page.name}: images that did not load: " \
+        f"{[src for src, loaded in images if not loaded]}"
+
+    math = browser.execute_script("""const math = Array.from(document.querySelectorAll('article .math'));
+        return [math.length, math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent)];""")
+    assert math[0] > 0, f"{page.name} has no math"
+    assert not math[1], f"{page.name}: math left untypeset: {math[1][:3]}"
+    prose = browser.execute_script("""const article = document.querySelector('article').cloneNode(true);
+        article.querySelectorAll('pre, code, .math, mjx-container, .cell_output').forEach(e => e.remove());
+        return article.innerText;""")
+    raw = re.findall(r"\$[^$\n]+\$", prose)
+    assert not raw, f"{page.name}: raw TeX in the prose: {raw[:3]}"
+
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a')).map(a => a.href);")
+    assert any(link.endswith(f"{lesson.stem}.ipynb") for link in links), "no link to the notebook source"
+    if lesson != LESSONS[-1]:
+        assert any(link.endswith(f"{LESSONS[LESSONS.index(lesson) + 1].stem}.html") for link in links), \
+            "no link to the next lesson"
+
+
+def test_search_finds_a_lesson_offline(site, browser):
+    requests = open_page(browser, site / "search.html")
+    browser.get((site / "search.html").as_uri() + "?q=straight-through")
+    found = browser.execute_async_script("""const done = arguments[arguments.length - 1];
+        const look = (tries) => {
+            const hits = document.querySelectorAll('#search-results li a');
+            if (hits.length || tries == 0) done(Array.from(hits).map(a => a.href));
+            else setTimeout(() => look(tries - 1), 200);
+        };
+        look(100);""")
+    assert any("/lessons/" in url for url in found), f"search found no lesson page: {found[:5]}"
+    assert all(url.startswith(LOCAL_SCHEMES) for url in requests)
+
+
+def test_screenshot_of_a_lesson_page(site, browser):
+    """Saves build/book/lesson_page.png: the README's picture of the book is a copy of it."""
+    open_page(browser, site / "lessons" / f"{LESSONS[0].stem}.html")
+    browser.execute_script("document.querySelector('article img').scrollIntoView({block: 'center'});")
+    path = REPOSITORY / "build" / "book" / "lesson_page.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(path))
+    assert path.stat().st_size > 20_000   # a rendered page, not a blank one
