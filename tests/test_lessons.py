@@ -11,6 +11,11 @@ assertions back the prose.  For every exercise the graded copy of a lesson runs,
 
 Any error in any cell, a failing claim included, fails the test.  The lessons are not timed
 here (a loaded machine would fail a timed test); ``benchmarks/`` times them.
+
+Each run also leaves the lesson as a reader who runs it top to bottom sees it (the stored
+cells, exercises unanswered, with the outputs of this run) in ``build/executed-lessons/``:
+the web-book test (``tests/test_web_book.py``, which runs after this file) builds the book
+from those copies instead of executing every lesson a second time.
 """
 import copy
 import os
@@ -26,6 +31,7 @@ LESSONS = sorted((REPOSITORY / "lessons").glob("*.ipynb"))
 # Not a time budget: a cell that runs this long means a hung kernel.
 CELL_TIMEOUT_SECONDS = 600
 SOLUTION_CODE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+EXECUTED = REPOSITORY / "build" / "executed-lessons"
 
 
 def read(path):
@@ -54,15 +60,20 @@ def exercise_triples(notebook):
 
 
 def graded_copy(notebook):
-    """The notebook with each exercise run twice: as stored (must be rejected), then solved."""
+    """The notebook with each exercise run twice: as stored (must be rejected), then solved.
+
+    Returns (graded notebook, indices of the unanswered checks, of the solved checks,
+    {index of a stored cell: index of the graded cell that runs it as stored}).
+    """
     graded = copy.deepcopy(notebook)
-    cells, checks_unanswered, checks_solved = [], [], []
+    cells, checks_unanswered, checks_solved, as_stored = [], [], [], {}
     triples = {exercise: (solution, check) for exercise, solution, check in exercise_triples(notebook)}
     skip = set()
     for i, cell in enumerate(notebook.cells):
         if i in skip:
             continue
         if i not in triples:
+            as_stored[i] = len(cells)
             cells.append(copy.deepcopy(cell))
             continue
         solution, check = triples[i]
@@ -71,10 +82,21 @@ def graded_copy(notebook):
         assert len(code) == 1, f"cell {solution}: a solution holds exactly one ```python block"
         cells += [copy.deepcopy(cell), nbformat.v4.new_code_cell(notebook.cells[check].source)]
         checks_unanswered.append(len(cells) - 1)
+        as_stored[i], as_stored[check] = len(cells) - 2, len(cells) - 1
         cells += [nbformat.v4.new_code_cell(code[0]), nbformat.v4.new_code_cell(notebook.cells[check].source)]
         checks_solved.append(len(cells) - 1)
     graded.cells = cells
-    return graded, checks_unanswered, checks_solved
+    return graded, checks_unanswered, checks_solved, as_stored
+
+
+def reader_copy(notebook, graded, as_stored):
+    """The stored lesson with the outputs its cells got in the graded run (exercises unanswered)."""
+    reader = copy.deepcopy(notebook)
+    for i, j in as_stored.items():
+        if reader.cells[i].cell_type == "code":
+            reader.cells[i].outputs = graded.cells[j].outputs
+            reader.cells[i].execution_count = graded.cells[j].execution_count
+    return reader
 
 
 def test_lessons_are_numbered_in_order_from_one():
@@ -102,13 +124,16 @@ def test_lesson_is_stored_without_outputs_and_follows_the_layout(path):
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_lesson_runs_and_checks_its_exercises(path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    # The kernel imports the package from this checkout, installed or not.
+    # The kernel imports the package from this checkout, installed or not.  (Its matplotlib
+    # backend stays Jupyter's inline one, so the figures are in the outputs the book shows.)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")])))
-    graded, checks_unanswered, checks_solved = graded_copy(read(path))
+    notebook = read(path)
+    graded, checks_unanswered, checks_solved, as_stored = graded_copy(notebook)
     client = NotebookClient(graded, kernel_name="python3", timeout=CELL_TIMEOUT_SECONDS,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()   # raises CellExecutionError, with the traceback, on any error: a failed claim too
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(reader_copy(notebook, graded, as_stored), EXECUTED / path.name)
 
     claims = [cell for cell in graded.cells if "claim" in tags(cell)]
     assert claims and all(cell.execution_count for cell in claims), f"{path.name}: a claim cell did not run"

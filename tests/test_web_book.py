@@ -1,7 +1,8 @@
 """The web book: built from every lesson, read in a real browser with the network cut.
 
 Builds the site once (``tinygrad_ste.book``), from the executed lessons that
-``tests/test_lessons.py`` leaves in ``build/executed-lessons/`` when they are all there, and
+``tests/test_lessons.py`` (which runs before this file) leaves in ``build/executed-lessons/``
+when every lesson has a copy newer than itself (else the book executes them), and
 opens pages in headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
 Selenium).  The browser runs with every host name unresolvable and a proxy that does not
 exist, and its network log is read: no request may leave the machine.  Skipped, with the
@@ -27,7 +28,9 @@ LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    executed = EXECUTED if all((EXECUTED / p.name).exists() for p in LESSONS) else None
+    fresh = all((EXECUTED / p.name).exists() and (EXECUTED / p.name).stat().st_mtime > p.stat().st_mtime
+                for p in LESSONS)
+    executed = EXECUTED if fresh else None
     return build_book(tmp_path_factory.mktemp("book"), executed_dir=executed).parent
 
 
