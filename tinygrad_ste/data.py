@@ -104,12 +104,12 @@ def load_digits(split="train", test_fraction=0.2, seed=0):
 def iterate_minibatches(arrays, batch_size, rng=None, shuffle=True):
     """Split aligned arrays into minibatches, one pass (epoch) over the rows.
 
-    arrays: sequence of arrays sharing the same first dimension N, e.g.
-        ``(images, labels)`` with shapes (N, 64) and (N,).
-    batch_size: positive int, rows per batch.
-    rng: ``numpy.random.Generator`` that shuffles the rows when ``shuffle``; None
-        uses the library-wide one (``tinygrad_ste.manual_seed``).
-    shuffle: if False, rows come in their stored order and ``rng`` is unused.
+    * arrays: sequence of arrays sharing the same first dimension N, e.g.
+      ``(images, labels)`` with shapes (N, 64) and (N,);
+    * batch_size: positive int, rows per batch;
+    * rng: ``numpy.random.Generator`` that shuffles the rows when ``shuffle``; None
+      uses the library-wide one (``tinygrad_ste.manual_seed``);
+    * shuffle: if False, rows come in their stored order and ``rng`` is unused.
 
     Returns an iterator of tuples, one entry per input array, each holding the
     same rows of its array: shapes (batch_size, ...) except the last batch,

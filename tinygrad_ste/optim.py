@@ -55,7 +55,7 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum and weight decay (PyTorch's formulas).
 
-    With g = grad + weight_decay * w (an L2 penalty (weight_decay / 2) ||w||^2):
+    With g = grad + weight_decay * w (an L2 penalty (weight_decay / 2) ||w||^2)::
 
         momentum = 0:  w <- w - lr * g
         otherwise:     v <- momentum * v + g   (v starts as g at the first step)

@@ -30,7 +30,7 @@ class BinaryLinear(Module):
 
     * "sign" (BinaryConnect): Q(W) = sign(W), +/-1;
     * "xnor" (XNOR-Net, Rastegari et al. 2016): Q(W) = alpha_j sign(W), alpha_j = mean_i |W_ij|,
-      one scale per output unit j, the best scale for W_:j in squared error.  alpha is an
+      one scale per output unit j, the best scale for column j of W in squared error.  alpha is an
       ordinary differentiable function of W, so its gradient is exact;
     * "ternary" (TWN, Li et al. 2016): Q(W) = :func:`~tinygrad_ste.discrete.ternarize` (W),
       alpha * {-1, 0, +1} with threshold 0.7 mean |W| and one alpha for the layer.
