@@ -9,16 +9,17 @@ exist, and its network log is read: no request may leave the machine.  Skipped, 
 reason, only where the book extra or a browser cannot be had.
 """
 import json
+import pkgutil
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("sphinx", reason="the book extra (Sphinx, MyST-NB) is not installed")
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the book extra) is not installed")
 
-from tinygrad_ste.book import REPOSITORY, build_book  # noqa: E402
+import tinygrad_ste  # noqa: E402
+from tinygrad_ste.book import API_MODULES, REPOSITORY, build_book  # noqa: E402
 
 LESSONS = sorted((REPOSITORY / "lessons").glob("[0-9][0-9]_*.ipynb"))
 EXECUTED = REPOSITORY / "build" / "executed-lessons"
@@ -65,6 +66,11 @@ def open_page(browser, path):
         if message["method"] == "Network.requestWillBeSent":
             requests.append(message["params"]["request"]["url"])
     return requests
+
+
+def test_the_api_page_covers_every_module_of_the_package():
+    modules = {info.name for info in pkgutil.iter_modules(tinygrad_ste.__path__)}
+    assert modules - {"book", "figures"} == set(API_MODULES)
 
 
 def test_every_lesson_has_a_page_in_lesson_order(site):

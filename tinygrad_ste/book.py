@@ -26,8 +26,10 @@ __all__ = ["build_book", "API_MODULES", "REPOSITORY"]
 REPOSITORY = Path(__file__).resolve().parents[1]   # the checkout: lessons/ and README.md live here
 
 # The API page, in the order the package builds up (see tinygrad_ste/__init__.py).
-API_MODULES = ["function", "tensor", "ops", "functional", "discrete", "stochastic", "estimators", "gradcheck",
-               "module", "nn", "vq", "kmeans", "optim", "data", "models", "viz", "exercises"]
+# The commands (book, figures) are left out: they are how the site and the plots get made.
+API_MODULES = ["function", "random", "tensor", "ops", "functional", "discrete", "stochastic", "estimators",
+               "gradcheck", "module", "nn", "vq", "fsq", "entropy", "kmeans", "optim", "data", "models", "viz",
+               "exercises"]
 
 INDEX_PAGE = """\
 # tinygrad_ste
