@@ -1,9 +1,10 @@
 """Test-session settings.
 
-One BLAS thread: the suite's matrices are tiny, and on a busy 2-core machine a
-multithreaded BLAS spends more time coordinating threads than multiplying (a VQ
-autoencoder run measured 26-52 s instead of 4 s).  Set before NumPy is imported, and
-inherited by the kernels that execute the lessons.
+One BLAS thread, the package's default (``tinygrad_ste.threads``): the suite's matrices
+are tiny, and on a busy 2-core machine a multithreaded BLAS spends more time
+coordinating threads than multiplying.  Set here, before NumPy is imported, so OpenBLAS
+never starts the threads it would not use; the kernels that execute the lessons, and the
+workers of ``pytest -n``, inherit it.
 """
 import os
 

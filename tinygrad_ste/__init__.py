@@ -8,8 +8,9 @@
     array([0., 4.])
 
 Where things live (each module builds only on those listed before it):
-function.py (Function, rules, no_grad, detect_anomaly) and random.py (manual_seed, the
-library-wide generator) -> tensor.py (Tensor, backward) -> ops.py,
+function.py (Function, rules, no_grad, detect_anomaly), random.py (manual_seed, the
+library-wide generator) and threads.py (set_num_threads: one BLAS thread unless you choose)
+-> tensor.py (Tensor, backward) -> ops.py,
 functional.py (differentiable ops) -> discrete.py (hard ops and their rules) ->
 stochastic.py (sampling and its estimators) -> estimators.py (exact gradients, comparisons)
 -> gradcheck.py (central differences) -> module.py, nn.py, vq.py, fsq.py, kmeans.py, optim.py
@@ -25,6 +26,7 @@ from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck
 from .functional import broadcast_to, einsum, maximum, minimum
 from . import functional, nn, optim
+from .threads import get_num_threads, set_num_threads, apply_default as _apply_default_num_threads
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
            "manual_seed",
@@ -34,8 +36,10 @@ __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad"
            "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
            "GradcheckError", "gradcheck", "functional", "nn", "optim",
-           "broadcast_to", "einsum", "maximum", "minimum"]
+           "broadcast_to", "einsum", "maximum", "minimum", "get_num_threads", "set_num_threads"]
 __version__ = "0.1.0"
+
+_apply_default_num_threads()   # one BLAS thread unless the user chose (see threads.py)
 
 _FROM_ESTIMATORS = ("compare_estimators", "estimate_gradient", "exact_gradient")
 
