@@ -10,3 +10,11 @@ import os
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
+
+
+def pytest_collection_modifyitems(items):
+    """The lessons' executions first: they are the longest tests, and under ``pytest -n`` the worker
+    that builds the web book (its tests are one group, ``--dist loadgroup``) executes lessons from the
+    last one back while the other worker's lesson tests go from the first one on (``lesson_runs.py``);
+    the short tests then fill both workers while the book is built."""
+    items.sort(key=lambda item: item.originalname != "test_lesson_runs_and_checks_its_exercises")
