@@ -4,7 +4,10 @@
     python -m tinygrad_ste.figures --out /tmp/f --quick staircase
 
 Every figure uses a fixed seed, so rerunning gives the same pictures.  ``--quick`` runs
-with tiny settings (for the tests): same code path, rougher numbers.
+with tiny settings (for the tests): same code path, rougher numbers.  The figures are made
+``--jobs`` at a time (default: one per core), each in a process of its own with one BLAS
+thread (the package's default), and a line per figure reports its wall-clock and CPU time as it is written;
+figures that share trained runs (``MADE_TOGETHER``) are made in one process.
 
 Each figure is a function registered with ``@figure`` that returns ``(matplotlib figure,
 numbers)``: ``numbers`` maps a name to each number the README's caption of that figure
@@ -20,7 +23,11 @@ it is a larger run, its caption says so and the lesson says how to make it.
 """
 import argparse
 import json
-from functools import lru_cache
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+import inspect
+from functools import lru_cache, wraps
 from pathlib import Path
 
 import matplotlib
@@ -36,7 +43,7 @@ from .estimators import (compare_estimators, demo_problems, exact_gradient, expe
                          normal_variance_sweep)
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, codebook_rate_distortion, compare_glimpse_choices, glimpse,  # noqa: E402
+from .models import (EQUAL_BITS, Stopwatch, codebook_rate_distortion, compare_glimpse_choices, glimpse,  # noqa: E402
                      kmeans_bound, train_at_equal_bits, train_binary_network,
                      train_categorical_autoencoder, train_compression_autoencoder, train_dvae, train_gaussian_vae,
                      train_glimpse_model, train_vq_autoencoder)
@@ -221,15 +228,34 @@ def ternary_xnor(quick):
                    "threshold / mean |W|": discrete.ternary_threshold_and_scale(np.ones(4))[0].item()}
 
 
+def _trained_once(train):
+    """``train`` remembered in this process on its complete arguments (defaults filled in), so
+    that a model two figures train with the same settings is trained once."""
+    signature, runs = inspect.signature(train), {}
+
+    @wraps(train)
+    def remembered(*args, **kwargs):
+        arguments = signature.bind(*args, **kwargs)
+        arguments.apply_defaults()
+        key = tuple(arguments.arguments.items())
+        if key not in runs:
+            runs[key] = train(*args, **kwargs)
+        return runs[key]
+    return remembered
+
+
+_vq_autoencoder = _trained_once(train_vq_autoencoder)   # lesson 5's straight-through run is also dVAE's reference
+
+
 @lru_cache(maxsize=None)
 def _vq_runs(quick):
     """The three VQ autoencoders of lesson 5, with its settings; the VQ figures share them (trained once per process)."""
     settings = dict(num_codes=16, codes_per_image=8, code_dim=8, hidden=16, epochs=1) if quick else \
         dict(num_codes=128, codes_per_image=8, code_dim=8, hidden=64, epochs=40)   # lesson 5, section 2
-    return {"straight-through + restart": train_vq_autoencoder(rule="identity", **settings, seed=SEED),
-            "straight-through, no restart": train_vq_autoencoder(rule="identity", restart_after=None, **settings,
-                                                                 seed=SEED),
-            "rotation trick + restart": train_vq_autoencoder(rule="rotation", **settings, seed=SEED)}
+    return {"straight-through + restart": _vq_autoencoder(rule="identity", **settings, seed=SEED),
+            "straight-through, no restart": _vq_autoencoder(rule="identity", restart_after=None, **settings,
+                                                            seed=SEED),
+            "rotation trick + restart": _vq_autoencoder(rule="rotation", **settings, seed=SEED)}
 
 
 @figure
@@ -505,7 +531,7 @@ def dvae_soft_hard_gap(quick):
     settings = dict(num_codes=16, positions=4, code_dim=4, hidden=16, epochs=3) if quick else \
         dict(num_codes=128, positions=8, code_dim=8, hidden=64, epochs=40)   # lesson 5's VQ autoencoder
     dvae = train_dvae(**settings, seed=SEED)
-    vq = train_vq_autoencoder(num_codes=settings["num_codes"], codes_per_image=settings["positions"],
+    vq = _vq_autoencoder(num_codes=settings["num_codes"], codes_per_image=settings["positions"],
                               code_dim=settings["code_dim"], hidden=settings["hidden"], epochs=settings["epochs"],
                               seed=SEED)
     history = dvae.history
@@ -529,27 +555,73 @@ def dvae_soft_hard_gap(quick):
                  "epochs": settings["epochs"], "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
 
 
+# Figures that share trained runs (cached per process: ``_vq_runs``, ``_trained_once``) are made
+# in one process; every other figure is a job of its own.
+MADE_TOGETHER = [("vq_training", "vq_codebook_usage", "vq_reconstructions", "dvae_soft_hard_gap")]
+
+
+def _jobs(names):
+    """``names`` split into the groups that must share a process, in the registry's order."""
+    jobs = []
+    for name in names:
+        together = next((group for group in MADE_TOGETHER if name in group), (name,))
+        job = next((job for job in jobs if job[0] in together), None)
+        if job is None:
+            jobs.append([name])
+        else:
+            job.append(name)
+    return jobs
+
+
+def _make(names, quick, out):
+    """Draw and save the figures ``names`` in this process; returns [(name, numbers, wall s, CPU s)]."""
+    made = []
+    for name in names:
+        stopwatch = Stopwatch()
+        drawn, numbers = FIGURES[name](quick)
+        path = out / f"{name}.png"
+        drawn.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(drawn)
+        made.append((name, numbers, *stopwatch.read()))
+    return made
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tinygrad_ste.figures", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="name", help=f"figures to make (default: all): {', '.join(FIGURES)}")
     parser.add_argument("--out", type=Path, default=Path("figures"), help="output directory (default: figures/)")
     parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+                        help="figures made at once, each in a process of its own (default: one per core)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in FIGURES]
     if unknown:
         parser.error(f"unknown figure(s) {', '.join(unknown)}; choose from {', '.join(FIGURES)}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     args.out.mkdir(parents=True, exist_ok=True)
     numbers_path = args.out / "numbers.json"
     numbers = json.loads(numbers_path.read_text()) if numbers_path.exists() else {}
-    for name in args.names or FIGURES:
-        drawn, numbers[name] = FIGURES[name](args.quick)
-        path = args.out / f"{name}.png"
-        drawn.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(drawn)
-        print(f"wrote {path}")
-        # Written after every figure, so a long run that is stopped keeps what it measured.
+    jobs = _jobs(args.names or list(FIGURES))
+    total, done, stopwatch = sum(map(len, jobs)), 0, Stopwatch()
+
+    def finished(made):
+        nonlocal done
+        for name, numbers[name], wall, cpu in made:
+            done += 1
+            print(f"wrote {args.out / name}.png  [{done}/{total}]  wall {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
+        # Written after every job, so a long run that is stopped keeps what it measured.
         numbers_path.write_text(json.dumps({key: numbers[key] for key in FIGURES if key in numbers},
                                            indent=1, default=float) + "\n")
+
+    if args.jobs == 1 or len(jobs) == 1:
+        for job in jobs:
+            finished(_make(job, args.quick, args.out))
+    else:   # fresh processes ("spawn"): each imports the package, which sets its BLAS threads
+        with ProcessPoolExecutor(min(args.jobs, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            for made in as_completed([pool.submit(_make, job, args.quick, args.out) for job in jobs]):
+                finished(made.result())
+    print(f"{total} figure(s) in {min(args.jobs, len(jobs))} process(es): {stopwatch}")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@
 * :func:`train_epochs` -- minibatches, backward, optimizer step, per-epoch history;
 * :func:`kmeans_reconstruction_mse` -- the test error of k-means, the best one code per
   image can do, which every quantizing autoencoder is measured against;
-* :func:`kmeans_bound` -- the same bound for a budget of bits per image.
+* :func:`kmeans_bound` -- the same bound for a budget of bits per image;
+* :class:`Stopwatch` -- wall-clock and CPU seconds, for the progress lines of the
+  figures and models commands.
 """
+import os
+import time
 from functools import lru_cache
 
 import numpy as np
@@ -13,7 +17,7 @@ from ..data import iterate_minibatches, load_digits
 from ..discrete import nearest_code
 from ..kmeans import kmeans
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"]
+__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound", "Stopwatch"]
 
 PIXELS = 64   # an 8x8 digit, flattened
 
@@ -75,3 +79,26 @@ def kmeans_bound(bits, seed=0):
     """
     centres = min(int(2.0 ** bits + 1e-9), len(load_digits("train")[0]))   # 1e-9: 2 ** log2(1438) is 1437.99...
     return kmeans_reconstruction_mse(centres, seed), centres
+
+
+class Stopwatch:
+    """Seconds since it was made: wall-clock, and CPU (this process, every thread of it, and the
+    child processes it has waited for).  On a shared machine the CPU seconds are the steadier
+    measure of the work; the wall-clock seconds include the time spent waiting for a core."""
+
+    def __init__(self):
+        self.started = self._clocks()
+
+    @staticmethod
+    def _clocks():
+        times = os.times()
+        return time.perf_counter(), times.user + times.system + times.children_user + times.children_system
+
+    def read(self):
+        """(wall seconds, CPU seconds) so far."""
+        now = self._clocks()
+        return now[0] - self.started[0], now[1] - self.started[1]
+
+    def __str__(self):
+        wall, cpu = self.read()
+        return f"wall {wall:.1f} s, CPU {cpu:.1f} s"
