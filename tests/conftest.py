@@ -13,8 +13,8 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 
 def pytest_collection_modifyitems(items):
-    """The lessons' executions first: they are the longest tests, and under ``pytest -n`` the worker
-    that builds the web book (its tests are one group, ``--dist loadgroup``) executes lessons from the
-    last one back while the other worker's lesson tests go from the first one on (``lesson_runs.py``);
-    the short tests then fill both workers while the book is built."""
-    items.sort(key=lambda item: item.originalname != "test_lesson_runs_and_checks_its_exercises")
+    """The lessons' executions first: they are the longest tests.  Under ``pytest -n`` (``--dist
+    worksteal``) the first worker starts on them from the first lesson on, while another, once
+    it reaches the web-book tests, executes them from the last one back (``lesson_runs.py``);
+    a worker that runs out of tests takes some of the other's."""
+    items.sort(key=lambda item: getattr(item, "originalname", None) != "test_lesson_runs_and_checks_its_exercises")

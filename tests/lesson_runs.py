@@ -1,10 +1,10 @@
-"""Every lesson executed once per test run, by whichever test asks for it first.
+"""Every lesson executed, and the web book built, once per test run, by whichever test asks first.
 
 Two tests need an executed lesson: ``test_lessons.py`` (its claims and exercise checks) and
 the web book (``test_web_book.py``, which builds its pages from the executed copies).
 Under ``pytest -n`` they may run in different worker processes, in any order, so a lesson
-is executed under a file lock in ``build/lesson-runs/``: the first test to ask executes
-it and leaves
+is executed under a file lock in ``build/lesson-runs/`` (``once_per_test_run``, which the
+web-book tests also use to build the site once): the first test to ask executes it and leaves
 
 * the graded copy (every exercise run twice, as stored and then solved) in
   ``build/lesson-runs/``, for ``test_lessons.py``;
@@ -40,8 +40,8 @@ CELL_TIMEOUT_SECONDS = 600
 SOLUTION_CODE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
-class LessonFailed(Exception):
-    """A lesson raised (a failing claim included) when this test run executed it."""
+class RunFailed(Exception):
+    """What ``once_per_test_run`` made raised (a lesson's failing claim, say) in this test run."""
 
 
 def read(path):
@@ -110,10 +110,10 @@ def reader_copy(notebook, graded, as_stored):
 
 
 @contextmanager
-def _locked(path, wait=True):
-    """Hold the lesson's lock; yields False instead of waiting when ``wait`` is False and another holds it."""
+def _locked(name, wait=True):
+    """Hold the lock ``name``; yields False instead of waiting when ``wait`` is False and another holds it."""
     RUNS.mkdir(parents=True, exist_ok=True)
-    with open(RUNS / f"{path.stem}.lock", "w") as lock:
+    with open(RUNS / f"{name}.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -125,13 +125,33 @@ def _locked(path, wait=True):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _execute_once(path):
-    """With the lesson's lock held: execute it unless this test run already did; returns the stamp."""
-    stamp_path = RUNS / f"{path.stem}.json"
-    if stamp_path.exists():
-        stamp = json.loads(stamp_path.read_text())
-        if stamp["test run"] == TEST_RUN:
-            return stamp
+def once_per_test_run(name, make, wait=True):
+    """Call ``make()`` unless this test run already did, in whichever process asks first.
+
+    Returns True once it has been made (here or by another worker); False, without waiting,
+    if ``wait`` is False and another worker is making it.  Raises RunFailed if ``make()``
+    raised, here or in the worker that called it.
+    """
+    with _locked(name, wait) as held:
+        if not held:
+            return False
+        stamp_path = RUNS / f"{name}.json"
+        stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+        if stamp.get("test run") != TEST_RUN:
+            error = None
+            try:
+                make()
+            except Exception as failure:   # CellExecutionError (a failed claim too), a dead kernel, a timeout
+                error = f"{type(failure).__name__}: {failure}"
+            stamp = {"test run": TEST_RUN, "error": error}
+            stamp_path.write_text(json.dumps(stamp))
+    if stamp["error"]:
+        raise RunFailed(f"{name}: {stamp['error']}")
+    return True
+
+
+def _execute(path):
+    """Execute the graded copy of a lesson; write it to RUNS, and the reader's copy to EXECUTED if no cell raised."""
     notebook = read(path)
     graded, _, _, as_stored = graded_copy(notebook)
     # The kernel imports the package from this checkout, installed or not.  (Its matplotlib
@@ -140,26 +160,17 @@ def _execute_once(path):
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))}
     client = NotebookClient(graded, kernel_name="python3", timeout=CELL_TIMEOUT_SECONDS,
                             resources={"metadata": {"path": str(path.parent)}})
-    error = None
     try:
         client.execute(env=environment)
-    except Exception as failure:   # CellExecutionError (a failed claim too), a dead kernel, a timeout
-        error = f"{type(failure).__name__}: {failure}"
-    nbformat.write(graded, RUNS / path.name)
-    if error is None:
-        EXECUTED.mkdir(parents=True, exist_ok=True)
-        nbformat.write(reader_copy(notebook, graded, as_stored), EXECUTED / path.name)
-    stamp = {"test run": TEST_RUN, "error": error}
-    stamp_path.write_text(json.dumps(stamp))
-    return stamp
+    finally:
+        nbformat.write(graded, RUNS / path.name)
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    nbformat.write(reader_copy(notebook, graded, as_stored), EXECUTED / path.name)
 
 
 def graded_run(path):
-    """The graded copy of the lesson at ``path``, executed in this test run; LessonFailed if a cell raised."""
-    with _locked(path):
-        stamp = _execute_once(path)
-    if stamp["error"]:
-        raise LessonFailed(f"{path.name}: {stamp['error']}")
+    """The graded copy of the lesson at ``path``, executed in this test run; RunFailed if a cell raised."""
+    once_per_test_run(path.stem, lambda: _execute(path))
     return read(RUNS / path.name)
 
 
@@ -169,16 +180,7 @@ def executed_lessons(paths=LESSONS):
     It goes from the last lesson back, so that a worker running ``test_lessons.py`` (first lesson
     first) meets it in the middle; lessons another worker holds are waited for at the end.
     """
-    waiting = []
-    for path in reversed(paths):
-        with _locked(path, wait=False) as held:
-            if held:
-                _execute_once(path)
-            else:
-                waiting.append(path)
+    waiting = [path for path in reversed(paths) if not once_per_test_run(path.stem, lambda: _execute(path), wait=False)]
     for path in waiting:
-        graded_run(path)
-    failed = [path.name for path in paths if json.loads((RUNS / f"{path.stem}.json").read_text())["error"]]
-    if failed:
-        raise LessonFailed(f"not every lesson runs: {', '.join(failed)} (see tests/test_lessons.py)")
+        once_per_test_run(path.stem, lambda: _execute(path))
     return EXECUTED

@@ -49,7 +49,7 @@ def test_lesson_is_stored_without_outputs_and_follows_the_layout(path):
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_lesson_runs_and_checks_its_exercises(path):
     _, checks_unanswered, checks_solved, _ = graded_copy(read(path))
-    graded = graded_run(path)   # LessonFailed, with the traceback, on any error: a failed claim too
+    graded = graded_run(path)   # RunFailed, with the traceback, on any error: a failed claim too
 
     claims = [cell for cell in graded.cells if "claim" in tags(cell)]
     assert claims and all(cell.execution_count for cell in claims), f"{path.name}: a claim cell did not run"

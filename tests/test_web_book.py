@@ -2,7 +2,7 @@
 
 Builds the site once (``tinygrad_ste.book``) from the lessons as executed in this test run
 (``lesson_runs.py``: each lesson runs once, for this file and ``tests/test_lessons.py``
-alike, in whichever worker of ``pytest -n`` asks first; the tests here share one worker),
+alike, and the site is built once, in whichever worker of ``pytest -n`` asks first),
 and opens pages in headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
 Selenium).  The browser runs with every host name unresolvable and a proxy that does not
 exist, and its network log is read: no request may leave the machine.  Skipped, with the
@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from lesson_runs import LESSONS, executed_lessons
+from lesson_runs import LESSONS, executed_lessons, once_per_test_run
 
 pytest.importorskip("sphinx", reason="the book extra (Sphinx, MyST-NB) is not installed")
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the book extra) is not installed")
@@ -27,12 +27,14 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 
 
-pytestmark = pytest.mark.xdist_group("web_book")   # under pytest -n: one worker builds the site once
+SITE = REPOSITORY / "build" / "book" / "site"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return build_book(tmp_path_factory.mktemp("book"), executed_dir=executed_lessons()).parent
+def site():
+    """The site, built once per test run (under ``pytest -n`` by the first worker that gets here)."""
+    once_per_test_run("web-book", lambda: build_book(SITE, executed_dir=executed_lessons()))
+    return SITE
 
 
 @pytest.fixture(scope="module")
