@@ -34,6 +34,8 @@ def test_figures_sharing_trained_runs_are_made_in_one_process_and_the_numbers_do
     assert sorted(name for job in jobs for name in job) == sorted(figures.FIGURES)
     for group in figures.MADE_TOGETHER:
         assert any(set(group) <= set(job) for job in jobs)
+    assert set(figures.LONGEST_FIRST) <= set(figures.FIGURES)
+    assert [job[0] for job in jobs[:len(figures.LONGEST_FIRST)]] == list(figures.LONGEST_FIRST)
     names = ["staircase", "vq_training", "vq_codebook_usage", "dvae_soft_hard_gap"]
     figures.main(["--quick", "--jobs", "1", "--out", str(tmp_path / "one"), *names])
     figures.main(["--quick", "--jobs", "2", "--out", str(tmp_path / "two"), *names])

@@ -558,10 +558,14 @@ def dvae_soft_hard_gap(quick):
 # Figures that share trained runs (cached per process: ``_vq_runs``, ``_trained_once``) are made
 # in one process; every other figure is a job of its own.
 MADE_TOGETHER = [("vq_training", "vq_codebook_usage", "vq_reconstructions", "dvae_soft_hard_gap")]
+# The longest jobs start first, so that none of them starts last and leaves the other processes
+# idle: CPU seconds of a full run, one BLAS thread (README, "Benchmarks").
+LONGEST_FIRST = ("rate_distortion", "estimator_training", "glimpse_accuracy", "mse_vs_bits")
 
 
 def _jobs(names):
-    """``names`` split into the groups that must share a process, in the registry's order."""
+    """``names`` split into the groups that must share a process; the longest jobs first, then
+    the registry's order."""
     jobs = []
     for name in names:
         together = next((group for group in MADE_TOGETHER if name in group), (name,))
@@ -570,7 +574,8 @@ def _jobs(names):
             jobs.append([name])
         else:
             job.append(name)
-    return jobs
+    return sorted(jobs, key=lambda job: min((LONGEST_FIRST.index(name) for name in job if name in LONGEST_FIRST),
+                                            default=len(LONGEST_FIRST)))
 
 
 def _make(names, quick, out):
