@@ -69,8 +69,10 @@ NUMBER = re.compile(r"(?<![\w.^/-])-?\d+(?:,\d{3})*(?:\.\d+)?(?:%|/\d+)?(?![\w/]
 NOT_COUNTED = re.compile(r"`[^`]*`|\b[Ll]essons? \d+|\bsections? \d+")   # code, and references to lessons
 
 
-# Percentage points: "85.5% ± 1.3" and "2.0 to 4.5 points" state 1.3, 2.0 and 4.5 as percentages.
-POINTS = re.compile(r"(?<=% ± )(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)(?= points)|(\d+(?:\.\d+)?)(?= to \d+(?:\.\d+)? points)")
+# Percentage points: "85.5% ± 1.3", "2.0 to 4.5 points" and "+0.7 ± 0.5 points" state 1.3, 2.0, 4.5, 0.7 and 0.5
+# as percentages.
+POINTS = re.compile(r"(?<=% ± )(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)(?= points)|(\d+(?:\.\d+)?)(?= to \d+(?:\.\d+)? points)"
+                    r"|(\d+(?:\.\d+)?)(?= ± \d+(?:\.\d+)? points)")
 
 
 def caption_numbers(caption):
@@ -100,8 +102,8 @@ def test_printed_as_rounds_to_the_digits_shown():
     assert caption_numbers("Lesson 3, section 7 (`tau=1`): 1,000 estimates of (z - 2)^2 with sigma^2, "
                            "tau = 0.5 to 1/16, -19.72 nats, 95.3%, 64-128-10, log2 K, 8x8.") == \
         ["1,000", "2", "0.5", "1/16", "-19.72", "95.3%", "64"]
-    assert caption_numbers("85.5% ± 1.3, 2.0 to 4.5 points higher, a gap of 2.7 points") == \
-        ["85.5%", "1.3%", "2.0%", "4.5%", "2.7%"]
+    assert caption_numbers("85.5% ± 1.3, 2.0 to 4.5 points higher, a gap of 2.7 points, +0.7 ± 0.5 points") == \
+        ["85.5%", "1.3%", "2.0%", "4.5%", "2.7%", "0.7%", "0.5%"]
 
 
 def committed_numbers():

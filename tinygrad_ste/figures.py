@@ -27,8 +27,9 @@ checked by the figure itself on the run it has just made, with its spread:
 
 :func:`caption_says` records the sentence, whether it holds, and the numbers it rests on
 (for a :class:`~tinygrad_ste.compare.PairedDifference`: the difference, its standard error,
-z, items and seeds) under ``numbers["caption says"]``, so ``numbers.json`` keeps each
-statement with its evidence and a caption may quote them ("3.4 standard errors").  After
+z, the smallest difference it would call clear, items and seeds) under
+``numbers["caption says"]``, so ``numbers.json`` keeps each statement with its evidence and
+a caption may quote them ("3.4 standard errors").  After
 writing every figure asked for, the command exits with an error listing each statement
 that does not hold (the figures and numbers are still written, to be looked at); with
 ``--quick`` the statements are recorded but not enforced.  Comparisons follow the wording
@@ -83,12 +84,13 @@ def caption_says(numbers, sentence, holds, difference=None, **evidence):
     ``holds``: the check, on numbers this run computed (for a comparison, e.g.
     ``difference.is_clearly("lower")``).  ``difference``: the
     :class:`~tinygrad_ste.compare.PairedDifference` it rests on, if any; its mean, standard
-    error, z, items and seeds are recorded.  ``evidence``: any other numbers it rests on.
+    error, z, detectable difference (3 SE), items and seeds are recorded.  ``evidence``: any other numbers it rests on.
     Stored as ``numbers["caption says"][sentence]``; :func:`main` fails when ``holds`` is false.
     """
     if difference is not None:
         evidence = dict(difference=difference.mean, standard_error=difference.se, z=difference.z,
-                        items=difference.n_items, seeds=difference.n_seeds, **evidence)
+                        detectable=difference.detectable, items=difference.n_items, seeds=difference.n_seeds,
+                        **evidence)
     numbers.setdefault(STATEMENTS, {})[sentence] = {"holds": bool(holds),
                                                     **{key: float(value) for key, value in evidence.items()}}
 
@@ -358,11 +360,14 @@ def vq_training(quick):
         versus_kmeans = compare.paired(errors, np.broadcast_to(kmeans_errors, errors.shape))
         caption_says(numbers, f"{label}: test MSE clearly lower than k-means's", versus_kmeans.is_clearly("lower"),
                      versus_kmeans)
-    for better, worse in (("rotation trick + restart", "straight-through + restart"),
-                          ("straight-through + restart", "straight-through, no restart")):
-        difference = compare.paired(_test_errors(runs[better]), _test_errors(runs[worse]))
-        caption_says(numbers, f"{better}: test MSE clearly lower than {worse}'s", difference.is_clearly("lower"),
-                     difference)
+    rotation = compare.paired(_test_errors(runs["rotation trick + restart"]),
+                              _test_errors(runs["straight-through + restart"]))
+    caption_says(numbers, "the rotation trick's test MSE is clearly lower than straight-through's",
+                 rotation.is_clearly("lower"), rotation)
+    restart = compare.paired(_test_errors(runs["straight-through + restart"]),
+                             _test_errors(runs["straight-through, no restart"]))
+    caption_says(numbers, "restarts lower the test MSE on average, but not clearly", restart.mean < 0 and not
+                 restart.is_clearly("lower"), restart)
     return drawn, numbers
 
 
@@ -480,13 +485,13 @@ def rounding_proxies(quick):
 def rate_distortion(quick):
     """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds), with
     lesson 7's codebook compressors (k-means, VQ, FSQ, residual VQ) on the same axes; the test objective of each run."""
-    proxies, seeds = ("noise", "round", "mixed"), (0, 1)
+    proxies, seeds = ("noise", "round", "mixed"), SEEDS
 
     def objective(r):   # what training minimised, on the test split with true rounding
         return r.test_bits + r.options["lam"] * 64 * r.test_mse
 
     if quick:
-        settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0,)
+        settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0, 1)
         codebooks = dict(kmeans_sizes=(4, 16), vectors_per_image=(1, 2), residual_stages=2, hidden=16, epochs=1)
     else:   # lesson 7 calls codebook_rate_distortion with its defaults: 1, 2, 4 vectors, hidden 64, 20 epochs
         settings, lambdas = dict(latent_channels=16, hidden=128, epochs=40), (3, 10, 30, 100, 300)
@@ -507,11 +512,26 @@ def rate_distortion(quick):
         numbers[f"{proxy}: wins"] = sum(min(proxies, key=lambda p: objective(runs[p, lam, seed])) == proxy
                                         for lam in lambdas for seed in seeds)
     numbers["runs compared"] = len(lambdas) * len(seeds)
+    caption_says(numbers, "the proxy with the lowest test objective changes with lambda",
+                 len({min(proxies, key=lambda p: numbers[f"{p}, lambda={lam}: objective"]) for lam in lambdas}) > 1)
+    for lam, ranking in (("smallest", max), ("largest", min)):   # straight-through rounding: worst, then best
+        chosen_lambda = lambdas[0] if lam == "smallest" else lambdas[-1]
+        objectives = {p: [objective(runs[p, chosen_lambda, seed]) for seed in seeds] for p in proxies}
+        for other in ("noise", "mixed"):
+            difference = compare.across_seeds(objectives["round"], objectives[other])
+            caption_says(numbers, f"at the {lam} lambda, straight-through rounding's mean test objective is "
+                                  f"{'higher' if ranking is max else 'lower'} than {other}'s",
+                         difference.mean > 0 if ranking is max else difference.mean < 0, difference)
     numbers.update({"epochs": settings["epochs"], "lesson VQ epochs": 20})   # settings the caption states
     codebook_curves = codebook_rate_distortion(**codebooks, seed=SEED)
     curves.update(codebook_curves)
     numbers.update({f"{label}, {b:g} bits: test MSE": m for label, (bits, mse) in codebook_curves.items()
                     for b, m in zip(bits, mse)})
+    kmeans_curve = codebook_curves["k-means (log2 K bits)"]
+    caption_says(numbers, "k-means has a lower test MSE than the VQ, FSQ and residual-VQ autoencoders at every rate "
+                          "it reaches", all(mse > np.interp(b, *kmeans_curve) for label, (bits, mses) in
+                                            codebook_curves.items() if not label.startswith("k-means")
+                                            for b, mse in zip(bits, mses) if b <= max(kmeans_curve[0])))
     # The real bitstream of one model against its estimate.
     chosen = runs["mixed", lambdas[len(lambdas) // 2], seeds[0]]
     test_images = Tensor(load_digits("test")[0])
@@ -680,19 +700,20 @@ def main(argv=None):
         parser.error(f"unknown figure(s) {', '.join(unknown)}; choose from {', '.join(FIGURES)}")
     args.out.mkdir(parents=True, exist_ok=True)
     numbers_path = args.out / "numbers.json"
-    numbers = json.loads(numbers_path.read_text()) if numbers_path.exists() else {}
     failures = []
     for name in args.names or FIGURES:
-        drawn, numbers[name] = FIGURES[name](args.quick)
+        drawn, measured = FIGURES[name](args.quick)
         path = args.out / f"{name}.png"
         drawn.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(drawn)
         print(f"wrote {path}")
-        # Written after every figure, so a long run that is stopped keeps what it measured.
+        # Written after every figure, so a long run that is stopped keeps what it measured; read again just
+        # before, so that two runs making different figures into one directory keep each other's numbers.
+        numbers = json.loads(numbers_path.read_text()) if numbers_path.exists() else {}
+        numbers[name] = measured
         numbers_path.write_text(json.dumps({key: numbers[key] for key in FIGURES if key in numbers},
                                            indent=1, default=float) + "\n")
-        failures += [f"{name}: {sentence}: {numbers[name][STATEMENTS][sentence]}"
-                     for sentence in failed_statements(numbers[name])]
+        failures += [f"{name}: {sentence}: {measured[STATEMENTS][sentence]}" for sentence in failed_statements(measured)]
     if failures and not args.quick:
         sys.exit("these caption statements no longer hold on this run (see numbers.json); "
                  "reword the captions to what the run shows:\n  " + "\n  ".join(failures))
