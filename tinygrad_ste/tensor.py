@@ -30,7 +30,8 @@ from .function import no_grad
 
 __all__ = ["Tensor", "as_tensor", "as_array", "sum_to_shape", "topological_order"]
 
-# Operands of + - * that get a one-input op (bool is left to _lift: True is not a float).
+# Operands of + - * / that become a constant of a one-input op (bool and NumPy scalars are left
+# to _lift, which gives them the tensor's dtype: True is not a float, np.float64(2) not weak).
 _PYTHON_NUMBERS = (int, float)
 
 
@@ -151,37 +152,24 @@ class Tensor:
             raise TypeError(f"unsupported operand for {symbol}: a Tensor and {type(other).__name__} "
                             f"{other!r:.60}; the other operand must be a Tensor, a number or a numeric array") from None
 
-    # A Python number added, subtracted or multiplied takes a cheaper road: a one-input op
-    # that keeps the number (AddConstant, MulConstant) instead of a constant Tensor for it.
-    def __add__(self, other):
+    # One route per operator, whichever side of it the other operand is on: a Python number
+    # becomes a constant of the operator's one-input op (``x - 1`` and ``1 - x`` are both a
+    # sub_constant, ``2 / x`` a div_constant), anything else an input of its two-input op.
+    def _arithmetic(self, other, op, constant_op, symbol, reflected=False):
+        """``self symbol other``, or ``other symbol self`` when ``reflected`` (``__rsub__`` & co)."""
         if type(other) in _PYTHON_NUMBERS:
-            return ops.AddConstant.apply(self, c=other)
-        return ops.Add.apply(self, self._lift(other, "+"))
+            return constant_op.apply(self, c=other, constant_first=reflected)
+        other = self._lift(other, symbol)
+        return op.apply(other, self) if reflected else op.apply(self, other)
 
-    def __radd__(self, other):
-        if type(other) in _PYTHON_NUMBERS:
-            return ops.AddConstant.apply(self, c=other)
-        return ops.Add.apply(self._lift(other, "+"), self)
-
-    def __sub__(self, other):
-        if type(other) in _PYTHON_NUMBERS:
-            return ops.AddConstant.apply(self, c=-other)
-        return ops.Sub.apply(self, self._lift(other, "-"))
-
-    def __rsub__(self, other): return ops.Sub.apply(self._lift(other, "-"), self)
-
-    def __mul__(self, other):
-        if type(other) in _PYTHON_NUMBERS:
-            return ops.MulConstant.apply(self, c=other)
-        return ops.Mul.apply(self, self._lift(other, "*"))
-
-    def __rmul__(self, other):
-        if type(other) in _PYTHON_NUMBERS:
-            return ops.MulConstant.apply(self, c=other)
-        return ops.Mul.apply(self._lift(other, "*"), self)
-
-    def __truediv__(self, other): return ops.Div.apply(self, self._lift(other, "/"))
-    def __rtruediv__(self, other): return ops.Div.apply(self._lift(other, "/"), self)
+    def __add__(self, other): return self._arithmetic(other, ops.Add, ops.AddConstant, "+")
+    def __radd__(self, other): return self._arithmetic(other, ops.Add, ops.AddConstant, "+", reflected=True)
+    def __sub__(self, other): return self._arithmetic(other, ops.Sub, ops.SubConstant, "-")
+    def __rsub__(self, other): return self._arithmetic(other, ops.Sub, ops.SubConstant, "-", reflected=True)
+    def __mul__(self, other): return self._arithmetic(other, ops.Mul, ops.MulConstant, "*")
+    def __rmul__(self, other): return self._arithmetic(other, ops.Mul, ops.MulConstant, "*", reflected=True)
+    def __truediv__(self, other): return self._arithmetic(other, ops.Div, ops.DivConstant, "/")
+    def __rtruediv__(self, other): return self._arithmetic(other, ops.Div, ops.DivConstant, "/", reflected=True)
     def __pow__(self, other): return ops.Pow.apply(self, self._lift(other, "**"))
     def __rpow__(self, other): return ops.Pow.apply(self._lift(other, "**"), self)
     def __matmul__(self, other): return ops.MatMul.apply(self, self._lift(other, "@"))
