@@ -72,7 +72,7 @@ from .discrete import zero_gradient
 from .function import Function
 from .functional import log_softmax, softplus
 from .random import generator
-from .tensor import Tensor, as_array, as_tensor
+from .tensor import as_array, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
            "EMABaseline", "leave_one_out_baseline", "make_baseline", "gumbel_noise", "logistic_noise",
