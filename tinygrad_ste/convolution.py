@@ -65,10 +65,11 @@ def _add_windows_back(grad_windows, input_shape, stride, padding):
     n, c, h_out, w_out, kh, kw = grad_windows.shape
     (sh, sw), (ph, pw) = stride, padding
     h, w = input_shape[2], input_shape[3]
+    by_kernel_position = np.ascontiguousarray(grad_windows.transpose(4, 5, 0, 1, 2, 3))   # (kH, kW, N, C, H_out, W_out)
     padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_windows.dtype)
     for i in range(kh):
         for j in range(kw):
-            padded[:, :, i:i + sh * h_out:sh, j:j + sw * w_out:sw] += grad_windows[:, :, :, :, i, j]
+            padded[:, :, i:i + sh * h_out:sh, j:j + sw * w_out:sw] += by_kernel_position[i, j]
     return padded[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -101,20 +102,27 @@ class Conv2d(Function):
         if min(stride) < 1 or min(padding) < 0:
             raise ValueError(f"stride must be >= 1 and padding >= 0, got stride {stride}, padding {padding}")
         windows = _windows(x, weight.shape[2:], stride, padding)
-        ctx.save_for_backward(windows, weight)
+        n, c, h_out, w_out, kh, kw = windows.shape
+        # im2col: one row per output position, one column per (channel, kernel row, kernel column).
+        columns = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, c * kh * kw)
+        ctx.save_for_backward(columns, weight)
         ctx.input_shape, ctx.stride, ctx.padding = x.shape, stride, padding
-        return np.einsum("ncijab,ocab->noij", windows, weight, optimize=True)
+        y = columns @ weight.reshape(weight.shape[0], -1).T                  # (N H_out W_out, C_out)
+        return y.reshape(n, h_out, w_out, -1).transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, g):
-        windows, weight = ctx.saved_tensors
+        columns, weight = ctx.saved_tensors
         need_x, need_weight = ctx.needs_input_grad
+        n, c_out, h_out, w_out = g.shape
+        g_rows = g.transpose(0, 2, 3, 1).reshape(n * h_out * w_out, c_out)   # the rows of the forward's product
         grad_x = grad_weight = None
         if need_x:
-            grad_windows = np.einsum("noij,ocab->ncijab", g, weight, optimize=True)
+            grad_columns = g_rows @ weight.reshape(c_out, -1)                # dL/dX, one row per window
+            grad_windows = grad_columns.reshape(n, h_out, w_out, *weight.shape[1:]).transpose(0, 3, 1, 2, 4, 5)
             grad_x = _add_windows_back(grad_windows, ctx.input_shape, ctx.stride, ctx.padding)
         if need_weight:
-            grad_weight = np.einsum("noij,ncijab->ocab", g, windows, optimize=True)
+            grad_weight = (g_rows.T @ columns).reshape(weight.shape)
         return grad_x, grad_weight
 
 
