@@ -7,13 +7,14 @@ Import it the PyTorch way: ``import tinygrad_ste.functional as F``.
 """
 import numpy as np
 
-from . import ops
+from . import convolution, ops
 from .arrays import one_hot_array
 from .tensor import Tensor, as_array, as_tensor
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "cross_entropy", "mse_loss",
            "concatenate", "stack", "where", "one_hot",
-           "softplus", "maximum", "minimum", "broadcast_to", "pad", "einsum"]
+           "softplus", "maximum", "minimum", "broadcast_to", "pad", "einsum",
+           "conv2d", "avg_pool2d", "max_pool2d", "upsample"]
 
 
 def logsumexp(x, axis=-1, keepdims=False):
@@ -195,3 +196,50 @@ def einsum(subscripts, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     return ops.Einsum.apply(*operands, subscripts=subscripts)
+
+
+# ==================================================================================
+# Images (N, C, H, W): convolution, pooling and upsampling (the ops live in convolution.py).
+# ==================================================================================
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D cross-correlation plus an optional bias, as ``torch.nn.functional.conv2d``.
+
+    x (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,) or None -> (N, C_out,
+    H_out, W_out), H_out = floor((H + 2 padding - kH) / stride) + 1.  ``stride`` and
+    ``padding`` are ints or (height, width) pairs; the padding is zeros.  The product is
+    ``convolution.Conv2d`` (its docstring has the backward); the bias, one number per output
+    channel, is added by broadcasting over (N, H_out, W_out).
+
+        >>> import numpy as np
+        >>> conv2d(np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3)), padding=1).data[0, 0]
+        array([[4., 6., 6., 4.],
+               [6., 9., 9., 6.],
+               [6., 9., 9., 6.],
+               [4., 6., 6., 4.]])
+    """
+    y = convolution.Conv2d.apply(x, weight, stride=stride, padding=padding)
+    if bias is None:
+        return y
+    bias = as_tensor(bias)
+    if bias.shape != (y.shape[1],):
+        raise ValueError(f"conv2d: bias must have shape ({y.shape[1]},), one per output channel, got {bias.shape}")
+    return y + bias.reshape(1, -1, 1, 1)
+
+
+def avg_pool2d(x, kernel_size, stride=None):
+    """Mean over kernel windows of (N, C, H, W), stride defaulting to the kernel (``convolution.AvgPool2d``)."""
+    return convolution.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride)
+
+
+def max_pool2d(x, kernel_size, stride=None):
+    """Max over kernel windows of (N, C, H, W), stride defaulting to the kernel; tied maxima share
+    the gradient equally (``convolution.MaxPool2d``)."""
+    return convolution.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride)
+
+
+def upsample(x, scale_factor=2):
+    """Nearest-neighbour upsampling of (N, C, H, W) to (N, C, s H, s W) (``convolution.Upsample``),
+    as ``torch.nn.functional.interpolate(x, scale_factor=s, mode="nearest")``."""
+    return convolution.Upsample.apply(x, scale_factor=scale_factor)
