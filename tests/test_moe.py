@@ -264,3 +264,19 @@ def test_bad_input_names_the_layer_and_the_shapes():
 def test_the_layer_is_reproducible_from_its_rng():
     outputs = [layer("straight_through_gumbel", seed=4)(Tensor(np.ones((5, 4)))).data for _ in range(2)]
     assert np.array_equal(*outputs)
+
+
+# ------------------------------------------------------------------ the classifier of lesson 11
+
+
+@pytest.mark.parametrize("router", ROUTERS)
+def test_the_mixture_of_experts_classifier_learns_and_reports_its_compute_and_load(router):
+    from tinygrad_ste.models.mixture_of_experts import train_mixture_of_experts
+    result = train_mixture_of_experts(router, num_experts=3, hidden=8, epochs=2, balance=1.0, seed=0)
+    assert result.test_accuracy > 0.5 and result.test_correct.shape == (359,)
+    assert result.test_evaluations == (3 if router == "soft" else 1)
+    assert result.train_evaluations == {"soft": 3, "reinforce": 2}.get(router, 1)
+    np.testing.assert_allclose(result.load.sum(), 1.0)
+    assert result.classes_per_expert.sum() == 359 and np.array_equal(result.classes_per_expert.sum(axis=1) / 359,
+                                                                      result.load)
+    assert 0 <= result.load_entropy <= np.log2(3) + 1e-12

@@ -30,6 +30,13 @@ prints one line per epoch.
   black-and-white digits, trained with the reparameterization trick or with REINFORCE.
 * :mod:`.dvae` (lesson 9) -- a DALL-E-1-style discrete VAE: a categorical choice among K code
   embeddings per position, trained through Gumbel-softmax with an annealed temperature.
+* :mod:`.mixture_of_experts` (lesson 11) -- conditional computation: a classifier that routes each
+  digit to one of several experts (:class:`~tinygrad_ste.moe.MixtureOfExperts`), the router trained
+  by any estimator, with or without the load-balancing loss.
+* :mod:`.architecture_search` (lesson 11) -- one operation per edge of a small network, searched by
+  DARTS, GDAS (straight-through Gumbel), an ENAS-style REINFORCE controller and random search.
+* :mod:`.bandit` (lesson 11) -- a contextual bandit on the digits: REINFORCE, the policy gradient,
+  with and without baselines, against supervised cross-entropy.
 
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
@@ -45,6 +52,10 @@ from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summ
                       train_best_fixed_cell, train_glimpse_model)
 from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
 from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
+from .mixture_of_experts import MixtureOfExpertsResult, train_mixture_of_experts
+from .architecture_search import (ArchitectureResult, SearchResult, SearchSpace, search_architecture,
+                                  train_architecture)
+from .bandit import BanditResult, train_bandit
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
@@ -55,4 +66,7 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"
            "GlimpseModel", "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
            "compare_glimpse_choices", "summarize_glimpse_runs",
            "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
-           "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae"]
+           "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae",
+           "MixtureOfExpertsResult", "train_mixture_of_experts",
+           "SearchSpace", "SearchResult", "search_architecture", "ArchitectureResult", "train_architecture",
+           "BanditResult", "train_bandit"]
