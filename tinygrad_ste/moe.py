@@ -72,7 +72,7 @@ def load_entropy(chosen, num_experts):
     """The entropy of :func:`load_share` in bits: log2(E) for a perfectly even load, 0 if one expert takes all."""
     share = load_share(chosen, num_experts)
     share = share[share > 0]
-    return float(-(share * np.log2(share)).sum())
+    return float(-(share * np.log2(share)).sum()) + 0.0   # + 0.0: no "-0.0" for a single expert
 
 
 @dataclass
