@@ -13,10 +13,11 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullF
 
 from .tensor import topological_order
 
-__all__ = ["plot_architecture_trajectories", "plot_expert_classes", "RULE_COLOURS", "rule_colour", "draw_graph", "plot_staircase", "plot_histograms", "plot_estimates",
+__all__ = ["RULE_COLOURS", "rule_colour", "draw_graph", "plot_staircase", "plot_histograms", "plot_estimates",
            "plot_curves", "plot_bias_variance", "show_images", "plot_code_usage", "plot_xy", "plot_bars",
            "plot_rounding_proxies", "plot_rate_distortion", "show_glimpses", "plot_accuracy_bars",
-           "plot_variance_sweeps"]
+           "plot_variance_sweeps", "plot_architecture_trajectories",
+           "plot_expert_classes"]
 
 # One colour per backward rule, in every lesson and figure.  A curve's label is coloured by the
 # first of these names it contains, in this order ("-" read as "_", so "straight-through"
