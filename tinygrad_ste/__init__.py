@@ -32,8 +32,8 @@ that comes after everything it imports.
     nn's Linear and MLP, re-exported by nn as ``nn.MixtureOfExperts``)
 14. data -- the bundled digits
 15. models -- the models the lessons train, one module each
-16. compare, viz, exercises, figures, book -- teaching tools: paired comparisons, plots, exercise checks, and the builders
-    of the figures and of the web book
+16. compare, viz, exercises, figures, book -- teaching tools: paired comparisons, plots,
+    exercise checks, and the builders of the figures and of the web book
 """
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
