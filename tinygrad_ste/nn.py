@@ -5,7 +5,8 @@ its parameters are its Tensor attributes with requires_grad=True.  The quantizer
 their own modules and are re-exported here: ``nn.VectorQuantizer`` and ``nn.ResidualVQ``
 (:mod:`tinygrad_ste.vq`), ``nn.FSQ`` (:mod:`tinygrad_ste.fsq`); the entropy bottleneck of
 learned compression lives in :mod:`tinygrad_ste.entropy` and is re-exported as
-``nn.EntropyBottleneck`` (with its ``nn.rate_bits``).
+``nn.EntropyBottleneck`` (with its ``nn.rate_bits``); the mixture of experts with hard routing
+lives in :mod:`tinygrad_ste.moe` and is re-exported as ``nn.MixtureOfExperts``.
 
     >>> import numpy as np
     >>> from tinygrad_ste import Tensor, nn
@@ -25,8 +26,8 @@ from .fsq import FSQ
 from .vq import ResidualVQ, VectorQuantizer
 from .entropy import EntropyBottleneck, rate_bits
 
-__all__ = ["Module", "Linear", "Conv2d", "Upsample", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer", "ResidualVQ", "FSQ",
-           "EntropyBottleneck", "rate_bits"]
+__all__ = ["Module", "Linear", "Conv2d", "Upsample", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer",
+           "ResidualVQ", "FSQ", "EntropyBottleneck", "rate_bits", "MixtureOfExperts"]
 
 
 class Linear(Module):
@@ -161,3 +162,7 @@ class MLP(Sequential):
                 layers.append(activation())
             layers.append(Linear(fan_in, fan_out, rng=rng))
         super().__init__(*layers)
+
+
+# Last: the mixture of experts builds its experts from Linear and MLP above.
+from .moe import MixtureOfExperts  # noqa: E402

@@ -37,6 +37,13 @@ prints one line per epoch.
 * :mod:`.code_prior` (lesson 10) -- a PixelCNN-style autoregressive prior over a code grid
   (optionally given another grid), sampled with a temperature; the uniform and per-position
   baselines; the quality of generated digits judged by a classifier of real ones.
+* :mod:`.mixture_of_experts` (lesson 11) -- conditional computation: a classifier that routes each
+  digit to one of several experts (:class:`~tinygrad_ste.moe.MixtureOfExperts`), the router trained
+  by any estimator, with or without the load-balancing loss.
+* :mod:`.architecture_search` (lesson 11) -- one operation per edge of a small network, searched by
+  DARTS, GDAS (straight-through Gumbel), an ENAS-style REINFORCE controller and random search.
+* :mod:`.bandit` (lesson 11) -- a contextual bandit on the digits: REINFORCE, the policy gradient,
+  with and without baselines, against supervised cross-entropy.
 
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
@@ -56,6 +63,10 @@ from .conv_vqvae import ConvVQVAE, ConvVQVAEResult, train_conv_vqvae
 from .vqvae2 import VQVAE2, VQVAE2Result, train_vqvae2
 from .code_prior import (CodePrior, CodePriorResult, MaskedConv2d, independent_prior_bits, sample_quality,
                          train_code_prior, uniform_bits)
+from .mixture_of_experts import MixtureOfExpertsResult, train_mixture_of_experts
+from .architecture_search import (ArchitectureResult, SearchResult, SearchSpace, search_architecture,
+                                  train_architecture)
+from .bandit import BanditResult, train_bandit
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
@@ -69,4 +80,7 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstructio
            "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae",
            "ConvVQVAE", "ConvVQVAEResult", "train_conv_vqvae", "VQVAE2", "VQVAE2Result", "train_vqvae2",
            "CodePrior", "CodePriorResult", "MaskedConv2d", "train_code_prior", "uniform_bits", "independent_prior_bits",
-           "sample_quality"]
+           "sample_quality",
+           "MixtureOfExpertsResult", "train_mixture_of_experts",
+           "SearchSpace", "SearchResult", "search_architecture", "ArchitectureResult", "train_architecture",
+           "BanditResult", "train_bandit"]
