@@ -3,14 +3,13 @@
 Nothing here records a graph or knows about Tensors.  These are the small pieces of NumPy
 that several layers need (an op's forward, a backward rule, a sampler, an exact-gradient
 enumeration), written once: axis normalisation, the sigmoid and the softmax computed so
-that they never overflow, the softmax's vector-Jacobian product, one-hot encoding and the
+that they never overflow and keep their precision in the tails, the softmax's vector-Jacobian product, one-hot encoding and the
 nearest-code search of vector quantization.
 """
 import numpy as np
 
-__all__ = ["normalize_axes", "sigmoid_array", "sigmoid_exact_tails", "softmax_array", "softmax_backward",
+__all__ = ["normalize_axes", "sigmoid_array", "log_sigmoid_array", "logsumexp_parts", "softmax_array", "softmax_backward",
            "one_hot_array", "nearest_code"]
-
 
 
 def normalize_axes(axis, ndim):
@@ -34,15 +33,48 @@ def normalize_axes(axis, ndim):
 
 
 def sigmoid_array(x):
-    """1 / (1 + e^-x) on a NumPy array, computed as (1 + tanh(x / 2)) / 2: the same
-    function, but e^-x overflows for x below about -709 while tanh never does."""
-    return 0.5 * (1 + np.tanh(0.5 * x))
+    """sigmoid(x) = 1 / (1 + e^-x) on a NumPy array, to full *relative* precision everywhere.
+
+    With e = e^-|x| (never above 1, so it cannot overflow), sigmoid(x) = 1 / (1 + e) for
+    x >= 0 and e / (1 + e) for x < 0: each branch is a quotient of exactly computed terms,
+    so the result is within about 2 ulps of the true value, including the lower tail
+    (sigmoid(-40) = 4.2e-18, sigmoid(-745) = 5e-324).  The upper tail is 1 - sigmoid(-x),
+    which rounds to 1.0 from x = 37: no float64 can be closer to the true value there.
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
 
 
-def sigmoid_exact_tails(x):
-    """1 / (1 + e^-x) as exp(-log(1 + e^-x)) (``np.logaddexp``): full *relative* precision in
-    both tails, e.g. sigmoid(-40) = 4.2e-18, where (1 + tanh(x / 2)) / 2 gives 0."""
-    return np.exp(-np.logaddexp(0, -x))
+def log_sigmoid_array(x):
+    """log sigmoid(x) = -log(1 + e^-x) = -softplus(-x), to full relative precision.
+
+    ``np.logaddexp(0, -x)`` computes max(-x, 0) + log1p(e^-|x|) without overflow: -40 at
+    x = -40 (where log of a rounded sigmoid would be off) and -4.2e-18 at x = 40 (where
+    log(sigmoid(x)) rounds to 0).
+    """
+    return -np.logaddexp(0, -x)
+
+
+def logsumexp_parts(x, axis):
+    """(m, r) with log sum exp(x) = m + r along the int ``axis`` (kept as length 1), to full precision.
+
+    m = max(x), so no exponent is above 0 and nothing overflows.  The max's own term e^0 is
+    exactly 1: it is taken out of the sum and put back as log1p's 1, r = log1p(sum of the
+    others), so a tiny sum survives (log softmax of a dominant logit is -1.9e-22 at a margin
+    of 50, not 0).  Kept apart because x - m is exact where x - (m + r) would round r away.
+    Where the max is not finite, m = 0 and r = log sum exp(x): -inf for a slice of all -inf,
+    inf with a +inf entry, NaN with a NaN.
+    """
+    m = x.max(axis=axis, keepdims=True)
+    finite = np.isfinite(m)
+    m = np.where(finite, m, 0)
+    terms = np.exp(x - m)
+    if x.shape[axis]:
+        at_max = np.argmax(x, axis=axis, keepdims=True)
+        np.put_along_axis(terms, at_max, np.where(finite, 0, np.take_along_axis(terms, at_max, axis)), axis=axis)
+    rest = terms.sum(axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):   # log(0) = -inf for a slice with no finite entry
+        return m, np.where(finite, np.log1p(rest), np.log(rest))
 
 
 def softmax_array(logits, axis=-1):
