@@ -56,11 +56,13 @@ def test_draw_graph_names_a_callable_rule_and_shows_scalar_constants_by_value():
     assert "constant = 2" in texts
 
 
-def test_draw_graph_shows_a_number_added_or_multiplied_as_an_op_of_one_input():
+@pytest.mark.parametrize("expression, op_name", [(lambda x: x - 1, "sub_constant"), (lambda x: 1 - x, "sub_constant"),
+                                                  (lambda x: x * 2, "mul_constant"), (lambda x: 2 * x, "mul_constant"),
+                                                  (lambda x: x / 2, "div_constant"), (lambda x: 2 / x, "div_constant")])
+def test_draw_graph_shows_a_number_on_either_side_inside_the_op_written(expression, op_name):
     x = tg.Tensor([0.3], requires_grad=True)
-    texts = box_texts(viz.draw_graph((x - 1.0) * 2.0))
-    assert "add_constant\nbackward: default\nshape (1,)" in texts
-    assert "mul_constant\nbackward: default\nshape (1,)" in texts
+    texts = box_texts(viz.draw_graph(expression(x)))
+    assert f"{op_name}\nbackward: default\nshape (1,)" in texts
     assert not any(t.startswith("constant") for t in texts)
 
 

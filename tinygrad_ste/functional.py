@@ -45,8 +45,8 @@ def log_softmax(x, axis=-1):
 
 
 def softmax(x, axis=-1):
-    """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``: positive, sums to one."""
-    return log_softmax(x, axis=axis).exp()
+    """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``: positive, sums to one (``ops.Softmax``)."""
+    return ops.Softmax.apply(x, axis=axis)
 
 
 def cross_entropy(logits, target, reduction="mean"):
