@@ -60,25 +60,27 @@ def log_sigmoid_array(x):
 
 
 def logsumexp_parts(x, axis):
-    """(m, r) with log sum exp(x) = m + r along the int ``axis`` (kept as length 1), to full precision.
+    """(m, r) with log sum exp(x) = m + r along the int ``axis`` (both kept as length 1), accurately.
 
-    m = max(x), so no exponent is above 0 and nothing overflows.  The max's own term e^0 is
-    exactly 1: it is taken out of the sum and put back as log1p's 1, r = log1p(sum of the
-    others), so a tiny sum survives (log softmax of a dominant logit is -1.9e-22 at a margin
-    of 50, not 0).  Kept apart because x - m is exact where x - (m + r) would round r away.
-    Where the max is not finite, m = 0 and r = log sum exp(x): -inf for a slice of all -inf,
-    inf with a +inf entry, NaN with a NaN.
+    m = max(x), so no exponent is above 0 and nothing overflows.  Each maximal entry's term
+    e^0 is exactly 1: the sum is 1 + t, with t the other terms (and any tied maxima beyond
+    the first), and r = log1p(t) keeps a tiny t that 1 + t would round away.  So a dominant
+    class's log-probability -r is exact to a few ulps (-1.9e-22 at a margin of 50, not 0).
+    Kept apart because x - m is exact, where x - (m + r) would round r away.
+    Where a slice's max is not finite, m = 0 and r = log sum exp(x) for the whole array: -inf
+    for a slice of all -inf, inf with a +inf entry, NaN with a NaN.
     """
     m = x.max(axis=axis, keepdims=True)
-    finite = np.isfinite(m)
-    m = np.where(finite, m, 0)
-    terms = np.exp(x - m)
-    if x.shape[axis]:
-        at_max = np.argmax(x, axis=axis, keepdims=True)
-        np.put_along_axis(terms, at_max, np.where(finite, 0, np.take_along_axis(terms, at_max, axis)), axis=axis)
-    rest = terms.sum(axis=axis, keepdims=True)
-    with np.errstate(divide="ignore"):   # log(0) = -inf for a slice with no finite entry
-        return m, np.where(finite, np.log1p(rest), np.log(rest))
+    if not np.isfinite(m).all():   # a slice of all -inf, or with inf or NaN: nothing to keep precise there
+        m = np.where(np.isfinite(m), m, 0)
+        with np.errstate(divide="ignore"):   # log(0) = -inf for a slice of all -inf
+            return m, np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+    shifted = x - m
+    terms = np.exp(shifted)
+    at_max = shifted == 0
+    terms[at_max] = 0
+    ties = at_max.sum(axis=axis, keepdims=True) - 1
+    return m, np.log1p(terms.sum(axis=axis, keepdims=True) + ties)
 
 
 def softmax_array(logits, axis=-1):
