@@ -105,7 +105,9 @@ def test_one_colour_per_backward_rule_whatever_the_label_says_around_it():
     lines = fig.axes[0].get_lines()
     assert lines[0].get_color() == lines[2].get_color() == viz.RULE_COLOURS["identity"]
     assert lines[2].get_linestyle() == "--"   # the same rule again: dashed
-@pytest.mark.parametrize("low, high, expected", [(0.022, 0.061, ["0.03", "0.04", "0.05", "0.06"]),
+@pytest.mark.parametrize("low, high, expected", [(0.022, 0.061, ["0.025", "0.03", "0.035", "0.04", "0.045", "0.05",
+                                                                    "0.055", "0.06"]),
+                                                  (0.0095, 0.035, ["0.01", "0.015", "0.02", "0.025", "0.03", "0.035"]),
                                                   (3.0, 600.0, ["5", "10", "20", "50", "100", "200", "500"])])
 def test_log_axes_label_plain_numbers_often_enough_to_read_values(low, high, expected):
     fig = viz.plot_curves([1, 2], {"error": [high, low]}, "epoch", "test MSE", "Training", logy=True)
