@@ -1,0 +1,130 @@
+"""NumPy-level helpers shared by the engine's layers: plain arrays in, plain arrays out.
+
+Nothing here records a graph or knows about Tensors.  These are the small pieces of NumPy
+that several layers need (an op's forward, a backward rule, a sampler, an exact-gradient
+enumeration), written once: axis normalisation, the sigmoid and the softmax computed so
+that they never overflow and keep their precision in the tails, the softmax's vector-Jacobian product, one-hot encoding and the
+nearest-code search of vector quantization.
+"""
+import numpy as np
+
+__all__ = ["normalize_axes", "sigmoid_array", "softplus_array", "log_sigmoid_array", "logsumexp_parts", "softmax_array", "softmax_backward",
+           "one_hot_array", "nearest_code"]
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` -- an int, a tuple of ints or None (all axes) -- as a tuple of axes in [0, ndim).
+
+    Negative axes count from the end: -1 is ndim - 1.  None stays None.  Out-of-range
+    and repeated axes are a ValueError (the op adds its name and the input shapes).
+    """
+    if axis is None:
+        return None
+    normalized = []
+    for a in (tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)):
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"axes must be integers, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a {ndim}-d input (valid: {-ndim}..{ndim - 1})")
+        normalized.append(int(a) % ndim)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return tuple(normalized)
+
+
+def sigmoid_array(x):
+    """sigmoid(x) = 1 / (1 + e^-x) on a NumPy array, to full *relative* precision everywhere.
+
+    sigmoid(x) = e^min(x, 0) / (1 + e^-|x|): 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x)
+    for x < 0.  No exponent is above 0, so nothing overflows, and each branch is a quotient
+    of accurately computed terms, within a few ulps of the true value, including the lower
+    tail (sigmoid(-40) = 4.2e-18, where (1 + tanh(x / 2)) / 2 gives 0).  The upper tail is
+    1 - sigmoid(-x), which rounds to 1.0 from x = 37: no float64 is closer to the truth there.
+    """
+    return np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
+
+
+def softplus_array(x):
+    """softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), to full relative precision.
+
+    No overflow (softplus(1000) = 1000) and a tiny result kept (softplus(-300) = 5.1e-131).
+    The same as ``np.logaddexp(0, x)``, which NumPy computes ten times more slowly.
+    """
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def log_sigmoid_array(x):
+    """log sigmoid(x) = -log(1 + e^-x) = -softplus(-x), to full relative precision: -40 at
+    x = -40, and -4.2e-18 at x = 40 (where the log of a rounded sigmoid gives 0)."""
+    return -softplus_array(-x)
+
+
+def logsumexp_parts(x, axis):
+    """(m, r) with log sum exp(x) = m + r along the int ``axis`` (both kept as length 1), accurately.
+
+    m = max(x), so no exponent is above 0 and nothing overflows, and the sum is 1 + t: the
+    max's own term e^0 = 1 plus the others, t.  r = log(1 + t) is accurate to a couple of
+    ulps once 1 + t >= 1.5; below that, where 1 + t would round away t's last digits, the
+    slices are summed again without their max and r = log1p(t) (so a dominant class's
+    log-probability -r is -1.9e-22 at a margin of 50, not 0).  Only those slices pay for it.
+    m and r are kept apart because x - m is exact, where x - (m + r) would round r away.
+    Where a slice's max is not finite, m = 0 and r = log sum exp(x) for the whole array: -inf
+    for a slice of all -inf, inf with a +inf entry, NaN with a NaN.
+    """
+    m = x.max(axis=axis, keepdims=True)
+    if not np.isfinite(m).all():   # a slice of all -inf, or with inf or NaN: nothing to keep precise there
+        m = np.where(np.isfinite(m), m, 0)
+        with np.errstate(divide="ignore"):   # log(0) = -inf for a slice of all -inf
+            return m, np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+    shifted = x - m
+    total = np.exp(shifted).sum(axis=axis, keepdims=True)
+    r = np.log(total)
+    near_one = np.moveaxis(total, axis, -1)[..., 0] < 1.5      # one flag per slice
+    if near_one.any():
+        others = np.moveaxis(shifted, axis, -1)[near_one]          # (slices, n), a copy
+        at_max = others == 0
+        t = np.where(at_max, 0, np.exp(others)).sum(axis=-1) + (at_max.sum(axis=-1) - 1)   # tied maxima count
+        np.moveaxis(r, axis, -1)[near_one] = np.log1p(t)[:, None]
+    return m, r
+
+
+def softmax_array(logits, axis=-1):
+    """softmax of a NumPy array along ``axis`` (for backward rules, which work on arrays).
+
+    Shifted by the max first, so exp never overflows, even for logits of 1e4.
+    """
+    shifted = np.exp(logits - logits.max(axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(s, g, axis=-1):
+    """dL/dlogits for s = softmax(logits), given g = dL/ds (NumPy arrays, broadcastable).
+
+    The softmax Jacobian is diag(s) - s s^T, so dL/dlogits = s * (g - sum(g * s)).
+    """
+    return s * (g - (g * s).sum(axis=axis, keepdims=True))
+
+
+def one_hot_array(indices, num_classes, dtype=np.float64):
+    """Integer array of shape (...) -> NumPy array of shape (..., num_classes), 1 at each index.
+
+    For backward rules and samplers, which work on arrays; ``functional.one_hot`` wraps it
+    in a Tensor.  Indices outside [0, num_classes) are a ValueError.
+    """
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu" and not (indices.dtype.kind == "f" and np.all(indices == np.round(indices))):
+        raise TypeError(f"one_hot: indices must be integers, got dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
+        raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got {indices.min()}..{indices.max()}")
+    return np.eye(num_classes, dtype=dtype)[indices.astype(np.intp)]
+
+
+def nearest_code(z, codebook):
+    """Index of the nearest codebook row for every row of z, by squared distance.
+
+    z: (N, D), codebook: (K, D) -> indices (N,).  Uses
+    ||z - c||^2 = ||z||^2 - 2 z.c + ||c||^2, an (N, K) matrix from one matmul, instead
+    of the (N, K, D) array of differences (64 times bigger for D = 64).  ||z||^2 is the
+    same for every code, so it is left out of the argmin.
+    """
+    return np.argmin((codebook * codebook).sum(axis=1) - 2 * z @ codebook.T, axis=1)
