@@ -801,7 +801,7 @@ MADE_TOGETHER = [("binary_network", "ternary_xnor"),
                  ("vq_training", "vq_codebook_usage", "vq_reconstructions", "dvae_soft_hard_gap")]
 # The longest jobs start first, so that none of them starts last and leaves the other processes
 # idle: CPU seconds of a full run, one BLAS thread (README, "Benchmarks").
-LONGEST_FIRST = ("rate_distortion", "estimator_training", "glimpse_accuracy", "mse_vs_bits")
+LONGEST_FIRST = ("glimpse_accuracy", "rate_distortion", "estimator_training", "mse_vs_bits")
 
 
 def _jobs(names):
