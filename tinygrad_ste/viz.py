@@ -98,6 +98,7 @@ def draw_graph(output, names=None, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(2.4 * width + 1.6, 0.95 * (depth + 1) + 0.9))
 
+    boxes, edges = {}, []   # the node's text (its box), and (parent, child, how often) for the arrows
     for tensor in order:
         x, y = position[id(tensor)]
         if tensor.node is None:
@@ -112,14 +113,19 @@ def draw_graph(output, names=None, ax=None):
             if tensor in names:
                 label = f"{names[tensor]} = " + label
             parents = [id(p) for p in tensor.node.parents]
-            for parent in set(parents):   # x * x: one arrow, labelled "×2"
-                px, py = position[parent]
-                ax.annotate("", xy=(x, y + 0.3), xytext=(px, py - 0.3),
-                            arrowprops=dict(arrowstyle="->", color="#495057", lw=1.2))
-                if parents.count(parent) > 1:
-                    ax.text((x + px) / 2 + 0.08, (y + py) / 2, f"×{parents.count(parent)}", ha="left", fontsize=8)
-        ax.text(x, y, label, ha="center", va="center", fontsize=8.5, family="monospace",
-                bbox=dict(boxstyle="round,pad=0.4", facecolor=_NODE_COLOURS[kind], edgecolor="#495057"))
+            edges += [(parent, id(tensor), parents.count(parent)) for parent in set(parents)]   # x * x: one arrow
+        boxes[id(tensor)] = ax.text(x, y, label, ha="center", va="center", fontsize=8.5, family="monospace",
+                                    bbox=dict(boxstyle="round,pad=0.4", facecolor=_NODE_COLOURS[kind],
+                                              edgecolor="#495057"))
+    for parent, child, count in edges:
+        # From box to box: the arrow is clipped at both boxes' edges, so its head stays visible.
+        (px, py), (x, y) = position[parent], position[child]
+        ax.annotate("", xy=(x, y), xytext=(px, py),
+                    arrowprops=dict(arrowstyle="-|>", mutation_scale=12, color="#495057", lw=1.2, shrinkA=1,
+                                    shrinkB=1, patchA=boxes[parent].get_bbox_patch(),
+                                    patchB=boxes[child].get_bbox_patch()))
+        if count > 1:   # labelled "×2"
+            ax.text((x + px) / 2 + 0.08, (y + py) / 2, f"×{count}", ha="left", fontsize=8)
 
     ax.set_xlim(-width / 2 - 0.1, width / 2 + 0.1)
     ax.set_ylim(-depth - 0.45, 0.45)
