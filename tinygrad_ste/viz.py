@@ -464,7 +464,8 @@ def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="tes
 
     One group per label (say, per estimator), one bar per bar name (say, "hard choice" and
     "choice as trained"), the sd as an error bar.  ``references``: ``{label: value}`` drawn
-    as dashed horizontal lines (baselines a model should beat, a bound it cannot).
+    as horizontal lines of different dashes (baselines a model should beat, a ceiling it cannot),
+    each labelled right of the axes, where labels of close values are moved apart.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4.5))
@@ -476,8 +477,18 @@ def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="tes
         positions = [i + offset for i, label in enumerate(labels) if name in rows[label]]
         means, sds = zip(*(rows[label][name] for label in labels if name in rows[label]))
         ax.bar(positions, means, width=width, yerr=sds, capsize=3, label=name, alpha=1.0 if b == 0 else 0.55)
-    for (label, value), colour in zip((references or {}).items(), plt.cm.Dark2.colors):
-        ax.axhline(value, color=colour, ls="--", lw=1.5, label=f"{label}: {value:.1%}")
+    # Each reference is labelled at the right end of its line; labels of close values are moved apart
+    # (with a thin leader to their line), so two references a point apart stay readable.
+    styles = ["--", ":", "-.", (0, (6, 2))]
+    label_heights = []
+    for i, (label, value) in enumerate(sorted((references or {}).items(), key=lambda item: item[1])):
+        colour, style = plt.cm.Dark2.colors[i % 8], styles[i % len(styles)]
+        ax.axhline(value, color=colour, ls=style, lw=1.5)
+        height = max(value, label_heights[-1] + 0.06) if label_heights else value
+        label_heights.append(height)
+        ax.annotate(f"{label}: {value:.1%}", xy=(1, value), xycoords=("axes fraction", "data"), xytext=(1.02, height),
+                    textcoords=("axes fraction", "data"), va="center", fontsize=8, color=colour,
+                    arrowprops=dict(arrowstyle="-", color=colour, lw=0.8))
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=9)
     ax.set(title=title, ylabel=ylabel, ylim=(0, 1))
