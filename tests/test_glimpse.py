@@ -96,6 +96,8 @@ def test_per_canvas_scores_are_those_of_the_hard_choice():
     assert np.array_equal(result.test_correct, predictions == labels)
     assert np.array_equal(result.test_found, chosen == digit_cells)
     assert result.test_correct.mean() == result.test_accuracy and result.test_found.mean() == result.pick_rate
+    assert result.test_correct_as_trained.shape == labels.shape
+    assert result.test_correct_as_trained.mean() == result.test_accuracy_as_trained
     fixed = train_glimpse_model("fixed", cell=1, hidden=8, epochs=1)
     assert np.array_equal(fixed.test_found, digit_cells == 1)
 

@@ -108,8 +108,10 @@ class GlimpseResult:
     softmax mixture ("soft"), a relaxed sample ("gumbel"), a sampled cell (the other
     estimators); for the references the same policy again ("random": a fresh draw).
     test_count: the number of test canvases.  test_correct, test_found: per test canvas (N,) booleans
-    of that hard choice, the class read correctly and the cell holding the digit, so that two models
-    scored on the same canvases can be compared canvas by canvas (:func:`tinygrad_ste.compare.paired`).
+    of that hard choice, the class read correctly and the cell holding the digit, and
+    test_correct_as_trained those of the choice as trained, so that two models (or two ways of
+    choosing) scored on the same canvases can be compared canvas by canvas
+    (:func:`tinygrad_ste.compare.paired`).
     seconds: training time, in CPU seconds of this process: the time it ran on a core, which
     leaves out waiting for one but still grows on a loaded machine (shared caches, a lower clock).
     """
@@ -121,6 +123,7 @@ class GlimpseResult:
     test_count: int
     test_correct: np.ndarray
     test_found: np.ndarray
+    test_correct_as_trained: np.ndarray
     seconds: float
     options: dict = field(default_factory=dict)
 
@@ -215,10 +218,11 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
         hard = hard_weights(logits, test_digit_cells)
         correct = test_correct(hard)
         found = (hard.data.argmax(axis=-1) == test_digit_cells) & (choice != "thumbnail")
-        as_trained = float(test_correct(weights_as_trained(logits, test_digit_cells, evaluation_rng)).mean())
+        correct_as_trained = test_correct(weights_as_trained(logits, test_digit_cells, evaluation_rng))
     return GlimpseResult(model=model, history=history, test_accuracy=float(correct.mean()),
-                         pick_rate=float(found.mean()), test_accuracy_as_trained=as_trained, test_count=len(test_labels),
-                         test_correct=correct, test_found=found, seconds=seconds, options=options)
+                         pick_rate=float(found.mean()), test_accuracy_as_trained=float(correct_as_trained.mean()),
+                         test_count=len(test_labels), test_correct=correct, test_found=found,
+                         test_correct_as_trained=correct_as_trained, seconds=seconds, options=options)
 
 
 def train_best_fixed_cell(**settings):
