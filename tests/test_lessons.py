@@ -153,9 +153,10 @@ def computed_names(statements, computed, in_claim):
     return the asserts met on the way, as (assert node, whether its test reads a computed name).
 
     Outside claim cells a name is computed when it is assigned anything but a literal (``results =
-    train(...)`` is, ``seeds = (0, 1)`` is not) or filled in place by a method call (``errors.append(...)``).  Inside a claim cell it must also be derived from one:
-    assigned from an expression, looped over an iterable, or a function whose body reads a name that is
-    already computed.  Imported names never are.
+    train(...)`` is, ``seeds = (0, 1)`` is not) or filled in place by a method call
+    (``errors.append(...)``).  Inside a claim cell it must also be derived from one: assigned from an
+    expression, looped over an iterable, or a function whose body reads a name that is already
+    computed.  Imported names never are.
     """
     def reads_computed(node):
         return any(isinstance(n, ast.Name) and n.id in computed for n in ast.walk(node))
@@ -220,11 +221,11 @@ def test_every_claim_asserts_on_values_the_lesson_computed(path):
 
     The rule, checked on the source with ``ast`` (no execution): a name is *computed* when an earlier
     code cell that is not a claim assigns it anything but a literal (``runs = train(...)``, not
-    ``seeds = (0, 1)``) or fills it by a method call (``errors.append(...)``), or when the claim cell itself derives it from a computed name (an assignment,
-    a loop over it, a helper function that reads it).  An assert that reads only literals, imported
-    modules or values the claim cell made up from them (a fixed-seed draw, ``assert True``) is
-    rejected.  The rule cannot tell a measurement from a constant of the architecture read off a
-    trained model; that is for review.
+    ``seeds = (0, 1)``) or fills it by a method call (``errors.append(...)``), or when the claim cell
+    itself derives it from a computed name (an assignment, a loop over it, a helper function that reads
+    it).  An assert that reads only literals, imported modules or values the claim cell made up from
+    them (a fixed-seed draw, ``assert True``) is rejected.  The rule cannot tell a measurement from a
+    constant of the architecture read off a trained model; that is for review.
     """
     problems = claims_on_constants(read(path))
     assert not problems, f"{path.name}: claim asserts that read no value the lesson computed:\n" + "\n".join(problems)
