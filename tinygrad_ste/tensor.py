@@ -38,9 +38,13 @@ class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is anything
-    ``numpy.asarray`` accepts.  Python numbers, booleans and integer arrays become
-    float64; float32 and float64 arrays keep their dtype; anything non-numeric is a
-    TypeError.  The data is copied, so later changes to your array do not leak in.
+    ``numpy.asarray`` accepts, and keeps the dtype NumPy gives it, as in PyTorch:
+    Python floats are float64 (PyTorch's default is float32), Python ints int64,
+    Python booleans bool, and arrays their own dtype.  An op that needs floats makes
+    them (``Tensor([1, 2]) / 2`` is float64); only a floating-point tensor may have
+    ``requires_grad=True``, so write ``Tensor([1.0, 2.0], requires_grad=True)``.
+    Anything non-numeric is a TypeError.  The data is copied, so later changes to your
+    array do not leak in.
     """
 
     # Make NumPy hand ``array + tensor`` over to Tensor.__radd__ instead of trying to
@@ -58,10 +62,9 @@ class Tensor:
         if array.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: expected numeric data, got an array of dtype {array.dtype} "
                             f"and shape {array.shape}")
-        if dtype is None and array.dtype.kind != "f":
-            array = array.astype(np.float64)
         if requires_grad and array.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {array.dtype}")
+            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {array.dtype} "
+                            f"(shape {array.shape}); give float data, e.g. [1.0, 2.0], or dtype=np.float64")
         self.data = array
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -441,10 +444,16 @@ def as_tensor(x):
 
 
 def _plain_index(index):
-    """Tensors used as indices become their integer arrays (boolean ones stay masks: ``x[x > 0]``);
-    indices carry no gradient."""
+    """Tensors used as indices become their arrays; indices carry no gradient.
+
+    As in PyTorch, an index tensor must hold integers (positions) or booleans (a mask, as in
+    ``x[x > 0]``); a floating-point one is an IndexError rather than silently truncated."""
     if isinstance(index, Tensor):
-        return index.data if index.data.dtype == bool else index.data.astype(np.intp)
+        if index.data.dtype.kind not in "biu":
+            raise IndexError(f"getitem: tensors used as indices must hold integers or booleans, got dtype "
+                             f"{index.data.dtype} (shape {index.shape}); convert positions with "
+                             "index.numpy().astype(int)")
+        return index.data
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     return index
