@@ -19,7 +19,7 @@ models, one module each).
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
 from .tensor import Tensor, as_tensor
-from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize
+from .discrete import ceil, floor, nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize, trunc
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
 from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck
@@ -28,7 +28,7 @@ from . import functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
            "manual_seed",
-           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
+           "Tensor", "as_tensor", "ceil", "floor", "trunc", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
            "ternarize",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "sample_normal",
