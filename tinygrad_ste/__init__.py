@@ -19,7 +19,8 @@ models, one module each).
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
 from .tensor import Tensor, as_tensor
-from .discrete import ceil, floor, nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize, trunc
+from .arrays import nearest_code
+from .discrete import ceil, floor, one_hot_argmax, quantize, round, sign, surrogate, ternarize, trunc
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
 from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck

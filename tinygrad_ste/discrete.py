@@ -22,16 +22,19 @@ op fits on a screen.
 """
 import numpy as np
 
+from .arrays import nearest_code, normalize_axes, softmax_array, softmax_backward
 from .function import Function
-from .ops import normalize_axes
 from .tensor import as_tensor
 
-__all__ = ["round", "floor", "ceil", "trunc", "sign", "ternarize", "ternary_threshold_and_scale", "one_hot_argmax", "quantize", "nearest_code",
-           "surrogate", "softmax_array", "softmax_backward", "Round", "Floor", "Ceil", "Trunc", "Sign", "Ternarize", "OneHotArgmax", "Quantize"]
+__all__ = ["round", "floor", "ceil", "trunc", "sign", "ternarize", "ternary_threshold_and_scale", "one_hot_argmax",
+           "quantize", "surrogate", "zero_gradient", "STAIRCASE_RULES", "Round", "Floor", "Ceil", "Trunc", "Sign",
+           "Ternarize", "OneHotArgmax", "Quantize"]
 
 
-def _zero(ctx, g):
-    """The true gradient of a staircase: 0 almost everywhere."""
+def zero_gradient(ctx, g):
+    """The true gradient of a piecewise-constant op -- a staircase here, a sample with its
+    noise held fixed in ``stochastic``: a small change of the input leaves the output
+    where it is, so dL/dx = 0 almost everywhere."""
     return np.zeros_like(g)
 
 
@@ -64,14 +67,14 @@ def surrogate(derivative):
 
 
 # The rules every staircase here offers (each op gets its own copy, to register more on).
-STAIRCASE_RULES = {"zero": _zero, "identity": _identity, "clipped": _clipped}
+STAIRCASE_RULES = {"zero": zero_gradient, "identity": _identity, "clipped": _clipped}
 
 
 class Round(Function):
     """y = round(x), to the nearest integer (halves to even, as ``np.round``).  Rules: see module."""
     name = "round"
     rules = STAIRCASE_RULES
-    backward = staticmethod(_zero)
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, x):
@@ -85,7 +88,7 @@ class Floor(Function):
     """y = floor(x), the largest integer <= x (steps at the integers).  Rules: as ``round``."""
     name = "floor"
     rules = STAIRCASE_RULES
-    backward = staticmethod(_zero)
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, x):
@@ -97,7 +100,7 @@ class Ceil(Function):
     """y = ceil(x), the smallest integer >= x.  Rules: as ``round``."""
     name = "ceil"
     rules = STAIRCASE_RULES
-    backward = staticmethod(_zero)
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, x):
@@ -109,7 +112,7 @@ class Trunc(Function):
     """y = trunc(x), x with its fractional part dropped (towards 0: trunc(-1.5) = -1).  Rules: as ``round``."""
     name = "trunc"
     rules = STAIRCASE_RULES
-    backward = staticmethod(_zero)
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, x):
@@ -124,7 +127,7 @@ class Sign(Function):
     """
     name = "sign"
     rules = STAIRCASE_RULES
-    backward = staticmethod(_zero)
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, x):
@@ -174,7 +177,7 @@ class Ternarize(Function):
     "zero", "identity" (TWN's straight-through: dL/dx = dL/dy) and "clipped".
     """
     name = "ternarize"
-    rules = {"exact": _ternarize_exact, "zero": _zero, "identity": _identity, "clipped": _clipped}
+    rules = {"exact": _ternarize_exact, "zero": zero_gradient, "identity": _identity, "clipped": _clipped}
     backward = staticmethod(_ternarize_exact)
 
     @staticmethod
@@ -222,23 +225,6 @@ def ternarize(x, backward=None, axis=None):
 # ------------------------------------------------------------------ one-hot argmax
 
 
-def softmax_array(logits, axis=-1):
-    """softmax of a NumPy array along ``axis`` (for backward rules, which work on arrays).
-
-    Shifted by the max first, so exp never overflows, even for logits of 1e4.
-    """
-    shifted = np.exp(logits - logits.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
-
-
-def softmax_backward(s, g, axis=-1):
-    """dL/dlogits for s = softmax(logits), given g = dL/ds (NumPy arrays, broadcastable).
-
-    The softmax Jacobian is diag(s) - s s^T, so dL/dlogits = s * (g - sum(g * s)).
-    """
-    return s * (g - (g * s).sum(axis=axis, keepdims=True))
-
-
 def _through_softmax(ctx, g):
     """Backward as if the forward were s = softmax(logits / tau) (straight-through softmax):
     dL/dlogits = s * (g - sum(g * s)) / tau."""
@@ -253,8 +239,8 @@ class OneHotArgmax(Function):
     softmax(logits / tau), as in the straight-through Gumbel estimator of Jang et al. 2017).
     """
     name = "one_hot_argmax"
-    rules = {"zero": _zero, "softmax": _through_softmax}
-    backward = staticmethod(_zero)
+    rules = {"zero": zero_gradient, "softmax": _through_softmax}
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, logits, axis=-1, tau=1.0):
@@ -275,17 +261,6 @@ def one_hot_argmax(logits, axis=-1, backward=None, tau=1.0):
 
 
 # ------------------------------------------------------------------ vector quantization
-
-
-def nearest_code(z, codebook):
-    """Index of the nearest codebook row for every row of z, by squared distance.
-
-    z: (N, D), codebook: (K, D) -> indices (N,).  Uses
-    ||z - c||^2 = ||z||^2 - 2 z.c + ||c||^2, an (N, K) matrix from one matmul, instead
-    of the (N, K, D) array of differences (64 times bigger for D = 64).  ||z||^2 is the
-    same for every code, so it is left out of the argmin.
-    """
-    return np.argmin((codebook * codebook).sum(axis=1) - 2 * z @ codebook.T, axis=1)
 
 
 def _vq_zero(ctx, g):

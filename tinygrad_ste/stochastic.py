@@ -67,12 +67,12 @@ two unbiased estimators of one gradient, with different variances.
 """
 import numpy as np
 
-from .discrete import softmax_array, softmax_backward
+from .arrays import one_hot_array, sigmoid_array, softmax_array, softmax_backward
+from .discrete import zero_gradient
 from .function import Function
-from .ops import one_hot_array, sigmoid_array
 from .functional import log_softmax, softplus
 from .random import generator
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_array, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "log_prob",
            "EMABaseline", "leave_one_out_baseline", "make_baseline", "gumbel_noise", "logistic_noise",
@@ -228,11 +228,6 @@ def log_prob(logits, samples, kind):
 # Rules run on NumPy arrays: saved = (logits, noise, sample); g has the sample's shape.
 
 
-def _true_gradient(ctx, g):
-    """With the noise held fixed, a small change of the logits does not change the sample: 0."""
-    return np.zeros_like(g)
-
-
 def _straight_through(ctx, g):
     """Straight-through (Bengio et al. 2013): backward as if the forward had returned the
     probabilities p = P(logits / tau) instead of the sample:  dL/dlogits = J_P(logits / tau)^T g / tau."""
@@ -276,9 +271,9 @@ class Sample(Function):
     "straight_through", "straight_through_gumbel", "reinmax".
     """
     name = "sample"
-    rules = {"zero": _true_gradient, "straight_through": _straight_through,
+    rules = {"zero": zero_gradient, "straight_through": _straight_through,
              "straight_through_gumbel": _straight_through_gumbel, "reinmax": _reinmax}
-    backward = staticmethod(_true_gradient)
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, logits, noise, distribution, tau=1.0):
@@ -533,8 +528,8 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
     distribution = distribution_of(kind, "reinforce_loss")
     parameters = _parameters(distribution, logits, "reinforce_loss")
     dtype = parameters[0].dtype
-    samples = np.asarray(samples.data if isinstance(samples, Tensor) else samples, dtype=dtype)
-    cost = np.asarray(cost.data if isinstance(cost, Tensor) else cost, dtype=dtype)
+    samples = as_array(samples, dtype=dtype)
+    cost = as_array(cost, dtype=dtype)
     event_axes = 1 if distribution is Categorical else 0
     if cost.ndim < 1 or cost.ndim > samples.ndim - event_axes or cost.shape != samples.shape[:cost.ndim]:
         raise ValueError(f"reinforce_loss: cost of shape {cost.shape} must be one cost per sample, a leading "
