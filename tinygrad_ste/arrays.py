@@ -65,7 +65,7 @@ def normal_cdf_array(x):
     slower than a NumPy ufunc (a million elements take a tenth of a second)."""
     x = np.asarray(x)
     dtype = np.result_type(x, np.float32)
-    return (0.5 * (1 + _erf(x / np.sqrt(2)).astype(np.float64))).astype(dtype)
+    return (0.5 * (1 + np.asarray(_erf(x / np.sqrt(2)), dtype=np.float64))).astype(dtype)
 
 
 def softmax_array(logits, axis=-1):
