@@ -91,3 +91,13 @@ def test_cumsum_without_axis_flattens():
 
 def test_pad_widths_are_numpys():
     assert F.pad(np.ones((2, 3)), ((1, 0), (2, 2))).shape == (3, 7)   # PyTorch: (left, right, top, bottom)
+
+
+def test_every_row_of_the_readme_table_names_a_test_here():
+    import pathlib
+    import re
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("### Differences from PyTorch", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"\| `(test_\w+)` \|", table)
+    here = {name for name in globals() if name.startswith("test_") and name != "test_every_row_of_the_readme_table_names_a_test_here"}
+    assert named and set(named) == here
