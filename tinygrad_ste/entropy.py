@@ -51,6 +51,7 @@ from .arrays import sigmoid_exact_tails
 from .discrete import round
 from .function import Function, no_grad
 from .module import Module
+from .optim import Adam
 from .random import generator
 from .tensor import Tensor, as_tensor
 
@@ -338,7 +339,6 @@ def fit_entropy_model(bottleneck, samples, steps=200, lr=0.1):
     each step (a list).  The best any model can do is the empirical entropy of the rounded
     samples; a flexible CDF gets close to it, the logistic only if the samples look logistic.
     """
-    from .optim import Adam   # optim builds on the layers, not the other way round
     integers = Tensor(np.round(np.asarray(samples, dtype=np.float64)))
     optimizer = Adam(bottleneck.parameters(), lr=lr)
     history = []

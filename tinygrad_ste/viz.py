@@ -271,13 +271,15 @@ def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=Non
 
 def _plain_log_ticks(ax):
     """Ticks at 1, 2, 5 x 10^k labelled 0.1, 0.2, 0.5 (not 10^-1, 2x10^-1) on logarithmic axes;
-    at every 1, 2, ..., 9 x 10^k on an axis spanning less than a factor of 10 (e.g. test errors
-    from 0.02 to 0.06), which 1, 2, 5 would label only once or twice."""
+    on an axis spanning less than a factor of 10 (e.g. test errors from 0.01 to 0.05), which
+    1, 2, 5 would label only once or twice, about ten evenly spaced round values (0.01, 0.015,
+    0.02, ...), so that a value quoted in the text can be read off."""
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "log":
             low, high = sorted(axis.get_view_interval())
             narrow = 0 < low and high < 10 * low
-            axis.set_major_locator(LogLocator(subs=range(1, 10) if narrow else (1, 2, 5)))
+            axis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 2.5, 5, 10]) if narrow
+                                   else LogLocator(subs=(1, 2, 5)))
             axis.set_major_formatter(FormatStrFormatter("%g"))
             axis.set_minor_formatter(NullFormatter())
 

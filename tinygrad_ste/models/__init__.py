@@ -7,7 +7,7 @@ final test metrics and the training time.  Every random choice comes from
 prints one line per epoch.
 
 * :mod:`.training` -- :func:`train_epochs`, the loop every model shares, and
-  :func:`kmeans_reconstruction_mse`, the best one code per image can do.
+  :func:`kmeans_reconstruction_mse`, the one-code-per-image k-means baseline.
 * :mod:`.categorical_autoencoder` (lesson 3) -- an autoencoder whose code is a few
   categorical variables *sampled* from the encoder's logits, trained with any estimator
   of :mod:`tinygrad_ste.stochastic`, so their training curves can be compared on one task.
@@ -34,7 +34,7 @@ prints one line per epoch.
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
 """
-from .training import PIXELS, kmeans_bound, kmeans_reconstruction_mse, train_epochs
+from .training import PIXELS, kmeans_baseline, kmeans_reconstruction_mse, kmeans_test_errors, train_epochs
 from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoencoderResult,
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
@@ -46,7 +46,7 @@ from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summ
 from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
 from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound",
+__all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits",
