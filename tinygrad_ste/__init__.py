@@ -31,8 +31,8 @@ that comes after everything it imports.
 13. nn -- the layers, gathered under PyTorch's names
 14. data -- the bundled digits
 15. models -- the models the lessons train, one module each
-16. viz, exercises, figures, book -- teaching tools: plots, exercise checks, and the builders
-    of the figures and of the web book
+16. compare, viz, exercises, figures, book -- teaching tools: paired comparisons, plots,
+    exercise checks, and the builders of the figures and of the web book
 """
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
@@ -47,8 +47,8 @@ from . import functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
            "manual_seed",
-           "Tensor", "as_tensor", "ceil", "floor", "trunc", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
-           "ternarize",
+           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "floor", "ceil", "trunc",
+           "sign", "surrogate", "ternarize",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
