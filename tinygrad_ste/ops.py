@@ -1,10 +1,12 @@
 """The differentiable ops: forward and exact backward of each, side by side.
 
 One section per family, in this order: arithmetic (+ - * / **, their forms with a constant,
-pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, ...),
-reductions (sum, mean, max, min, var, std and the cumulative sum), losses (log-softmax,
-negative log-likelihood, mean squared error), shape and indexing (reshape and its kin,
-transpose, broadcast, pad, indexing, concatenate, stack, where).  Convolution and
+pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, the
+activations gelu, silu, elu, ...), reductions (sum, mean, max, min, var, std, the cumulative
+sum, prod; argmax, any and all, which have no gradient), losses (log-softmax, negative
+log-likelihood, mean squared error, binary cross-entropy), shape and indexing (reshape and its
+kin, transpose, broadcast, pad, indexing, concatenate, stack, where, flip, roll, tile, the
+triangles, gather and scatter-add).  Convolution and
 pooling are a family of their own, in ``convolution.py``.  The NumPy-level helpers the
 ops share (axis normalisation, the stable sigmoid, ...) are in ``arrays.py``.
 
