@@ -14,8 +14,9 @@ that comes after everything it imports.
 
 1. arrays, random -- NumPy helpers below the engine (stable sigmoid, softmax, one-hot, ...), and
    the library-wide random generator
-2. function, tensor, ops -- the engine, read together: ``Function`` and its graph ``Node``,
-   ``Tensor`` and ``backward()``, the differentiable ops.  Its one import cycle is deliberate:
+2. function, tensor, ops, convolution -- the engine, read together: ``Function`` and its graph
+   ``Node``, ``Tensor`` and ``backward()``, the differentiable ops (convolution and pooling in
+   a module of their own).  Its one import cycle is deliberate:
    ops are Functions, ``Function.apply`` makes Tensors, and a Tensor's operators call the ops
    (``function`` imports ``tensor`` at its end, so either may be loaded first)
 3. functional -- compositions of ops (softmax, cross-entropy, ...), PyTorch's ``F``
@@ -28,11 +29,12 @@ that comes after everything it imports.
 10. vq -- vector quantization layers
 11. fsq -- finite scalar quantization
 12. entropy -- the entropy bottleneck of learned compression
-13. nn -- the layers, gathered under PyTorch's names
+13. nn, moe -- the layers, gathered under PyTorch's names, and the mixture of experts (built from
+    nn's Linear and MLP, re-exported by nn as ``nn.MixtureOfExperts``)
 14. data -- the bundled digits
 15. models -- the models the lessons train, one module each
-16. compare, viz, exercises, figures, book -- teaching tools: paired comparisons, plots,
-    exercise checks, and the builders of the figures and of the web book
+16. compare, viz, exercises, figures, book -- teaching tools: paired comparisons for every
+    comparative sentence, plots, exercise checks, and the builders of the figures and the book
 """
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed

@@ -64,6 +64,11 @@ from .models import (EQUAL_BITS, codebook_rate_distortion, compare_glimpse_choic
                      train_glimpse_model, train_vq_autoencoder)
 from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
+from .models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
+                                         search_architecture, train_architecture)
+from .models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
+from .models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
+from .moe import ROUTERS  # noqa: E402
 
 SEED = 0
 FIGURES = {}   # name -> function(quick) -> (figure, numbers), in the order the lessons meet them
@@ -415,6 +420,10 @@ def vq_reconstructions(quick):
     return viz.show_images(rows, title="Test digits and their reconstructions"), {}
 
 
+# What mse_vs_bits's caption says of the ranking: (bits, clearly lower, than).
+MSE_VS_BITS_RANKING = ((40, "FSQ", "VQ"), (40, "RVQ", "VQ"))
+
+
 @figure
 def mse_vs_bits(quick):
     """Test MSE against bits per image: VQ, FSQ and residual VQ at equal bits (mean of the seeds), and the
@@ -461,9 +470,6 @@ def mse_vs_bits(quick):
                      difference.is_clearly("lower"), difference)
     return drawn, numbers
 
-
-# What mse_vs_bits's caption says of the ranking: (bits, clearly lower, than).
-MSE_VS_BITS_RANKING = ((40, "FSQ", "VQ"), (40, "RVQ", "VQ"))
 
 # ------------------------------------------------------------------ learned compression (lesson 7)
 
@@ -687,6 +693,80 @@ def dvae_soft_hard_gap(quick):
                  "dVAE: final tau": history["tau"][-1], "positions": settings["positions"],
                  "codes": settings["num_codes"], "tau at the start": dvae.options["tau_start"],
                  "epochs": settings["epochs"], "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
+
+
+def _paired_correct(runs):
+    """Per-item test scores of several seeds, (seeds, test items), for ``compare.paired``."""
+    return np.array([run.test_correct for run in runs], dtype=float)
+
+
+@figure
+def moe_routing(quick):
+    """Mixture of experts on the digits: accuracy and load of each router, with and without load balancing."""
+    seeds, epochs = ((0,), 2) if quick else ((0, 1, 2, 3, 4), 12)
+    balanced = {router: [train_mixture_of_experts(router, balance=1.0, epochs=epochs, seed=s) for s in seeds]
+                for router in ROUTERS}
+    unbalanced = {router: [train_mixture_of_experts(router, balance=0.0, epochs=epochs, seed=s) for s in seeds]
+                  for router in ROUTERS[1:]}
+    fig, (accuracy_ax, entropy_ax) = plt.subplots(1, 2, figsize=(12, 4))
+    labels = [ROUTER_LABELS[r].replace(", ", "\n").replace(" (", "\n(") for r in ROUTERS]
+    positions = np.arange(len(ROUTERS))
+    for offset, runs, name in ((-0.2, balanced, "load balancing on"), (0.2, unbalanced, "off")):
+        present = [i for i, r in enumerate(ROUTERS) if r in runs]
+        accuracy_ax.bar(positions[present] + offset, [np.mean([x.test_accuracy for x in runs[ROUTERS[i]]])
+                                                      for i in present], width=0.4, label=name)
+        entropy_ax.bar(positions[present] + offset, [np.mean([x.load_entropy for x in runs[ROUTERS[i]]])
+                                                     for i in present], width=0.4, label=name)
+    accuracy_ax.set(xticks=positions, xticklabels=labels, ylim=(0.8, 1), ylabel="test accuracy",
+                    title=f"4 experts, mean of {len(seeds)} seeds")
+    entropy_ax.set(xticks=positions, xticklabels=labels, ylabel="load entropy (bits; even load: 2)",
+                   title="How evenly the test images are spread over the experts")
+    accuracy_ax.legend()
+    fig.tight_layout()
+    soft = _paired_correct(balanced["soft"])
+    gaps = {r: compare.paired(soft, _paired_correct(balanced[r])).mean for r in ROUTERS[1:]}
+    return fig, {"seeds": len(seeds), "epochs": epochs,
+                 "soft accuracy": float(np.mean([x.test_accuracy for x in balanced["soft"]])),
+                 "smallest gap to soft": min(gaps.values()), "largest gap to soft": max(gaps.values()),
+                 "largest load entropy without balancing": max(x.load_entropy for runs in unbalanced.values()
+                                                                for x in runs),
+                 "smallest load entropy with balancing": min(np.mean([x.load_entropy for x in balanced[r]])
+                                                             for r in ROUTERS[1:])}
+
+
+@figure
+def architecture_search(quick):
+    """The three searches against random search: architecture-logit trajectories and retrained accuracy."""
+    seeds, steps, epochs = ((0,), 40, 2) if quick else ((0, 1, 2, 3, 4), 300, 10)
+    found = {m: [search_architecture(m, steps=steps, seed=s) for s in seeds] for m in SEARCHES}
+    retrained = {m: [train_architecture(r.architecture, epochs=epochs, seed=s) for s, r in zip(seeds, found[m])]
+                 for m in SEARCHES}
+    fig = viz.plot_architecture_trajectories({SEARCH_LABELS[m]: found[m][0].trajectory for m in SEARCHES[:3]},
+                                             EDGES, OPERATIONS, "softmax(alpha) during the search, seed 0 "
+                                             f"(retrained test accuracy, mean of {len(seeds)} seeds: " + ", ".join(
+                                                 f"{SEARCH_LABELS[m].split(' ')[0]} "
+                                                 f"{np.mean([r.test_accuracy for r in retrained[m]]):.1%}"
+                                                 for m in SEARCHES) + ")", steps_per_record=10)
+    random = _paired_correct(retrained["random"])
+    differences = [compare.paired(_paired_correct(retrained[m]), random) for m in SEARCHES[:3]]
+    return fig, {"seeds": len(seeds), "steps": steps,
+                 "largest |difference| from random search": max(abs(d.mean) for d in differences),
+                 "largest difference detectable": max(d.detectable for d in differences)}
+
+
+@figure
+def bandit_curves(quick):
+    """Learning to classify from a reward alone: test accuracy against rewards (or labels) seen."""
+    seeds, epochs = ((0,), 2) if quick else ((0, 1, 2, 3, 4), 15)
+    runs = {learner: [train_bandit(learner, epochs=epochs, seed=s) for s in seeds] for learner in LEARNERS}
+    curves = {LEARNER_LABELS[learner]: (r[0].feedback_seen, np.mean([x.test_accuracy for x in r], axis=0))
+              for learner, r in runs.items()}
+    fig = viz.plot_xy(curves, "rewards (or labels) seen", "test accuracy",
+                      f"A contextual bandit on the digits (mean of {len(seeds)} seeds)")
+    final = {learner: float(np.mean([x.test_accuracy[-1] for x in r])) for learner, r in runs.items()}
+    return fig, {"seeds": len(seeds), "epochs": epochs, "supervised": final["supervised"],
+                 "no baseline": final["no_baseline"], "moving average": final["moving_average"],
+                 "leave-one-out": final["leave_one_out"]}
 
 
 def main(argv=None):

@@ -438,10 +438,10 @@ class Tensor:
                         _accumulate(tensor, grad)
                     node = tensor.node
                     input_grads = _call_rule(node, grad, retain_graph)   # 2. the chain rule at one node
-                    for parent, input_grad in zip(node.parents, input_grads):
+                    for parent, input_grad in zip(node.parents, input_grads):   # 3. and 4., per input:
                         if input_grad is not None and parent.requires_grad:
-                            input_grad = sum_to_shape(input_grad, parent.data, node.function.name)   # 3.
-                            grads[parent] = grads[parent] + input_grad if parent in grads else input_grad   # 4.
+                            input_grad = sum_to_shape(input_grad, parent.data, node.function.name)   # unbroadcast
+                            grads[parent] = grads[parent] + input_grad if parent in grads else input_grad   # add up
         except (FloatingPointError, ValueError, TypeError, IndexError, RuntimeError) as error:
             raise _told_where(error, tensor.node)
         for leaf, grad in grads.items():   # every non-leaf was popped: what is left are the leaves
