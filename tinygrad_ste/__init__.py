@@ -40,7 +40,7 @@ from .function import Function, Node, backward_rules, detect_anomaly, enable_gra
 from .random import manual_seed
 from .tensor import Tensor, as_tensor
 from .arrays import nearest_code
-from .discrete import one_hot_argmax, quantize, round, sign, surrogate, ternarize
+from .discrete import ceil, floor, one_hot_argmax, quantize, round, sign, surrogate, ternarize, trunc
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
 from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck
@@ -49,8 +49,8 @@ from . import functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
            "manual_seed",
-           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
-           "ternarize",
+           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "floor", "ceil", "trunc",
+           "sign", "surrogate", "ternarize",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
