@@ -13,14 +13,16 @@ library-wide generator) -> tensor.py (Tensor, backward) -> ops.py,
 functional.py (differentiable ops) -> discrete.py (hard ops and their rules) ->
 stochastic.py (sampling and its estimators) -> estimators.py (exact gradients, comparisons)
 -> gradcheck.py (central differences) -> module.py, nn.py, vq.py, fsq.py, kmeans.py, optim.py
-(layers, the quantizers, optimizers) -> data.py, models/ (the digits and the lesson
+(layers, the quantizers, optimizers) -> learned_baseline.py (NVIL's baseline, a small network)
+-> data.py, models/ (the digits and the lesson
 models, one module each).
 """
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
 from .tensor import Tensor, as_tensor
 from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize
-from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
+from .stochastic import (EMABaseline, antithetic_loss, rebar_loss, reinforce_loss, sample_bernoulli,
+                         sample_categorical, vimco_loss)
 from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck
 from .functional import broadcast_to, einsum, maximum, minimum
@@ -30,7 +32,8 @@ __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad"
            "manual_seed",
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
            "ternarize",
-           "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
+           "EMABaseline", "antithetic_loss", "rebar_loss", "reinforce_loss", "sample_bernoulli", "sample_categorical",
+           "vimco_loss",
            "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
            "GradcheckError", "gradcheck", "functional", "nn", "optim",
