@@ -28,6 +28,10 @@ prints one line per epoch.
   estimator, or soft attention), and classifies the digit.
 * :mod:`.gaussian_vae` (lesson 9) -- a VAE with normal latents and a Bernoulli decoder of
   black-and-white digits, trained with the reparameterization trick or with REINFORCE.
+* :mod:`.bernoulli_vae` (lesson 12) -- the discrete-VAE benchmark of the estimator papers: 32
+  Bernoulli latents on the binarized digits, its encoder trained with each estimator (REINFORCE with
+  leave-one-out or learned baselines, VIMCO, ARM, DisARM, REBAR, straight-through Gumbel, Gumbel-Rao)
+  at an equal number of decoder evaluations per step.
 * :mod:`.dvae` (lesson 9) -- a DALL-E-1-style discrete VAE: a categorical choice among K code
   embeddings per position, trained through Gumbel-softmax with an annealed temperature.
 
@@ -45,6 +49,8 @@ from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summ
                       train_best_fixed_cell, train_glimpse_model)
 from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
 from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
+from .bernoulli_vae import (VAE_ESTIMATORS, BernoulliVAE, BernoulliVAEResult, logit_gradient_variance,
+                            train_bernoulli_vae)
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
@@ -55,4 +61,5 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"
            "GlimpseModel", "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
            "compare_glimpse_choices", "summarize_glimpse_runs",
            "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
-           "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae"]
+           "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae",
+           "VAE_ESTIMATORS", "BernoulliVAE", "BernoulliVAEResult", "logit_gradient_variance", "train_bernoulli_vae"]
