@@ -6,8 +6,9 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, backward_rules, gradcheck
-from tinygrad_ste.discrete import (Round, nearest_code, one_hot_argmax, quantize, round, sign, softmax_array,
-                                   softmax_backward, surrogate, ternarize, ternary_threshold_and_scale)
+from tinygrad_ste.arrays import softmax_array, softmax_backward
+from tinygrad_ste.discrete import (Round, nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize,
+                                   ternary_threshold_and_scale)
 from rule_checks import forward_as, grad_of
 
 SHAPES = [(5,), (3, 4), (2, 3, 4)]

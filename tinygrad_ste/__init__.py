@@ -20,7 +20,8 @@ models, one module each).
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
 from .tensor import Tensor, as_tensor
-from .discrete import nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize
+from .arrays import nearest_code
+from .discrete import one_hot_argmax, quantize, round, sign, surrogate, ternarize
 from .stochastic import (EMABaseline, antithetic_loss, rebar_loss, reinforce_loss, sample_bernoulli,
                          sample_categorical, vimco_loss)
 from .stochastic import sample_normal

@@ -22,16 +22,18 @@ op fits on a screen.
 """
 import numpy as np
 
+from .arrays import nearest_code, normalize_axes, softmax_array, softmax_backward
 from .function import Function
-from .ops import normalize_axes
 from .tensor import as_tensor
 
-__all__ = ["round", "sign", "ternarize", "ternary_threshold_and_scale", "one_hot_argmax", "quantize", "nearest_code",
-           "surrogate", "softmax_array", "softmax_backward", "Round", "Sign", "Ternarize", "OneHotArgmax", "Quantize"]
+__all__ = ["round", "sign", "ternarize", "ternary_threshold_and_scale", "one_hot_argmax", "quantize", "surrogate",
+           "zero_gradient", "Round", "Sign", "Ternarize", "OneHotArgmax", "Quantize"]
 
 
-def _zero(ctx, g):
-    """The true gradient of a staircase: 0 almost everywhere."""
+def zero_gradient(ctx, g):
+    """The true gradient of a piecewise-constant op -- a staircase here, a sample with its
+    noise held fixed in ``stochastic``: a small change of the input leaves the output
+    where it is, so dL/dx = 0 almost everywhere."""
     return np.zeros_like(g)
 
 
@@ -66,8 +68,8 @@ def surrogate(derivative):
 class Round(Function):
     """y = round(x), to the nearest integer (halves to even, as ``np.round``).  Rules: see module."""
     name = "round"
-    rules = {"zero": _zero, "identity": _identity, "clipped": _clipped}
-    backward = staticmethod(_zero)
+    rules = {"zero": zero_gradient, "identity": _identity, "clipped": _clipped}
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, x):
@@ -81,8 +83,8 @@ class Sign(Function):
     Unlike ``np.sign``, sign(0) = +1, so every output is a valid binary weight.
     """
     name = "sign"
-    rules = {"zero": _zero, "identity": _identity, "clipped": _clipped}
-    backward = staticmethod(_zero)
+    rules = {"zero": zero_gradient, "identity": _identity, "clipped": _clipped}
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, x):
@@ -132,7 +134,7 @@ class Ternarize(Function):
     "zero", "identity" (TWN's straight-through: dL/dx = dL/dy) and "clipped".
     """
     name = "ternarize"
-    rules = {"exact": _ternarize_exact, "zero": _zero, "identity": _identity, "clipped": _clipped}
+    rules = {"exact": _ternarize_exact, "zero": zero_gradient, "identity": _identity, "clipped": _clipped}
     backward = staticmethod(_ternarize_exact)
 
     @staticmethod
@@ -165,23 +167,6 @@ def ternarize(x, backward=None, axis=None):
 # ------------------------------------------------------------------ one-hot argmax
 
 
-def softmax_array(logits, axis=-1):
-    """softmax of a NumPy array along ``axis`` (for backward rules, which work on arrays).
-
-    Shifted by the max first, so exp never overflows, even for logits of 1e4.
-    """
-    shifted = np.exp(logits - logits.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
-
-
-def softmax_backward(s, g, axis=-1):
-    """dL/dlogits for s = softmax(logits), given g = dL/ds (NumPy arrays, broadcastable).
-
-    The softmax Jacobian is diag(s) - s s^T, so dL/dlogits = s * (g - sum(g * s)).
-    """
-    return s * (g - (g * s).sum(axis=axis, keepdims=True))
-
-
 def _through_softmax(ctx, g):
     """Backward as if the forward were s = softmax(logits / tau) (straight-through softmax):
     dL/dlogits = s * (g - sum(g * s)) / tau."""
@@ -196,8 +181,8 @@ class OneHotArgmax(Function):
     softmax(logits / tau), as in the straight-through Gumbel estimator of Jang et al. 2017).
     """
     name = "one_hot_argmax"
-    rules = {"zero": _zero, "softmax": _through_softmax}
-    backward = staticmethod(_zero)
+    rules = {"zero": zero_gradient, "softmax": _through_softmax}
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, logits, axis=-1, tau=1.0):
@@ -218,17 +203,6 @@ def one_hot_argmax(logits, axis=-1, backward=None, tau=1.0):
 
 
 # ------------------------------------------------------------------ vector quantization
-
-
-def nearest_code(z, codebook):
-    """Index of the nearest codebook row for every row of z, by squared distance.
-
-    z: (N, D), codebook: (K, D) -> indices (N,).  Uses
-    ||z - c||^2 = ||z||^2 - 2 z.c + ||c||^2, an (N, K) matrix from one matmul, instead
-    of the (N, K, D) array of differences (64 times bigger for D = 64).  ||z||^2 is the
-    same for every code, so it is left out of the argmin.
-    """
-    return np.argmin((codebook * codebook).sum(axis=1) - 2 * z @ codebook.T, axis=1)
 
 
 def _vq_zero(ctx, g):

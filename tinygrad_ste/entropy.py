@@ -47,6 +47,7 @@ import math
 import numpy as np
 
 from . import functional as F
+from .arrays import sigmoid_exact_tails
 from .discrete import round
 from .function import Function, no_grad
 from .module import Module
@@ -57,12 +58,6 @@ __all__ = ["EntropyBottleneck", "LogisticCDF", "MonotoneCDF", "IntervalProbabili
            "rate_bits", "fit_entropy_model", "PROXIES", "CDFS"]
 
 PROXIES = ("noise", "round", "mixed")
-
-
-def _sigmoid(x):
-    """1 / (1 + e^-x) as exp(-log(1 + e^-x)) (``np.logaddexp``): full *relative* precision in
-    both tails, e.g. sigmoid(-40) = 4.2e-18, where (1 + tanh(x / 2)) / 2 gives 0."""
-    return np.exp(-np.logaddexp(0, -x))
 
 
 class IntervalProbability(Function):
@@ -94,7 +89,7 @@ class IntervalProbability(Function):
             raise ValueError(f"the lower logits {a.shape} and the upper logits {b.shape} must have one shape")
         if not 0 < floor < 1:
             raise ValueError(f"floor must lie in (0, 1), got {floor}")
-        raw = _sigmoid(b) * _sigmoid(-a) * -np.expm1(a - b)
+        raw = sigmoid_exact_tails(b) * sigmoid_exact_tails(-a) * -np.expm1(a - b)
         ctx.save_for_backward(a, b)
         ctx.floored = raw < floor
         return np.maximum(raw, floor)
@@ -103,8 +98,8 @@ class IntervalProbability(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         g = np.where(ctx.floored & (g > 0), 0, g)
-        return (-g * _sigmoid(a) * _sigmoid(-a) if ctx.needs_input_grad[0] else None,
-                g * _sigmoid(b) * _sigmoid(-b) if ctx.needs_input_grad[1] else None)
+        return (-g * sigmoid_exact_tails(a) * sigmoid_exact_tails(-a) if ctx.needs_input_grad[0] else None,
+                g * sigmoid_exact_tails(b) * sigmoid_exact_tails(-b) if ctx.needs_input_grad[1] else None)
 
 
 def interval_probability(lower_logits, upper_logits, floor=1e-9):
@@ -258,8 +253,8 @@ class EntropyBottleneck(Module):
             hi_candidates = np.flatnonzero(upper >= -threshold)
             hi = ks[hi_candidates.min() if hi_candidates.size else len(ks) - 1]
             inside = slice(lo + radius, hi + radius + 1)
-            pmf = _sigmoid(upper[inside]) * _sigmoid(-lower[inside]) * -np.expm1(lower[inside] - upper[inside])
-            escapes = [_sigmoid(lower[lo + radius]), _sigmoid(-upper[hi + radius])]
+            pmf = sigmoid_exact_tails(upper[inside]) * sigmoid_exact_tails(-lower[inside]) * -np.expm1(lower[inside] - upper[inside])
+            escapes = [sigmoid_exact_tails(lower[lo + radius]), sigmoid_exact_tails(-upper[hi + radius])]
             tables.append((int(lo), np.concatenate([pmf, escapes])))
         return tables
 

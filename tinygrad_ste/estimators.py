@@ -39,9 +39,9 @@ import numpy as np
 
 from .stochastic import (ESTIMATORS, EMABaseline, NORMAL_ESTIMATORS, Sample, antithetic_loss, distribution_of,
                          log_prob, rebar_loss, reinforce_loss, sample_bernoulli, sample_categorical, sample_normal)
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_array, as_tensor
 from .function import no_grad
-from .ops import one_hot_array, sigmoid_array
+from .arrays import one_hot_array, sigmoid_array
 from .random import generator
 
 __all__ = ["expected_cost", "exact_gradient", "expected_estimate", "estimate_gradient", "compare_estimators",
@@ -58,7 +58,7 @@ _SAMPLERS = {"bernoulli": sample_bernoulli, "categorical": sample_categorical}
 def _costs(cost_fn, samples, op):
     """Call cost_fn on the samples and check that it returned one cost per sample."""
     cost = cost_fn(samples)
-    shape = cost.shape if isinstance(cost, Tensor) else np.shape(cost)
+    shape = as_array(cost).shape
     if shape != samples.shape[:1]:
         raise ValueError(f"{op}: cost_fn must return one cost per sample, shape {samples.shape[:1]}, "
                          f"got shape {shape} for samples of shape {samples.shape}")
@@ -96,8 +96,7 @@ def exact_gradient(cost_fn, logits, kind, max_outcomes=2 ** 16):
 
     Returns a float64 array shaped like ``logits``.
     """
-    theta = Tensor(np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64),
-                   requires_grad=True)
+    theta = Tensor(as_array(logits, dtype=np.float64), requires_grad=True)
     _enumerate_expectation(cost_fn, theta, kind, max_outcomes, "exact_gradient").backward()
     return theta.grad
 
@@ -119,8 +118,7 @@ def expected_estimate(cost_fn, logits, estimator, kind, tau=1.0, max_outcomes=2 
                          "only 'straight_through' and 'reinmax' can be averaged by enumeration "
                          "(estimate the others with compare_estimators)")
     distribution = distribution_of(kind, "expected_estimate")
-    theta = Tensor(np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64),
-                   requires_grad=True)
+    theta = Tensor(as_array(logits, dtype=np.float64), requires_grad=True)
     with no_grad():
         probability = _enumerate_outcomes(theta, kind, max_outcomes, "expected_estimate")[1].exp().data
     outcomes = all_outcomes(theta.shape, kind)
@@ -156,7 +154,7 @@ def _enumerate_expectation(cost_fn, theta, kind, max_outcomes, op):
     """sum_b p(b | theta) cost_fn(b) over every outcome b, as a scalar Tensor (errors name ``op``)."""
     outcomes, log_p = _enumerate_outcomes(theta, kind, max_outcomes, op)
     costs = _costs(cost_fn, outcomes, op)
-    costs = costs.data if isinstance(costs, Tensor) else np.asarray(costs, dtype=np.float64)
+    costs = as_array(costs)
     return (log_p.exp() * costs).sum()
 
 
@@ -176,8 +174,7 @@ def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0,
     if eta != 1.0 and estimator != "rebar":
         raise ValueError(f"estimate_gradient: eta, the control variate's scale, only applies to 'rebar', "
                          f"not to {estimator!r}")
-    theta = Tensor(np.array(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64),
-                   requires_grad=True)
+    theta = Tensor(as_array(logits, dtype=np.float64), requires_grad=True)
     samples = _SAMPLERS[kind](theta, estimator, rng, tau=tau, n_samples=n_samples, K=K)
     cost = _costs(cost_fn, samples, "estimate_gradient")
     if estimator == "reinforce":

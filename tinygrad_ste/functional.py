@@ -8,7 +8,8 @@ Import it the PyTorch way: ``import tinygrad_ste.functional as F``.
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, as_tensor
+from .arrays import one_hot_array
+from .tensor import Tensor, as_array, as_tensor
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "cross_entropy", "mse_loss",
            "concatenate", "stack", "where", "one_hot",
@@ -63,7 +64,7 @@ def cross_entropy(logits, target, reduction="mean"):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     logits = as_tensor(logits)
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    target = as_array(target)
     if logits.ndim == 0 or target.shape != logits.shape[:-1]:
         raise ValueError(f"cross_entropy: expected logits (..., C) and target (...) with the same leading "
                          f"shape, got {logits.shape} and {target.shape}")
@@ -113,7 +114,7 @@ def where(condition, a, b):
 
     A number as one branch takes the dtype of the Tensor in the other (float32 stays float32).
     """
-    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition).astype(bool)
+    condition = as_array(condition).astype(bool)
     return ops.Where.apply(*_tensor_pair(a, b, "where"), condition=condition)
 
 
@@ -122,16 +123,16 @@ def one_hot(indices, num_classes=-1, dtype=np.float64):
 
     As ``torch.nn.functional.one_hot``, but float64 by default (PyTorch's is int64), so it
     mixes with other tensors directly; ``num_classes=-1`` means max(indices) + 1.  It carries
-    no gradient (indices are not differentiable).  NumPy code uses ``ops.one_hot_array``.
+    no gradient (indices are not differentiable).  NumPy code uses ``arrays.one_hot_array``.
 
         >>> one_hot([2, 0], 3).data
         array([[0., 0., 1.],
                [1., 0., 0.]])
     """
-    indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    indices = as_array(indices)
     if num_classes == -1:
         num_classes = int(indices.max()) + 1 if indices.size else 0
-    return Tensor(ops.one_hot_array(indices, num_classes, dtype=dtype), dtype=dtype)
+    return Tensor(one_hot_array(indices, num_classes, dtype=dtype), dtype=dtype)
 
 
 # ==================================================================================

@@ -13,7 +13,7 @@ search the quantizer uses.
 """
 import numpy as np
 
-from .discrete import nearest_code
+from .arrays import nearest_code
 from .random import generator
 
 __all__ = ["kmeans_plus_plus", "kmeans"]

@@ -29,7 +29,7 @@ from .function import enable_grad, no_grad
 from .nn import MLP
 from .optim import Adam
 from .random import generator
-from .tensor import Tensor
+from .tensor import Tensor, as_array
 
 __all__ = ["LearnedBaseline"]
 
@@ -84,7 +84,7 @@ class LearnedBaseline:
         return self.given(np.zeros((1, 0)))(cost.reshape(cost.shape + (1,)))[..., 0]
 
     def _inputs(self, inputs):
-        inputs = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs, dtype=np.float64)
+        inputs = as_array(inputs, dtype=np.float64)
         if inputs.ndim != 2 or inputs.shape[1] != self.in_features:
             raise ValueError(f"LearnedBaseline: inputs must be (batch, {self.in_features}), got shape {inputs.shape}")
         return inputs

@@ -1,5 +1,13 @@
 """The differentiable ops: forward and exact backward of each, side by side.
 
+One section per family, in this order: arithmetic (+ - * / **, the constant forms,
+pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, ...),
+reductions (sum, mean, max, min, var, std and the cumulative sum), losses (log-softmax,
+negative log-likelihood, mean squared error), shape and indexing (reshape and its kin,
+transpose, broadcast, pad, indexing, concatenate, stack, where).  Convolution and
+pooling are a family of their own, in ``convolution.py``.  The NumPy-level helpers the
+ops share (axis normalisation, the stable sigmoid, ...) are in ``arrays.py``.
+
 Notation: ``y`` is the op's output, ``g = dL/dy`` the gradient arriving from above (same
 shape as y).  Each backward returns ``dL/dx`` for every input x, in input order, as the
 chain rule says: ``dL/dx = g * dy/dx`` for elementwise ops.
@@ -15,27 +23,9 @@ backward, which may see arrays of another rank, means the same axes.
 """
 import numpy as np
 
+from .arrays import normalize_axes, sigmoid_array
 from .function import Function
 
-
-def normalize_axes(axis, ndim):
-    """``axis`` -- an int, a tuple of ints or None (all axes) -- as a tuple of axes in [0, ndim).
-
-    Negative axes count from the end: -1 is ndim - 1.  None stays None.  Out-of-range
-    and repeated axes are a ValueError (the op adds its name and the input shapes).
-    """
-    if axis is None:
-        return None
-    normalized = []
-    for a in (tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)):
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"axes must be integers, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for a {ndim}-d input (valid: {-ndim}..{ndim - 1})")
-        normalized.append(int(a) % ndim)
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f"repeated axis in {axis!r}")
-    return tuple(normalized)
 
 # ------------------------------------------------------------------ arithmetic
 
@@ -162,6 +152,38 @@ class Neg(Function):
         return -g
 
 
+class Maximum(Function):
+    """y = max(a, b) elementwise, a and b broadcast against each other.
+
+    dL/da = g where a > b, dL/db = g where b > a.  Where a == b the two **share g equally**
+    (g/2 each), the convention of ``Max``, ``torch.amax`` and ``torch.maximum``: then
+    d max(x, x)/dx = 1, as central differences measure it.
+    """
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        share_of_a = (a > b) + 0.5 * (a == b)   # 1, 1/2 or 0 per element, broadcast shape
+        return g * share_of_a, g * (1 - share_of_a)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise = -max(-a, -b); ties share g equally, as in ``Maximum``.
+
+    Computed through Maximum: -a > -b exactly where a < b, so Maximum's backward, run on
+    what its forward saved, hands each side its share of g for the min as well.
+    """
+    @staticmethod
+    def forward(ctx, a, b):
+        return -Maximum.forward(ctx, -a, -b)
+
+    backward = staticmethod(Maximum.backward)
+
+
 class MatMul(Function):
     """y = a @ b, NumPy's matmul: 2-D, batched (..., n, k) @ (..., k, m), or with a 1-D side.
 
@@ -197,674 +219,6 @@ class MatMul(Function):
         if b.ndim == 1 and grad_b is not None:
             grad_b = grad_b[..., 0]
         return grad_a, grad_b
-
-
-# ------------------------------------------------------------------ reductions
-
-def _restore_reduced_axes(g, ndim, axis, keepdims):
-    """Give a reduction's gradient back the axes it removed, as length-1 axes,
-    so it broadcasts against the reduction's input."""
-    if axis is None:
-        return g.reshape((1,) * ndim)
-    return g if keepdims else np.expand_dims(g, axis)
-
-
-class Sum(Function):
-    """y = sum of x over ``axis`` (None: all axes).  dL/dx = g, copied to every summed element."""
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        axis = normalize_axes(axis, x.ndim)
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
-        return x.sum(axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def backward(ctx, g):
-        g = _restore_reduced_axes(g, len(ctx.shape), ctx.axis, ctx.keepdims)
-        return np.broadcast_to(g, ctx.shape)
-
-
-class Mean(Function):
-    """y = mean of x over ``axis``.  dL/dx = g / n, n the number of elements averaged."""
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        axis = normalize_axes(axis, x.ndim)
-        y = x.mean(axis=axis, keepdims=keepdims)
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
-        ctx.count = x.size // max(np.size(y), 1) if x.size else 1
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        g = _restore_reduced_axes(g, len(ctx.shape), ctx.axis, ctx.keepdims)
-        return np.broadcast_to(g / ctx.count, ctx.shape)
-
-
-class Max(Function):
-    """y = max of x over ``axis``.
-
-    dL/dx = g where x equals the max, 0 elsewhere; ties share g equally (so the sum of
-    the gradient is g whichever element NumPy would call the argmax).  As in NumPy, an
-    empty tensor has a max only over non-empty axes: (0, 3) over axis 1 gives shape (0,).
-    """
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        axis = normalize_axes(axis, x.ndim)
-        if any(x.shape[a] == 0 for a in (range(x.ndim) if axis is None else axis)):
-            raise ValueError("there is no value over an axis of length 0")   # min, which reuses this, too
-        y = x.max(axis=axis, keepdims=True)
-        ctx.save_for_backward(x, y)
-        ctx.axis, ctx.keepdims = axis, keepdims
-        return y if keepdims else (y.reshape(()) if axis is None else np.squeeze(y, axis=axis))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        is_max = x == y
-        g = _restore_reduced_axes(g, x.ndim, ctx.axis, ctx.keepdims)
-        return g * is_max / is_max.sum(axis=ctx.axis, keepdims=True)
-
-
-class LogSoftmax(Function):
-    """y = log softmax(x) = x - log sum_j exp(x_j) along ``axis``: log-probabilities.
-
-    Forward, stable for large x: with m = max(x), log sum exp(x) = m + log sum exp(x - m),
-    and no exponent is above 0.  Backward, with p = softmax(x) = e^y:
-    dL/dx_i = g_i - p_i * sum_j g_j.
-
-    One op rather than the seven it is made of (max, -, exp, sum, log, +, -): every op
-    records a node and allocates a temporary, and in a small classifier those seven cost
-    more than the matmuls.  ``functional.logsumexp`` keeps the composed form to read.
-
-    A row of all -inf has no softmax (0 / 0): its result is NaN, as in PyTorch.  A row
-    with at least one finite entry is fine (-inf entries get log-probability -inf).
-    """
-    @staticmethod
-    def forward(ctx, x, axis=-1):
-        axis, = normalize_axes(axis, x.ndim)
-        shifted = x - x.max(axis=axis, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        ctx.save_for_backward(y)
-        ctx.axis = axis
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        return g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True)
-
-
-class NLLLoss(Function):
-    """Negative log-likelihood of integer targets, classes on the last axis (PyTorch's nll_loss).
-
-    ``log_probs`` (..., C), ``target`` (...) integers in [0, C): cost[i] = -log_probs[i, target[i]]
-    for every item i, then their mean (``reduction="mean"``), their sum ("sum"), or the costs
-    themselves ("none", shape (...)).  dL/dlog_probs is zero except at each item's target
-    class, where it is -g / N (mean over N items), -g (sum) or -g[i] (none): only the picked
-    log-probability moved the cost.
-
-    One op, as in PyTorch, rather than the three it is made of (index, negate, mean): in a
-    small classifier each op's bookkeeping costs about as much as its arithmetic.
-    """
-    name = "nll_loss"
-
-    @staticmethod
-    def forward(ctx, log_probs, target, reduction="mean"):
-        # Item i picks class target[i] of its own row: each leading axis is indexed by its own
-        # positions (np.indices), the last one by the target.  No place is picked twice.
-        ctx.picked = np.indices(target.shape, sparse=True) + (target,)
-        ctx.shape, ctx.reduction, ctx.count = log_probs.shape, reduction, max(target.size, 1)
-        costs = -log_probs[ctx.picked]
-        if reduction == "none":
-            return costs
-        return costs.sum() if reduction == "sum" else costs.mean()
-
-    @staticmethod
-    def backward(ctx, g):
-        dx = np.zeros(ctx.shape, dtype=g.dtype)
-        dx[ctx.picked] = -g / ctx.count if ctx.reduction == "mean" else -g
-        return dx
-
-
-class MSELoss(Function):
-    """Mean squared error L = (1/n) sum (a - b)^2 over all n elements of a and b (same shape).
-
-    dL/da = 2 (a - b) g / n,  dL/db = -dL/da.  One op (PyTorch's mse_loss), not the three of
-    subtract, square and mean, for the reason given in :class:`NLLLoss`.
-    """
-    name = "mse_loss"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        diff = a - b
-        ctx.save_for_backward(diff)
-        return np.mean(diff * diff)
-
-    @staticmethod
-    def backward(ctx, g):
-        diff, = ctx.saved_tensors
-        grad_a = diff * (2 * g / max(diff.size, 1))
-        need_a, need_b = ctx.needs_input_grad
-        return (grad_a if need_a else None), (-grad_a if need_b else None)
-
-
-# ------------------------------------------------------------------ elementwise
-
-
-class Exp(Function):
-    """y = e^x.  dL/dx = g * y."""
-    @staticmethod
-    def forward(ctx, x):
-        y = np.exp(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        return g * y
-
-
-class Log(Function):
-    """y = ln x.  dL/dx = g / x."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.log(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g / x
-
-
-class Sqrt(Function):
-    """y = sqrt(x).  dL/dx = g / (2 y)."""
-    @staticmethod
-    def forward(ctx, x):
-        y = np.sqrt(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        return g / (2 * y)
-
-
-class Abs(Function):
-    """y = |x|.  dL/dx = g * sign(x)  (0 at x = 0, the usual subgradient choice)."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.abs(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * np.sign(x)
-
-
-class Tanh(Function):
-    """y = tanh x.  dL/dx = g * (1 - y^2), from the saved output: no second tanh.
-
-    NumPy's own ``np.tanh`` is the fastest correct tanh it has (vectorised, as fast as
-    PyTorch's here); writing it through exp is ten times slower and overflows.
-    """
-    @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        dx = np.empty_like(y)        # g * (1 - y^2) built in one array: no temporaries
-        np.square(y, out=dx)
-        np.subtract(1, dx, out=dx)
-        dx *= g
-        return dx
-
-
-def sigmoid_array(x):
-    """1 / (1 + e^-x) on a NumPy array, computed as (1 + tanh(x / 2)) / 2: the same
-    function, but e^-x overflows for x below about -709 while tanh never does."""
-    return 0.5 * (1 + np.tanh(0.5 * x))
-
-
-class Sigmoid(Function):
-    """y = 1 / (1 + e^-x).  dL/dx = g * y * (1 - y)."""
-    @staticmethod
-    def forward(ctx, x):
-        y = sigmoid_array(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        dx = 1 - y                   # 1 - y, then y * (1 - y), then g * y * (1 - y), in one array
-        dx *= y
-        dx *= g
-        return dx
-
-
-class Relu(Function):
-    """y = max(x, 0).  dL/dx = g * 1[x > 0]."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.maximum(x, 0)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * (x > 0)
-
-
-class Clip(Function):
-    """y = min(max(x, lo), hi).  dL/dx = g * 1[lo <= x <= hi]."""
-    @staticmethod
-    def forward(ctx, x, lo, hi):
-        if lo > hi:
-            raise ValueError(f"clip needs lo <= hi, got lo={lo}, hi={hi}")
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
-        return np.clip(x, lo, hi)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * ((x >= ctx.lo) & (x <= ctx.hi))
-
-
-# ------------------------------------------------------------------ shape and selection
-
-
-class Reshape(Function):
-    """y = x viewed with another shape (same elements, same order).  dL/dx = g reshaped back."""
-    @staticmethod
-    def forward(ctx, x, shape):
-        ctx.shape = x.shape
-        return x.reshape(shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g.reshape(ctx.shape)
-
-
-class Transpose(Function):
-    """y = x with axes permuted (``axes=None`` reverses them).  dL/dx = g with the inverse permutation."""
-    @staticmethod
-    def forward(ctx, x, axes=None):
-        axes = normalize_axes(axes, x.ndim)
-        if axes is not None and len(axes) != x.ndim:
-            raise ValueError(f"axes {axes} are not a permutation of the {x.ndim} axes of the input")
-        ctx.axes = axes
-        return np.transpose(x, axes)
-
-    @staticmethod
-    def backward(ctx, g):
-        return np.transpose(g, None if ctx.axes is None else np.argsort(ctx.axes))
-
-
-def _is_basic_index(index):
-    """Integers, slices, None and ``...`` select each element at most once (NumPy 'basic' indexing)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, np.integer, slice, type(None), type(Ellipsis))) for p in parts)
-
-
-class GetItem(Function):
-    """y = x[index].  dL/dx = zeros with g scattered back to the selected places.
-
-    With integer-array indices an element can be selected twice (``x[[0, 0]]``); its
-    gradient is then the sum of both, which ``np.add.at`` accumulates (plain
-    ``dx[index] += g`` would keep only one of them).
-    """
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.shape, ctx.index = x.shape, index
-        return x[index]
-
-    @staticmethod
-    def backward(ctx, g):
-        dx = np.zeros(ctx.shape, dtype=g.dtype)
-        if _is_basic_index(ctx.index):
-            dx[ctx.index] = g
-        else:
-            np.add.at(dx, ctx.index, g)
-        return dx
-
-
-class Concatenate(Function):
-    """y = the inputs joined along an existing ``axis``.  Each input gets its slice of g."""
-    @staticmethod
-    def forward(ctx, *arrays, axis=0):
-        if not arrays:
-            raise ValueError("needs at least one tensor")
-        if any(a.ndim == 0 for a in arrays):
-            raise ValueError("0-d tensors cannot be concatenated (they have no axis to join along); "
-                             "use stack to join them along a new axis")
-        axis, = normalize_axes(axis, arrays[0].ndim)
-        ctx.axis = axis
-        ctx.boundaries = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        return tuple(np.split(g, ctx.boundaries, axis=ctx.axis))
-
-
-class Stack(Function):
-    """y = the inputs stacked along a new ``axis``.  Input i gets g indexed at position i of that axis."""
-    @staticmethod
-    def forward(ctx, *arrays, axis=0):
-        if not arrays:
-            raise ValueError("needs at least one tensor")
-        axis, = normalize_axes(axis, arrays[0].ndim + 1)   # an axis of the output, which has one more
-        ctx.axis = axis
-        return np.stack(arrays, axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        return tuple(np.moveaxis(g, ctx.axis, 0))
-
-
-class Where(Function):
-    """y = a where condition else b (all three broadcast).  dL/da = g * cond,  dL/db = g * (1 - cond)."""
-    @staticmethod
-    def forward(ctx, a, b, condition):
-        ctx.condition = condition
-        return np.where(condition, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        zero = np.zeros((), dtype=g.dtype)
-        return np.where(ctx.condition, g, zero), np.where(ctx.condition, zero, g)
-
-
-# ==================================================================================
-# More ops learners expect: elementwise, pairwise extremes, statistics, shapes,
-# padding and einsum.  Each forward and backward side by side, as above.
-# ==================================================================================
-
-
-# ------------------------------------------------------------------ more elementwise
-
-
-class Log1p(Function):
-    """y = ln(1 + x), accurate for tiny x (where 1 + x would round to 1).  dL/dx = g / (1 + x)."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.log1p(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g / (1 + x)
-
-
-class Softplus(Function):
-    """y = ln(1 + e^x), a smooth relu.  dL/dx = g * sigmoid(x).
-
-    Computed as ``logaddexp(0, x)`` = max(x, 0) + ln(1 + e^-|x|): e^x never overflows
-    (softplus(1000) = 1000) and tiny values keep their precision (softplus(-1000) = e^-1000 -> 0).
-    """
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * sigmoid_array(x)
-
-
-class Sin(Function):
-    """y = sin x.  dL/dx = g * cos x."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.sin(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * np.cos(x)
-
-
-class Cos(Function):
-    """y = cos x.  dL/dx = -g * sin x."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.cos(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return -g * np.sin(x)
-
-
-class Maximum(Function):
-    """y = max(a, b) elementwise, a and b broadcast against each other.
-
-    dL/da = g where a > b, dL/db = g where b > a.  Where a == b the two **share g equally**
-    (g/2 each), the convention of ``Max``, ``torch.amax`` and ``torch.maximum``: then
-    d max(x, x)/dx = 1, as central differences measure it.
-    """
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        share_of_a = (a > b) + 0.5 * (a == b)   # 1, 1/2 or 0 per element, broadcast shape
-        return g * share_of_a, g * (1 - share_of_a)
-
-
-class Minimum(Function):
-    """y = min(a, b) elementwise = -max(-a, -b); ties share g equally, as in ``Maximum``.
-
-    Computed through Maximum: -a > -b exactly where a < b, so Maximum's backward, run on
-    what its forward saved, hands each side its share of g for the min as well.
-    """
-    @staticmethod
-    def forward(ctx, a, b):
-        return -Maximum.forward(ctx, -a, -b)
-
-    backward = staticmethod(Maximum.backward)
-
-
-class Min(Function):
-    """y = min of x over ``axis`` = -max(-x).  dL/dx = g where x equals the min, 0 elsewhere;
-    ties share g equally, exactly as in ``Max`` (whose forward and backward it reuses:
-    the elements of -x tied for its max are those of x tied for its min)."""
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        return -Max.forward(ctx, -x, axis=axis, keepdims=keepdims)
-
-    backward = staticmethod(Max.backward)
-
-
-# ------------------------------------------------------------------ statistics and scans
-
-
-class Var(Function):
-    """y = sum((x - mean x)^2) / (n - ddof) over ``axis``, n the number of elements reduced.
-
-    ``ddof=0`` (NumPy's default) is the population variance, ``ddof=1`` the unbiased sample
-    variance (PyTorch's default).  dL/dx = g * 2 (x - mean x) / (n - ddof): the mean moves
-    with x too, but its contribution is g * 2 sum(x - mean x) / ... = 0.
-    """
-    @staticmethod
-    def forward(ctx, x, axis=None, ddof=0, keepdims=False):
-        axis = normalize_axes(axis, x.ndim)
-        count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
-        if count - ddof <= 0:
-            raise ValueError(f"needs more than ddof={ddof} elements per reduction, got {count}")
-        centred = x - x.mean(axis=axis, keepdims=True)
-        ctx.save_for_backward(centred)
-        ctx.axis, ctx.keepdims, ctx.divisor = axis, keepdims, count - ddof
-        return (centred * centred).sum(axis=axis, keepdims=keepdims) / ctx.divisor
-
-    @staticmethod
-    def backward(ctx, g):
-        centred = ctx.saved_tensors[0]
-        g = _restore_reduced_axes(g, centred.ndim, ctx.axis, ctx.keepdims)
-        return g * (2 / ctx.divisor) * centred
-
-
-class Std(Var):
-    """y = sqrt(var x) over ``axis`` (``ddof`` as in ``Var``).
-
-    dL/dx = g / (2 y) * dvar/dx = g (x - mean x) / ((n - ddof) y).  Where y = 0 (all the
-    reduced elements equal) the std is not differentiable, like |x| at 0, and the gradient
-    is 0 there, as in PyTorch.
-    """
-    @staticmethod
-    def forward(ctx, x, axis=None, ddof=0, keepdims=False):
-        y = np.sqrt(Var.forward(ctx, x, axis=axis, ddof=ddof, keepdims=keepdims))
-        ctx.save_for_backward(*ctx.saved_tensors, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.saved_tensors[1]
-        half_over_y = np.divide(0.5, y, out=np.zeros_like(y), where=y > 0)   # dsqrt(v)/dv = 1 / (2 sqrt v)
-        return Var.backward(ctx, g * half_over_y)
-
-
-class Cumsum(Function):
-    """y_i = x_0 + x_1 + ... + x_i along ``axis`` (None: over the flattened x, as NumPy does).
-
-    x_j feeds every y_i with i >= j, so dL/dx_j = g_j + g_{j+1} + ... + g_last: the cumulative
-    sum of g taken from the far end (flip, cumsum, flip back).
-    """
-    @staticmethod
-    def forward(ctx, x, axis=None):
-        ctx.shape, ctx.axis = x.shape, axis
-        return np.cumsum(x, axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        axis = 0 if ctx.axis is None else ctx.axis
-        return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis).reshape(ctx.shape)
-
-
-# ------------------------------------------------------------------ more shapes
-# squeeze, unsqueeze and flatten only change the shape: each is a Reshape (whose backward,
-# g.reshape(x.shape), they inherit) with its own forward, so a graph names the op you called.
-
-
-class Squeeze(Reshape):
-    """Drop axes of length 1: all of them (``axis=None``) or those named in ``axis``.
-
-    As in PyTorch, a named axis whose length is not 1 is left alone (NumPy would raise).
-    """
-    @staticmethod
-    def forward(ctx, x, axis=None):
-        ctx.shape = x.shape
-        axes = range(x.ndim) if axis is None else normalize_axes(axis, x.ndim)
-        dropped = {a for a in axes if x.shape[a] == 1}
-        return x.reshape(tuple(n for a, n in enumerate(x.shape) if a not in dropped))
-
-
-class Unsqueeze(Reshape):
-    """Insert an axis of length 1 at position ``axis`` of the output, in [-ndim - 1, ndim]:
-    for x of shape (3, 4), axis 0 gives (1, 3, 4) and axis -1 gives (3, 4, 1)."""
-    @staticmethod
-    def forward(ctx, x, axis):
-        ctx.shape = x.shape
-        return np.expand_dims(x, normalize_axes(axis, x.ndim + 1))
-
-
-class Flatten(Reshape):
-    """Merge the axes ``start_dim`` .. ``end_dim`` (both included) into one, as ``torch.flatten``:
-    (2, 3, 4) gives (24,) by default, (2, 12) with start_dim=1, (6, 4) with end_dim=-2.
-    A 0-d x becomes shape (1,)."""
-    @staticmethod
-    def forward(ctx, x, start_dim=0, end_dim=-1):
-        ctx.shape = x.shape
-        ndim = max(x.ndim, 1)   # a 0-d x counts as 1-d, as in PyTorch
-        (start,), (end,) = normalize_axes(start_dim, ndim), normalize_axes(end_dim, ndim)
-        if start > end:
-            raise ValueError(f"start_dim {start_dim} comes after end_dim {end_dim}")
-        merged = int(np.prod(x.shape[start:end + 1]))   # not -1: NumPy cannot infer it when a length is 0
-        return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])
-
-
-class BroadcastTo(Function):
-    """y = x broadcast to ``shape`` by NumPy's rules (PyTorch's ``expand``): axes are matched
-    from the end, an axis of length 1 is repeated, missing leading axes are added.  A -1
-    in ``shape`` keeps that axis of x.  y is a read-only view: no element is copied.
-
-    Every element of y is a copy of one element of x, so dL/dx = g summed over the copies.
-    That is exactly what the engine does for every broadcasting op (``tensor.sum_to_shape``),
-    so the backward returns g as it is.
-    """
-    name = "broadcast_to"
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        shape = tuple(shape)
-        new_axes = len(shape) - x.ndim
-        if new_axes < 0:
-            raise ValueError(f"cannot broadcast to {shape}: it has fewer dimensions than the tensor")
-        if -1 in shape[:new_axes]:
-            raise ValueError(f"-1 in {shape} names a new leading axis, which has no length to keep")
-        shape = tuple(x.shape[i - new_axes] if n == -1 else n for i, n in enumerate(shape))
-        try:
-            return np.broadcast_to(x, shape)
-        except ValueError:
-            raise ValueError(f"cannot broadcast shape {x.shape} to {shape}: each axis must match "
-                             "or have length 1 in the tensor") from None
-
-    @staticmethod
-    def backward(ctx, g):
-        return g
-
-
-# ------------------------------------------------------------------ padding
-
-
-class Pad(Function):
-    """y = x surrounded by the constant ``value``: ``pad_width[i] = (before_i, after_i)``
-    elements are added before and after axis i.
-
-    ``pad_width`` as in ``numpy.pad``: an int (that many on both sides of every axis), a
-    pair (before, after) for every axis, or one pair per axis.  (PyTorch's ``F.pad`` lists
-    the pairs flat and from the last axis; here they are NumPy's, first axis first.)
-    For x of shape (2, 3), ``pad_width=((1, 0), (2, 2))`` gives shape (3, 7).
-
-    The padding is constant, so only the inner block depends on x: dL/dx = g with the
-    padding cut off.
-    """
-    @staticmethod
-    def forward(ctx, x, pad_width, value=0.0):
-        if x.ndim == 0:
-            raise ValueError("a 0-d tensor has no axes to pad")
-        widths = np.asarray(pad_width)
-        if widths.dtype.kind not in "iu" or widths.size == 0 or np.any(widths < 0):
-            raise ValueError(f"pad_width must hold non-negative integers, got {pad_width!r}")
-        try:
-            widths = np.broadcast_to(widths, (x.ndim, 2))
-        except ValueError:
-            raise ValueError(f"pad_width {pad_width!r} does not fit {x.ndim} dimensions: give an int, "
-                             "a pair (before, after), or one pair per axis") from None
-        ctx.inner = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
-        return np.pad(x, widths, mode="constant", constant_values=value)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g[ctx.inner]
-
-
-# ------------------------------------------------------------------ einsum
 
 
 def _explicit_subscripts(subscripts, shapes):
@@ -962,19 +316,613 @@ class Einsum(Function):
             grads.append(grad)
         return tuple(grads)
 
+# ------------------------------------------------------------------ elementwise
 
-# ------------------------------------------------------------------ one-hot (NumPy level, no gradient)
+
+class Exp(Function):
+    """y = e^x.  dL/dx = g * y."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * y
 
 
-def one_hot_array(indices, num_classes, dtype=np.float64):
-    """Integer array of shape (...) -> NumPy array of shape (..., num_classes), 1 at each index.
+class Log(Function):
+    """y = ln x.  dL/dx = g / x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
 
-    For backward rules and samplers, which work on arrays; ``functional.one_hot`` wraps it
-    in a Tensor.  Indices outside [0, num_classes) are a ValueError.
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / x
+
+
+class Log1p(Function):
+    """y = ln(1 + x), accurate for tiny x (where 1 + x would round to 1).  dL/dx = g / (1 + x)."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (1 + x)
+
+
+class Sqrt(Function):
+    """y = sqrt(x).  dL/dx = g / (2 y)."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g / (2 * y)
+
+
+class Abs(Function):
+    """y = |x|.  dL/dx = g * sign(x)  (0 at x = 0, the usual subgradient choice)."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * np.sign(x)
+
+
+class Tanh(Function):
+    """y = tanh x.  dL/dx = g * (1 - y^2), from the saved output: no second tanh.
+
+    NumPy's own ``np.tanh`` is the fastest correct tanh it has (vectorised, as fast as
+    PyTorch's here); writing it through exp is ten times slower and overflows.
     """
-    indices = np.asarray(indices)
-    if indices.dtype.kind not in "iu" and not (indices.dtype.kind == "f" and np.all(indices == np.round(indices))):
-        raise TypeError(f"one_hot: indices must be integers, got dtype {indices.dtype}")
-    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
-        raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got {indices.min()}..{indices.max()}")
-    return np.eye(num_classes, dtype=dtype)[indices.astype(np.intp)]
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        dx = np.empty_like(y)        # g * (1 - y^2) built in one array: no temporaries
+        np.square(y, out=dx)
+        np.subtract(1, dx, out=dx)
+        dx *= g
+        return dx
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x).  dL/dx = g * y * (1 - y)."""
+    @staticmethod
+    def forward(ctx, x):
+        y = sigmoid_array(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        dx = 1 - y                   # 1 - y, then y * (1 - y), then g * y * (1 - y), in one array
+        dx *= y
+        dx *= g
+        return dx
+
+
+class Softplus(Function):
+    """y = ln(1 + e^x), a smooth relu.  dL/dx = g * sigmoid(x).
+
+    Computed as ``logaddexp(0, x)`` = max(x, 0) + ln(1 + e^-|x|): e^x never overflows
+    (softplus(1000) = 1000) and tiny values keep their precision (softplus(-1000) = e^-1000 -> 0).
+    """
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * sigmoid_array(x)
+
+
+class Relu(Function):
+    """y = max(x, 0).  dL/dx = g * 1[x > 0]."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (x > 0)
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi).  dL/dx = g * 1[lo <= x <= hi]."""
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        if lo > hi:
+            raise ValueError(f"clip needs lo <= hi, got lo={lo}, hi={hi}")
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * ((x >= ctx.lo) & (x <= ctx.hi))
+
+
+class Sin(Function):
+    """y = sin x.  dL/dx = g * cos x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * np.cos(x)
+
+
+class Cos(Function):
+    """y = cos x.  dL/dx = -g * sin x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return -g * np.sin(x)
+
+# ------------------------------------------------------------------ reductions
+
+
+def _restore_reduced_axes(g, ndim, axis, keepdims):
+    """Give a reduction's gradient back the axes it removed, as length-1 axes,
+    so it broadcasts against the reduction's input."""
+    if axis is None:
+        return g.reshape((1,) * ndim)
+    return g if keepdims else np.expand_dims(g, axis)
+
+
+class Sum(Function):
+    """y = sum of x over ``axis`` (None: all axes).  dL/dx = g, copied to every summed element."""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axis = normalize_axes(axis, x.ndim)
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _restore_reduced_axes(g, len(ctx.shape), ctx.axis, ctx.keepdims)
+        return np.broadcast_to(g, ctx.shape)
+
+
+class Mean(Function):
+    """y = mean of x over ``axis``.  dL/dx = g / n, n the number of elements averaged."""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axis = normalize_axes(axis, x.ndim)
+        y = x.mean(axis=axis, keepdims=keepdims)
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        ctx.count = x.size // max(np.size(y), 1) if x.size else 1
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _restore_reduced_axes(g, len(ctx.shape), ctx.axis, ctx.keepdims)
+        return np.broadcast_to(g / ctx.count, ctx.shape)
+
+
+class Max(Function):
+    """y = max of x over ``axis``.
+
+    dL/dx = g where x equals the max, 0 elsewhere; ties share g equally (so the sum of
+    the gradient is g whichever element NumPy would call the argmax).  As in NumPy, an
+    empty tensor has a max only over non-empty axes: (0, 3) over axis 1 gives shape (0,).
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axis = normalize_axes(axis, x.ndim)
+        if any(x.shape[a] == 0 for a in (range(x.ndim) if axis is None else axis)):
+            raise ValueError("there is no value over an axis of length 0")   # min, which reuses this, too
+        y = x.max(axis=axis, keepdims=True)
+        ctx.save_for_backward(x, y)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return y if keepdims else (y.reshape(()) if axis is None else np.squeeze(y, axis=axis))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        is_max = x == y
+        g = _restore_reduced_axes(g, x.ndim, ctx.axis, ctx.keepdims)
+        return g * is_max / is_max.sum(axis=ctx.axis, keepdims=True)
+
+
+class Min(Function):
+    """y = min of x over ``axis`` = -max(-x).  dL/dx = g where x equals the min, 0 elsewhere;
+    ties share g equally, exactly as in ``Max`` (whose forward and backward it reuses:
+    the elements of -x tied for its max are those of x tied for its min)."""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return -Max.forward(ctx, -x, axis=axis, keepdims=keepdims)
+
+    backward = staticmethod(Max.backward)
+
+
+class Var(Function):
+    """y = sum((x - mean x)^2) / (n - ddof) over ``axis``, n the number of elements reduced.
+
+    ``ddof=0`` (NumPy's default) is the population variance, ``ddof=1`` the unbiased sample
+    variance (PyTorch's default).  dL/dx = g * 2 (x - mean x) / (n - ddof): the mean moves
+    with x too, but its contribution is g * 2 sum(x - mean x) / ... = 0.
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None, ddof=0, keepdims=False):
+        axis = normalize_axes(axis, x.ndim)
+        count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        if count - ddof <= 0:
+            raise ValueError(f"needs more than ddof={ddof} elements per reduction, got {count}")
+        centred = x - x.mean(axis=axis, keepdims=True)
+        ctx.save_for_backward(centred)
+        ctx.axis, ctx.keepdims, ctx.divisor = axis, keepdims, count - ddof
+        return (centred * centred).sum(axis=axis, keepdims=keepdims) / ctx.divisor
+
+    @staticmethod
+    def backward(ctx, g):
+        centred = ctx.saved_tensors[0]
+        g = _restore_reduced_axes(g, centred.ndim, ctx.axis, ctx.keepdims)
+        return g * (2 / ctx.divisor) * centred
+
+
+class Std(Var):
+    """y = sqrt(var x) over ``axis`` (``ddof`` as in ``Var``).
+
+    dL/dx = g / (2 y) * dvar/dx = g (x - mean x) / ((n - ddof) y).  Where y = 0 (all the
+    reduced elements equal) the std is not differentiable, like |x| at 0, and the gradient
+    is 0 there, as in PyTorch.
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None, ddof=0, keepdims=False):
+        y = np.sqrt(Var.forward(ctx, x, axis=axis, ddof=ddof, keepdims=keepdims))
+        ctx.save_for_backward(*ctx.saved_tensors, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved_tensors[1]
+        half_over_y = np.divide(0.5, y, out=np.zeros_like(y), where=y > 0)   # dsqrt(v)/dv = 1 / (2 sqrt v)
+        return Var.backward(ctx, g * half_over_y)
+
+
+class Cumsum(Function):
+    """y_i = x_0 + x_1 + ... + x_i along ``axis`` (None: over the flattened x, as NumPy does).
+
+    x_j feeds every y_i with i >= j, so dL/dx_j = g_j + g_{j+1} + ... + g_last: the cumulative
+    sum of g taken from the far end (flip, cumsum, flip back).
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        ctx.shape, ctx.axis = x.shape, axis
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        axis = 0 if ctx.axis is None else ctx.axis
+        return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis).reshape(ctx.shape)
+
+# ------------------------------------------------------------------ losses
+
+
+class LogSoftmax(Function):
+    """y = log softmax(x) = x - log sum_j exp(x_j) along ``axis``: log-probabilities.
+
+    Forward, stable for large x: with m = max(x), log sum exp(x) = m + log sum exp(x - m),
+    and no exponent is above 0.  Backward, with p = softmax(x) = e^y:
+    dL/dx_i = g_i - p_i * sum_j g_j.
+
+    One op rather than the seven it is made of (max, -, exp, sum, log, +, -): every op
+    records a node and allocates a temporary, and in a small classifier those seven cost
+    more than the matmuls.  ``functional.logsumexp`` keeps the composed form to read.
+
+    A row of all -inf has no softmax (0 / 0): its result is NaN, as in PyTorch.  A row
+    with at least one finite entry is fine (-inf entries get log-probability -inf).
+    """
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        axis, = normalize_axes(axis, x.ndim)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+class NLLLoss(Function):
+    """Negative log-likelihood of integer targets, classes on the last axis (PyTorch's nll_loss).
+
+    ``log_probs`` (..., C), ``target`` (...) integers in [0, C): cost[i] = -log_probs[i, target[i]]
+    for every item i, then their mean (``reduction="mean"``), their sum ("sum"), or the costs
+    themselves ("none", shape (...)).  dL/dlog_probs is zero except at each item's target
+    class, where it is -g / N (mean over N items), -g (sum) or -g[i] (none): only the picked
+    log-probability moved the cost.
+
+    One op, as in PyTorch, rather than the three it is made of (index, negate, mean): in a
+    small classifier each op's bookkeeping costs about as much as its arithmetic.
+    """
+    name = "nll_loss"
+
+    @staticmethod
+    def forward(ctx, log_probs, target, reduction="mean"):
+        # Item i picks class target[i] of its own row: each leading axis is indexed by its own
+        # positions (np.indices), the last one by the target.  No place is picked twice.
+        ctx.picked = np.indices(target.shape, sparse=True) + (target,)
+        ctx.shape, ctx.reduction, ctx.count = log_probs.shape, reduction, max(target.size, 1)
+        costs = -log_probs[ctx.picked]
+        if reduction == "none":
+            return costs
+        return costs.sum() if reduction == "sum" else costs.mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        dx[ctx.picked] = -g / ctx.count if ctx.reduction == "mean" else -g
+        return dx
+
+
+class MSELoss(Function):
+    """Mean squared error L = (1/n) sum (a - b)^2 over all n elements of a and b (same shape).
+
+    dL/da = 2 (a - b) g / n,  dL/db = -dL/da.  One op (PyTorch's mse_loss), not the three of
+    subtract, square and mean, for the reason given in :class:`NLLLoss`.
+    """
+    name = "mse_loss"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        diff = a - b
+        ctx.save_for_backward(diff)
+        return np.mean(diff * diff)
+
+    @staticmethod
+    def backward(ctx, g):
+        diff, = ctx.saved_tensors
+        grad_a = diff * (2 * g / max(diff.size, 1))
+        need_a, need_b = ctx.needs_input_grad
+        return (grad_a if need_a else None), (-grad_a if need_b else None)
+
+# ------------------------------------------------------------------ shape and indexing
+
+
+class Reshape(Function):
+    """y = x viewed with another shape (same elements, same order).  dL/dx = g reshaped back."""
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape)
+
+
+# squeeze, unsqueeze and flatten only change the shape: each is a Reshape (whose backward,
+# g.reshape(x.shape), they inherit) with its own forward, so a graph names the op you called.
+
+
+class Squeeze(Reshape):
+    """Drop axes of length 1: all of them (``axis=None``) or those named in ``axis``.
+
+    As in PyTorch, a named axis whose length is not 1 is left alone (NumPy would raise).
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        ctx.shape = x.shape
+        axes = range(x.ndim) if axis is None else normalize_axes(axis, x.ndim)
+        dropped = {a for a in axes if x.shape[a] == 1}
+        return x.reshape(tuple(n for a, n in enumerate(x.shape) if a not in dropped))
+
+
+class Unsqueeze(Reshape):
+    """Insert an axis of length 1 at position ``axis`` of the output, in [-ndim - 1, ndim]:
+    for x of shape (3, 4), axis 0 gives (1, 3, 4) and axis -1 gives (3, 4, 1)."""
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.shape = x.shape
+        return np.expand_dims(x, normalize_axes(axis, x.ndim + 1))
+
+
+class Flatten(Reshape):
+    """Merge the axes ``start_dim`` .. ``end_dim`` (both included) into one, as ``torch.flatten``:
+    (2, 3, 4) gives (24,) by default, (2, 12) with start_dim=1, (6, 4) with end_dim=-2.
+    A 0-d x becomes shape (1,)."""
+    @staticmethod
+    def forward(ctx, x, start_dim=0, end_dim=-1):
+        ctx.shape = x.shape
+        ndim = max(x.ndim, 1)   # a 0-d x counts as 1-d, as in PyTorch
+        (start,), (end,) = normalize_axes(start_dim, ndim), normalize_axes(end_dim, ndim)
+        if start > end:
+            raise ValueError(f"start_dim {start_dim} comes after end_dim {end_dim}")
+        merged = int(np.prod(x.shape[start:end + 1]))   # not -1: NumPy cannot infer it when a length is 0
+        return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+
+class Transpose(Function):
+    """y = x with axes permuted (``axes=None`` reverses them).  dL/dx = g with the inverse permutation."""
+    @staticmethod
+    def forward(ctx, x, axes=None):
+        axes = normalize_axes(axes, x.ndim)
+        if axes is not None and len(axes) != x.ndim:
+            raise ValueError(f"axes {axes} are not a permutation of the {x.ndim} axes of the input")
+        ctx.axes = axes
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.transpose(g, None if ctx.axes is None else np.argsort(ctx.axes))
+
+
+class BroadcastTo(Function):
+    """y = x broadcast to ``shape`` by NumPy's rules (PyTorch's ``expand``): axes are matched
+    from the end, an axis of length 1 is repeated, missing leading axes are added.  A -1
+    in ``shape`` keeps that axis of x.  y is a read-only view: no element is copied.
+
+    Every element of y is a copy of one element of x, so dL/dx = g summed over the copies.
+    That is exactly what the engine does for every broadcasting op (``tensor.sum_to_shape``),
+    so the backward returns g as it is.
+    """
+    name = "broadcast_to"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        shape = tuple(shape)
+        new_axes = len(shape) - x.ndim
+        if new_axes < 0:
+            raise ValueError(f"cannot broadcast to {shape}: it has fewer dimensions than the tensor")
+        if -1 in shape[:new_axes]:
+            raise ValueError(f"-1 in {shape} names a new leading axis, which has no length to keep")
+        shape = tuple(x.shape[i - new_axes] if n == -1 else n for i, n in enumerate(shape))
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(f"cannot broadcast shape {x.shape} to {shape}: each axis must match "
+                             "or have length 1 in the tensor") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Pad(Function):
+    """y = x surrounded by the constant ``value``: ``pad_width[i] = (before_i, after_i)``
+    elements are added before and after axis i.
+
+    ``pad_width`` as in ``numpy.pad``: an int (that many on both sides of every axis), a
+    pair (before, after) for every axis, or one pair per axis.  (PyTorch's ``F.pad`` lists
+    the pairs flat and from the last axis; here they are NumPy's, first axis first.)
+    For x of shape (2, 3), ``pad_width=((1, 0), (2, 2))`` gives shape (3, 7).
+
+    The padding is constant, so only the inner block depends on x: dL/dx = g with the
+    padding cut off.
+    """
+    @staticmethod
+    def forward(ctx, x, pad_width, value=0.0):
+        if x.ndim == 0:
+            raise ValueError("a 0-d tensor has no axes to pad")
+        widths = np.asarray(pad_width)
+        if widths.dtype.kind not in "iu" or widths.size == 0 or np.any(widths < 0):
+            raise ValueError(f"pad_width must hold non-negative integers, got {pad_width!r}")
+        try:
+            widths = np.broadcast_to(widths, (x.ndim, 2))
+        except ValueError:
+            raise ValueError(f"pad_width {pad_width!r} does not fit {x.ndim} dimensions: give an int, "
+                             "a pair (before, after), or one pair per axis") from None
+        ctx.inner = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.inner]
+
+
+def _is_basic_index(index):
+    """Integers, slices, None and ``...`` select each element at most once (NumPy 'basic' indexing)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice, type(None), type(Ellipsis))) for p in parts)
+
+
+class GetItem(Function):
+    """y = x[index].  dL/dx = zeros with g scattered back to the selected places.
+
+    With integer-array indices an element can be selected twice (``x[[0, 0]]``); its
+    gradient is then the sum of both, which ``np.add.at`` accumulates (plain
+    ``dx[index] += g`` would keep only one of them).
+    """
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        if _is_basic_index(ctx.index):
+            dx[ctx.index] = g
+        else:
+            np.add.at(dx, ctx.index, g)
+        return dx
+
+
+class Concatenate(Function):
+    """y = the inputs joined along an existing ``axis``.  Each input gets its slice of g."""
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("needs at least one tensor")
+        if any(a.ndim == 0 for a in arrays):
+            raise ValueError("0-d tensors cannot be concatenated (they have no axis to join along); "
+                             "use stack to join them along a new axis")
+        axis, = normalize_axes(axis, arrays[0].ndim)
+        ctx.axis = axis
+        ctx.boundaries = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(np.split(g, ctx.boundaries, axis=ctx.axis))
+
+
+class Stack(Function):
+    """y = the inputs stacked along a new ``axis``.  Input i gets g indexed at position i of that axis."""
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("needs at least one tensor")
+        axis, = normalize_axes(axis, arrays[0].ndim + 1)   # an axis of the output, which has one more
+        ctx.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(np.moveaxis(g, ctx.axis, 0))
+
+
+class Where(Function):
+    """y = a where condition else b (all three broadcast).  dL/da = g * cond,  dL/db = g * (1 - cond)."""
+    @staticmethod
+    def forward(ctx, a, b, condition):
+        ctx.condition = condition
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        zero = np.zeros((), dtype=g.dtype)
+        return np.where(ctx.condition, g, zero), np.where(ctx.condition, zero, g)

@@ -87,12 +87,12 @@ two unbiased estimators of one gradient, with different variances.
 """
 import numpy as np
 
-from .discrete import softmax_array, softmax_backward
+from .arrays import one_hot_array, sigmoid_array, softmax_array, softmax_backward
+from .discrete import zero_gradient
 from .function import Function
-from .ops import one_hot_array, sigmoid_array
 from .functional import concatenate, log_softmax, logsumexp, softplus, where
 from .random import generator
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_array, as_tensor
 
 __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "antithetic_loss", "rebar_loss", "vimco_loss",
            "log_prob",
@@ -297,11 +297,6 @@ def log_prob(logits, samples, kind):
 # Rules run on NumPy arrays: saved = (logits, noise, sample); g has the sample's shape.
 
 
-def _true_gradient(ctx, g):
-    """With the noise held fixed, a small change of the logits does not change the sample: 0."""
-    return np.zeros_like(g)
-
-
 def _straight_through(ctx, g):
     """Straight-through (Bengio et al. 2013): backward as if the forward had returned the
     probabilities p = P(logits / tau) instead of the sample:  dL/dlogits = J_P(logits / tau)^T g / tau."""
@@ -364,9 +359,9 @@ class Sample(Function):
     ``K`` conditional noises from ``rng`` in the backward pass).
     """
     name = "sample"
-    rules = {"zero": _true_gradient, "straight_through": _straight_through,
+    rules = {"zero": zero_gradient, "straight_through": _straight_through,
              "straight_through_gumbel": _straight_through_gumbel, "reinmax": _reinmax, "gumbel_rao": _gumbel_rao}
-    backward = staticmethod(_true_gradient)
+    backward = staticmethod(zero_gradient)
 
     @staticmethod
     def forward(ctx, logits, noise, distribution, tau=1.0, rng=None, K=1):
@@ -633,8 +628,8 @@ def _samples_and_costs(op, distribution, parameters, samples, cost, cost_name="c
     """``samples`` and ``cost`` as arrays of the parameters' dtype, checked: hard samples (finite
     for a normal) to which the parameters broadcast, one cost per sample (a prefix of the samples' shape)."""
     dtype = parameters[0].dtype
-    samples = np.asarray(samples.data if isinstance(samples, Tensor) else samples, dtype=dtype)
-    cost = np.asarray(cost.data if isinstance(cost, Tensor) else cost, dtype=dtype)
+    samples = as_array(samples, dtype=dtype)
+    cost = as_array(cost, dtype=dtype)
     event_axes = 1 if distribution is Categorical else 0
     if cost.ndim < 1 or cost.ndim > samples.ndim - event_axes or cost.shape != samples.shape[:cost.ndim]:
         raise ValueError(f"{op}: {cost_name} of shape {cost.shape} must be one {cost_name} per sample, a leading "
@@ -789,7 +784,7 @@ def rebar_loss(logits, samples, cost, eta=1.0):
     if not isinstance(cost, Tensor) or (logits.requires_grad and not cost.requires_grad):
         raise ValueError(f"{op}: cost must be a Tensor computed with Tensor ops from the samples, so that the "
                          f"relaxed samples differentiate; got a {type(cost).__name__} without a graph")
-    values = samples.data if isinstance(samples, Tensor) else np.asarray(samples)
+    values = as_array(samples)
     if values.shape[0] % 3 or not _has_sample_axis((logits,), values):
         raise ValueError(f"{op}: samples of shape {values.shape} must be REBAR's three groups along axis 0 (hard, "
                          f"relaxed, conditional relaxed; logits of shape {logits.shape} constant along it): draw "

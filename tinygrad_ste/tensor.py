@@ -28,7 +28,7 @@ import numpy as np
 from . import ops
 from .function import no_grad
 
-__all__ = ["Tensor", "as_tensor", "sum_to_shape", "topological_order"]
+__all__ = ["Tensor", "as_tensor", "as_array", "sum_to_shape", "topological_order"]
 
 # Operands of + - * that get a one-input op (bool is left to _lift: True is not a float).
 _PYTHON_NUMBERS = (int, float)
@@ -304,7 +304,7 @@ class Tensor:
                                  f"gradient dL/d(output) of that shape, e.g. y.backward(np.ones({self.shape}))")
             gradient = np.ones_like(self.data)
         else:
-            gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            gradient = as_array(gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward: seed gradient has shape {gradient.shape}, output has shape {self.shape}")
         if self.node is None:   # a leaf: d self / d self = 1
@@ -403,7 +403,7 @@ def sum_to_shape(grad, like, op_name):
     dL/dx = sum of dL/dy over axis 0 and over axis 2 (kept as length 1).
     A Tensor returned by a backward rule is accepted: its data is used.
     """
-    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+    grad = as_array(grad)
     shape, given = like.shape, grad.shape
     if given != shape:
         leading = grad.ndim - len(shape)   # axes that broadcasting prepended
@@ -438,6 +438,14 @@ def _accumulate(leaf, grad):
 def as_tensor(x):
     """``x`` itself if it is a Tensor, else a new constant Tensor of it."""
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def as_array(x, dtype=None):
+    """The NumPy array behind ``x``: a Tensor's ``data`` (not copied), or ``numpy.asarray(x)``.
+
+    For arguments that carry no gradient (targets, indices, masks, costs), which may come
+    as Tensors, arrays or lists alike; ``dtype`` converts when given."""
+    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=dtype)
 
 
 def _plain_index(index):
