@@ -49,8 +49,8 @@ from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summ
                       train_best_fixed_cell, train_glimpse_model)
 from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
 from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
-from .bernoulli_vae import (VAE_ESTIMATORS, BernoulliVAE, BernoulliVAEResult, logit_gradient_variance,
-                            train_bernoulli_vae)
+from .bernoulli_vae import (VAE_ESTIMATORS, BernoulliVAE, BernoulliVAEResult, benchmark_table,
+                            logit_gradient_variance, run_benchmark, train_bernoulli_vae)
 
 __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
@@ -62,4 +62,5 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"
            "compare_glimpse_choices", "summarize_glimpse_runs",
            "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
            "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae",
-           "VAE_ESTIMATORS", "BernoulliVAE", "BernoulliVAEResult", "logit_gradient_variance", "train_bernoulli_vae"]
+           "VAE_ESTIMATORS", "BernoulliVAE", "BernoulliVAEResult", "logit_gradient_variance", "train_bernoulli_vae",
+           "run_benchmark", "benchmark_table"]

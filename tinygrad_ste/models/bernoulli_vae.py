@@ -21,7 +21,8 @@ from ..tensor import Tensor
 from .gaussian_vae import binarized_digits
 from .training import PIXELS, train_epochs
 
-__all__ = ["BernoulliVAE", "BernoulliVAEResult", "train_bernoulli_vae", "logit_gradient_variance", "VAE_ESTIMATORS"]
+__all__ = ["BernoulliVAE", "BernoulliVAEResult", "train_bernoulli_vae", "logit_gradient_variance", "run_benchmark",
+           "benchmark_table", "VAE_ESTIMATORS"]
 
 # name -> what trains the encoder; every one spends the same number of decoder evaluations per image and step
 VAE_ESTIMATORS = {
@@ -210,3 +211,23 @@ def train_bernoulli_vae(estimator="disarm", latents=32, hidden=64, evaluations=6
     elbo, log_likelihood = model.evaluate(test_images, np.random.default_rng(10_000 + seed))
     return BernoulliVAEResult(model=model, history=history, test_elbo=elbo, test_log_likelihood=log_likelihood,
                               gradient_variance=variances, cpu_seconds=epoch_counter["cpu"], options=options)
+
+
+def run_benchmark(estimators=tuple(VAE_ESTIMATORS), seeds=(0, 1, 2), **settings):
+    """Train :func:`train_bernoulli_vae` with every estimator and seed; returns ``{estimator: [result per seed]}``.
+
+    ``settings`` go to every run (epochs, latents, evaluations, ...), so the runs differ only in the
+    estimator and the seed: the same initial weights and test draws for one seed, whatever the estimator.
+    The lesson and the figure both call this, with their own epochs.
+    """
+    return {estimator: [train_bernoulli_vae(estimator, seed=seed, **settings) for seed in seeds]
+            for estimator in estimators}
+
+
+def benchmark_table(runs):
+    """Per estimator: (test ELBO (seeds, items), importance-sampled log-likelihood (seeds, items), final
+    logit-gradient variance per seed, CPU seconds per seed): the arrays that paired comparisons take."""
+    return {estimator: (np.array([r.test_elbo for r in results]), np.array([r.test_log_likelihood for r in results]),
+                        np.array([r.gradient_variance[-1][1] if r.gradient_variance else np.nan for r in results]),
+                        np.array([r.cpu_seconds for r in results]))
+            for estimator, results in runs.items()}
