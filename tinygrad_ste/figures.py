@@ -34,10 +34,11 @@ from . import discrete, viz  # noqa: E402
 from .data import cluttered_digits, load_digits  # noqa: E402
 from .estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
                          normal_variance_sweep)
+from . import compare  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, codebook_rate_distortion, compare_glimpse_choices, glimpse,  # noqa: E402
-                     kmeans_bound, train_at_equal_bits, train_binary_network,
+from .models import (EQUAL_BITS, VAE_ESTIMATORS, benchmark_table, codebook_rate_distortion,  # noqa: E402
+                     compare_glimpse_choices, glimpse, kmeans_bound, run_benchmark, train_at_equal_bits, train_binary_network,
                      train_categorical_autoencoder, train_compression_autoencoder, train_dvae, train_gaussian_vae,
                      train_glimpse_model, train_vq_autoencoder)
 from .entropy import EntropyBottleneck  # noqa: E402
@@ -527,6 +528,42 @@ def dvae_soft_hard_gap(quick):
                  "dVAE: final tau": history["tau"][-1], "positions": settings["positions"],
                  "codes": settings["num_codes"], "tau at the start": dvae.options["tau_start"],
                  "epochs": settings["epochs"], "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
+
+
+@figure
+def bernoulli_vae_benchmark(quick):
+    """The discrete-VAE benchmark of lesson 12, longer: every estimator, 5 seeds x 20 epochs."""
+    settings = dict(latents=8, hidden=16, epochs=1) if quick else dict(epochs=20)
+    seeds = (0, 1) if quick else (0, 1, 2, 3, 4)
+    table = benchmark_table(run_benchmark(seeds=seeds, variance_every=settings["epochs"], **settings))
+    names = list(table)
+    labels = [VAE_ESTIMATORS[name] for name in names]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    means = np.array([table[name][1].mean() for name in names])
+    left.barh(labels, means, color="tab:blue")
+    left.set_xlim(means.min() - 0.3, means.max() + 0.1)
+    left.set_xlabel("test log-likelihood estimate (nats per image, higher is better)")
+    right.barh(labels, [table[name][2].mean() for name in names], color="tab:orange")
+    right.set_xscale("log")
+    right.set_xlabel("gradient variance at the logits, end of training (log scale)")
+    right.set_yticks(range(len(names)), [""] * len(names))
+    fig.suptitle(f"32 Bernoulli latents, 6 decoder evaluations per image and step, {len(seeds)} seeds x "
+                 f"{settings['epochs']} epochs")
+    fig.tight_layout()
+    variance_ratio = {pair: float(np.exp(compare.across_seeds(np.log(table[pair[0]][2]), np.log(table[pair[1]][2])).mean))
+                      for pair in [("rebar", "reinforce_loo"), ("gumbel_rao", "straight_through_gumbel"),
+                                   ("disarm", "reinforce_loo")]}
+    vimco = compare.paired(table["vimco"][1], table["reinforce_loo"][1])
+    disarm = compare.paired(table["disarm"][1], table["reinforce_loo"][1])
+    # in the caption's order, settings included
+    return fig, {"latents": 32 if not quick else settings["latents"], "evaluations": 6, "seeds": len(seeds),
+                 "epochs": settings["epochs"], "lesson seeds": 3, "lesson epochs": 5, "importance samples": 100,
+                 "REBAR / REINFORCE variance": variance_ratio["rebar", "reinforce_loo"],
+                 "Gumbel-Rao / straight-through Gumbel variance": variance_ratio["gumbel_rao", "straight_through_gumbel"],
+                 "DisARM / REINFORCE variance": variance_ratio["disarm", "reinforce_loo"],
+                 "DisARM - REINFORCE log p(x)": disarm.mean, "DisARM - REINFORCE SE": disarm.se,
+                 "VIMCO samples": 6, "VIMCO - REINFORCE log p(x)": vimco.mean, "VIMCO - REINFORCE SE": vimco.se,
+                 "best log p(x)": float(means.max()), "worst log p(x)": float(means.min())}
 
 
 def main(argv=None):

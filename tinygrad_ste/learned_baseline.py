@@ -103,4 +103,4 @@ class LearnedBaseline:
         self.steps += 1
 
     def __repr__(self):
-        return f"LearnedBaseline(in_features={self.in_features}, steps={self.steps})"
+        return f"LearnedBaseline(in_features={self.in_features})"
