@@ -6,17 +6,17 @@ from tinygrad_ste import Tensor, gradcheck
 from tinygrad_ste.data import load_digits
 from tinygrad_ste.discrete import ternarize
 from tinygrad_ste.models import (EQUAL_BITS, BinaryLinear, BinaryNetwork, CategoricalAutoencoder, VQAutoencoder,
-                                 kmeans_bound, kmeans_reconstruction_mse, train_binary_network,
+                                 kmeans_baseline, kmeans_reconstruction_mse, train_binary_network,
                                  train_categorical_autoencoder, train_vq_autoencoder)
 
 
-def test_kmeans_bound_improves_with_more_codes_and_beats_the_mean_image():
+def test_kmeans_baseline_improves_with_more_codes_and_beats_the_mean_image():
     train_images, _ = load_digits("train")
     test_images, _ = load_digits("test")
     mean_image_mse = ((test_images - train_images.mean(axis=0)) ** 2).mean()
-    bounds = [kmeans_reconstruction_mse(k) for k in (1, 16, 64)]
-    assert bounds[0] == pytest.approx(mean_image_mse, rel=1e-9), "one centre is the mean image"
-    assert bounds[0] > bounds[1] > bounds[2]
+    baselines = [kmeans_reconstruction_mse(k) for k in (1, 16, 64)]
+    assert baselines[0] == pytest.approx(mean_image_mse, rel=1e-9), "one centre is the mean image"
+    assert baselines[0] > baselines[1] > baselines[2]
 
 
 @pytest.mark.parametrize("options", [dict(), dict(rule="rotation", ema=True, kmeans_init=True)])
@@ -37,7 +37,7 @@ def test_vq_autoencoder_runs_reproduce():
     assert first.history == second.history and first.test_mse == second.test_mse
 
 
-def test_default_vq_autoencoder_beats_the_kmeans_bound_with_few_dead_codes():
+def test_default_vq_autoencoder_beats_the_kmeans_baseline_with_few_dead_codes():
     result = train_vq_autoencoder()
     assert result.test_mse < 0.8 * result.kmeans_mse
     assert result.dead_fraction <= 0.1
@@ -113,9 +113,9 @@ def test_xnor_binary_activations_are_gradchecked_with_the_true_gradient():
     assert gradcheck(model, [x])
 
 
-def test_kmeans_bound_is_capped_at_the_training_images():
-    assert kmeans_bound(6) == (kmeans_reconstruction_mse(64), 64)
-    assert kmeans_bound(24) == kmeans_bound(40) == (kmeans_reconstruction_mse(1438), 1438)
+def test_kmeans_baseline_is_capped_at_the_training_images():
+    assert kmeans_baseline(6) == (kmeans_reconstruction_mse(64), 64)
+    assert kmeans_baseline(24) == kmeans_baseline(40) == (kmeans_reconstruction_mse(1438), 1438)
 
 
 def test_equal_bit_budgets_hold_the_bits_they_say():

@@ -69,16 +69,24 @@ def test_python_scalars_and_arrays_on_either_side(scalar_side):
         assert gradcheck(fn, [x])
 
 
-@given(shape=small_shapes, c=st.floats(-3, 3), seed=st.integers(0, 2**16))
-def test_a_python_number_added_subtracted_or_multiplied_is_an_op_of_one_input(shape, c, seed):
-    x = leaf(np.random.default_rng(seed), shape)
+@given(shape=small_shapes, c=st.floats(-3, 3).filter(lambda c: abs(c) > 0.1), seed=st.integers(0, 2**16))
+def test_a_python_number_on_either_side_is_a_constant_of_the_op_written(shape, c, seed):
+    x = leaf(np.random.default_rng(seed), shape, 0.5, 2.0)   # away from 0, for c / x
     for fn, op_name in [(lambda x: x + c, "add_constant"), (lambda x: c + x, "add_constant"),
-                        (lambda x: x - c, "add_constant"), (lambda x: x * c, "mul_constant"),
-                        (lambda x: c * x, "mul_constant")]:
+                        (lambda x: x - c, "sub_constant"), (lambda x: c - x, "sub_constant"),
+                        (lambda x: x * c, "mul_constant"), (lambda x: c * x, "mul_constant"),
+                        (lambda x: x / c, "div_constant"), (lambda x: c / x, "div_constant")]:
         y = fn(x)
         assert y.node.function.name == op_name and y.node.parents == [x]
         np.testing.assert_array_equal(y.data, fn(x.data))
         assert gradcheck(fn, [x])
+
+
+def test_an_int_takes_the_route_of_a_float():
+    x = Tensor([0.5, 4.0], requires_grad=True)
+    for fn in [lambda x, c: x - c, lambda x, c: c - x, lambda x, c: x / c, lambda x, c: c / x]:
+        assert fn(x, 2).node.function is fn(x, 2.0).node.function
+        np.testing.assert_array_equal(fn(x, 2).data, fn(x, 2.0).data)
 
 
 def test_a_number_operand_keeps_float32_in_forward_and_backward():

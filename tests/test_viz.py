@@ -56,11 +56,13 @@ def test_draw_graph_names_a_callable_rule_and_shows_scalar_constants_by_value():
     assert "constant = 2" in texts
 
 
-def test_draw_graph_shows_a_number_added_or_multiplied_as_an_op_of_one_input():
+@pytest.mark.parametrize("expression, op_name", [(lambda x: x - 1, "sub_constant"), (lambda x: 1 - x, "sub_constant"),
+                                                  (lambda x: x * 2, "mul_constant"), (lambda x: 2 * x, "mul_constant"),
+                                                  (lambda x: x / 2, "div_constant"), (lambda x: 2 / x, "div_constant")])
+def test_draw_graph_shows_a_number_on_either_side_inside_the_op_written(expression, op_name):
     x = tg.Tensor([0.3], requires_grad=True)
-    texts = box_texts(viz.draw_graph((x - 1.0) * 2.0))
-    assert "add_constant\nbackward: default\nshape (1,)" in texts
-    assert "mul_constant\nbackward: default\nshape (1,)" in texts
+    texts = box_texts(viz.draw_graph(expression(x)))
+    assert f"{op_name}\nbackward: default\nshape (1,)" in texts
     assert not any(t.startswith("constant") for t in texts)
 
 
@@ -103,7 +105,9 @@ def test_one_colour_per_backward_rule_whatever_the_label_says_around_it():
     lines = fig.axes[0].get_lines()
     assert lines[0].get_color() == lines[2].get_color() == viz.RULE_COLOURS["identity"]
     assert lines[2].get_linestyle() == "--"   # the same rule again: dashed
-@pytest.mark.parametrize("low, high, expected", [(0.022, 0.061, ["0.03", "0.04", "0.05", "0.06"]),
+@pytest.mark.parametrize("low, high, expected", [(0.022, 0.061, ["0.025", "0.03", "0.035", "0.04", "0.045", "0.05",
+                                                                    "0.055", "0.06"]),
+                                                  (0.0095, 0.035, ["0.01", "0.015", "0.02", "0.025", "0.03", "0.035"]),
                                                   (3.0, 600.0, ["5", "10", "20", "50", "100", "200", "500"])])
 def test_log_axes_label_plain_numbers_often_enough_to_read_values(low, high, expected):
     fig = viz.plot_curves([1, 2], {"error": [high, low]}, "epoch", "test MSE", "Training", logy=True)

@@ -213,16 +213,33 @@ def test_residual_vq_prefix_uses_the_first_stages_only():
         rvq(Tensor(z), n_quantizers=4)
 
 
-def test_residual_vq_as_a_whole_is_straight_through():
-    """With straight-through stages the sum telescopes: dL/dz = dL/dz_q, as z + detach(z_q - z) gives."""
+def test_residual_vq_passes_the_decoder_gradient_through_every_stage():
+    """Each stage's input moves one-for-one with z (the residuals subtract hard codes), so with
+    straight-through stages dL/dz = Q * dL/dz_q, as vector-quantize-pytorch's ResidualVQ gives."""
     z, codebooks = rvq_problem(2)
     g = np.random.default_rng(3).normal(size=z.shape)
     ours = Tensor(z, requires_grad=True)
     z_q, _, _ = residual_vq(codebooks)(ours)
     z_q.backward(g)
-    theirs = Tensor(z, requires_grad=True)
-    (theirs + (Tensor(z_q.data) - theirs).detach()).backward(g)
-    np.testing.assert_array_equal(ours.grad, theirs.grad)
+    np.testing.assert_array_equal(ours.grad, len(codebooks) * g)
+
+
+def test_residual_vq_later_commitment_losses_pull_the_encoder():
+    """Stage 2's loss, beta * mse(r_2, sg(q_2)) + mse(e_{i_2}, sg(r_2)) with r_2 = z - sg(q_1), sends
+    z the gradient 2 beta (r_2 - q_2) / (N * dim): non-zero, and exactly that."""
+    z, codebooks = rvq_problem(5, n=12, stages=2)
+    beta = 0.25
+    rvq = residual_vq(codebooks, beta=beta)
+    grads = []
+    for stages in (1, 2):   # stage 2's loss alone is the difference of the two totals
+        leaf = Tensor(z, requires_grad=True)
+        _, indices, loss = rvq(leaf, n_quantizers=stages)
+        loss.backward()
+        grads.append(leaf.grad)
+    residual = z - codebooks[0][indices[:, 0]]
+    expected = 2 * beta * (residual - codebooks[1][indices[:, 1]]) / z.size
+    assert np.abs(expected).max() > 1e-3
+    np.testing.assert_allclose(grads[1] - grads[0], expected, rtol=1e-12, atol=1e-15)
 
 
 def test_residual_vq_true_gradient_is_gradchecked():

@@ -7,15 +7,35 @@
     >>> x.grad                                   # d(y^2)/dy = 2y, passed straight to x
     array([0., 4.])
 
-Where things live (each module builds only on those listed before it):
-function.py (Function, rules, no_grad, detect_anomaly) and random.py (manual_seed, the
-library-wide generator) -> tensor.py (Tensor, backward) -> ops.py,
-functional.py (differentiable ops) -> discrete.py (hard ops and their rules) ->
-stochastic.py (sampling and its estimators) -> estimators.py (exact gradients, comparisons)
--> gradcheck.py (central differences) -> module.py, nn.py, vq.py, fsq.py, kmeans.py, optim.py
-(layers, the quantizers, optimizers) -> learned_baseline.py (NVIL's baseline, a small network)
--> data.py, models/ (the digits and the lesson
-models, one module each).
+Layers.  A module imports only from its own layer and the layers above it (lessons, tests and
+benchmarks import from anywhere); ``tests/test_layers.py`` reads this list and checks every
+import of the package against it, so a new module must be added here, to the first layer
+that comes after everything it imports.
+
+1. arrays, random -- NumPy helpers below the engine (stable sigmoid, softmax, one-hot, ...), and
+   the library-wide random generator
+2. function, tensor, ops, convolution -- the engine, read together: ``Function`` and its graph
+   ``Node``, ``Tensor`` and ``backward()``, the differentiable ops (convolution and pooling in
+   a module of their own).  Its one import cycle is deliberate:
+   ops are Functions, ``Function.apply`` makes Tensors, and a Tensor's operators call the ops
+   (``function`` imports ``tensor`` at its end, so either may be loaded first)
+3. functional -- compositions of ops (softmax, cross-entropy, ...), PyTorch's ``F``
+4. discrete -- hard ops (round, sign, one-hot argmax, quantize) and their named rules
+5. stochastic -- sampling and the estimators that differentiate through it
+6. estimators -- exact gradients by enumeration, and comparisons of estimators
+7. gradcheck -- central differences in float64
+8. module, optim -- ``nn.Module``, and the optimizers
+9. kmeans -- k-means(++), which initialises codebooks
+10. vq -- vector quantization layers
+11. fsq -- finite scalar quantization
+12. entropy -- the entropy bottleneck of learned compression
+13. nn, moe, learned_baseline -- the layers, gathered under PyTorch's names, the mixture of experts
+    (built from nn's Linear and MLP, re-exported by nn as ``nn.MixtureOfExperts``), and NVIL's learned
+    baseline for REINFORCE (a small MLP trained by Adam)
+14. data -- the bundled digits
+15. models -- the models the lessons train, one module each
+16. compare, viz, exercises, figures, book -- teaching tools: paired comparisons for every
+    comparative sentence, plots, exercise checks, and the builders of the figures and the book
 """
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed

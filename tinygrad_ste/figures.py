@@ -3,8 +3,8 @@
     python -m tinygrad_ste.figures              # every figure, into figures/
     python -m tinygrad_ste.figures --out /tmp/f --quick staircase
 
-Every figure uses a fixed seed, so rerunning gives the same pictures.  ``--quick`` runs
-with tiny settings (for the tests): same code path, rougher numbers.
+Every figure uses a fixed seed, so rerunning on the same machine gives the same pictures.
+``--quick`` runs with tiny settings (for the tests): same code path, rougher numbers.
 
 Each figure is a function registered with ``@figure`` that returns ``(matplotlib figure,
 numbers)``: ``numbers`` maps a name to each number the README's caption of that figure
@@ -15,11 +15,33 @@ and checks that its n-th number, as printed, is the n-th value rounded to the di
 printed (a percentage is the value times 100); numbers inside `code`, "Lesson N" and "section N"
 are not counted.  A figure whose caption states no number returns ``{}``.
 
+**Captions that survive another machine.**  Training is chaotic: another CPU or BLAS kernel
+moves the last digits of a trained model's error, and sometimes a ranking.  So a caption
+quotes numbers only to the precision a regeneration elsewhere reproduces, and every
+qualitative statement it makes ("X is clearly lower than Y", "noise wins most often") is
+checked by the figure itself on the run it has just made, with its spread:
+
+    difference = compare.paired(a_errors, b_errors)      # per test item, (seeds, items)
+    caption_says(numbers, "X's test MSE is clearly lower than Y's", difference.is_clearly("lower"),
+                 difference=difference)
+
+:func:`caption_says` records the sentence, whether it holds, and the numbers it rests on
+(for a :class:`~tinygrad_ste.compare.PairedDifference`: the difference, its standard error,
+z, the smallest difference it would call clear, items and seeds) under
+``numbers["caption says"]``, so ``numbers.json`` keeps each statement with its evidence and
+a caption may quote them ("3.4 standard errors").  After
+writing every figure asked for, the command exits with an error listing each statement
+that does not hold (the figures and numbers are still written, to be looked at); with
+``--quick`` the statements are recorded but not enforced.  Comparisons follow the wording
+rules of :mod:`tinygrad_ste.compare`: "clearly" is at least 3 standard errors of a paired
+difference, and comparisons of trained models span at least 3 seeds.
+
 Where a lesson computes the same thing, the figure runs the lesson's own settings; where
 it is a larger run, its caption says so and the lesson says how to make it.
 """
 import argparse
 import json
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,28 +52,57 @@ matplotlib.use("Agg")   # files only: never open a window
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from . import discrete, viz  # noqa: E402
+from . import compare, discrete, viz  # noqa: E402
 from .data import cluttered_digits, load_digits  # noqa: E402
 from .estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
                          normal_variance_sweep)
-from . import compare  # noqa: E402
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
 from .models import (EQUAL_BITS, VAE_ESTIMATORS, benchmark_table, codebook_rate_distortion,  # noqa: E402
-                     compare_glimpse_choices, glimpse, kmeans_bound, run_benchmark, train_at_equal_bits, train_binary_network,
+                     compare_glimpse_choices, glimpse, run_benchmark, kmeans_baseline, kmeans_test_errors, train_at_equal_bits, train_binary_network,
                      train_categorical_autoencoder, train_compression_autoencoder, train_dvae, train_gaussian_vae,
                      train_glimpse_model, train_vq_autoencoder)
 from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
+from .models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
+                                         search_architecture, train_architecture)
+from .models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
+from .models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
+from .moe import ROUTERS  # noqa: E402
 
 SEED = 0
 FIGURES = {}   # name -> function(quick) -> (figure, numbers), in the order the lessons meet them
+
+
+STATEMENTS = "caption says"   # the key of numbers[...] under which a figure records its caption's statements
 
 
 def figure(make):
     """Register ``make(quick) -> (figure, numbers)`` under its function name."""
     FIGURES[make.__name__] = make
     return make
+
+
+def caption_says(numbers, sentence, holds, difference=None, **evidence):
+    """Record that the figure's caption says ``sentence``, whether this run supports it, and why.
+
+    ``holds``: the check, on numbers this run computed (for a comparison, e.g.
+    ``difference.is_clearly("lower")``).  ``difference``: the
+    :class:`~tinygrad_ste.compare.PairedDifference` it rests on, if any; its mean, standard
+    error, z, detectable difference (3 SE), items and seeds are recorded.  ``evidence``: any other numbers it rests on.
+    Stored as ``numbers["caption says"][sentence]``; :func:`main` fails when ``holds`` is false.
+    """
+    if difference is not None:
+        evidence = dict(difference=difference.mean, standard_error=difference.se, z=difference.z,
+                        detectable=difference.detectable, items=difference.n_items, seeds=difference.n_seeds,
+                        **evidence)
+    numbers.setdefault(STATEMENTS, {})[sentence] = {"holds": bool(holds),
+                                                    **{key: float(value) for key, value in evidence.items()}}
+
+
+def failed_statements(numbers):
+    """The sentences of ``numbers["caption says"]`` that the run did not support."""
+    return [sentence for sentence, record in numbers.get(STATEMENTS, {}).items() if not record["holds"]]
 
 
 @figure
@@ -168,25 +219,62 @@ def estimator_training(quick):
     return fig, numbers
 
 
+SEEDS = (0, 1, 2)   # the seeds of every figure that compares trained models
+
+BINARY_RUNS = {"real weights": dict(rule=None),
+               "binary weights, identity": dict(rule="identity"),
+               "binary weights, clipped": dict(rule="clipped"),
+               "binary weights + activations, identity": dict(rule="identity", binarize_activations=True),
+               "binary weights + activations, clipped": dict(rule="clipped", binarize_activations=True),
+               "XNOR-Net weights": dict(rule="identity", weights="xnor"),
+               "ternary (TWN)": dict(rule="identity", weights="ternary"),
+               "XNOR-Net (+ scaled binary activations)": dict(rule="clipped", binarize_activations=True,
+                                                              weights="xnor")}
+
+
+@lru_cache(maxsize=None)
+def _binary_runs(quick):
+    """Lesson 4's classifiers, with its settings and seeds: ``{label: [result per seed]}`` (trained once per process)."""
+    settings = dict(epochs=2, hidden=16) if quick else dict(hidden=128, epochs=15)   # lesson 4's settings
+    return {label: [train_binary_network(**options, **settings, seed=seed) for seed in SEEDS]
+            for label, options in BINARY_RUNS.items()}
+
+
+def _test_correct(results):
+    """Per-image test correctness (1 or 0) of one classifier trained with several seeds: (seeds, test images)."""
+    return np.stack([r.test_correct for r in results])
+
+
+NEGLIGIBLE_ACCURACY = 0.02   # an accuracy gap under 2 points is one the lessons call negligible
+
+
 @figure
 def binary_network(quick):
-    """Training accuracy of BinaryConnect / BinaryNet against the same network with real weights:
-    exactly the five runs of lesson 4, section 3."""
-    settings = dict(epochs=2, hidden=16) if quick else dict(hidden=128, epochs=15)   # lesson 4's settings
-    runs = {"real weights": dict(rule=None),
-            "binary weights, identity": dict(rule="identity"),
-            "binary weights, clipped": dict(rule="clipped"),
-            "binary weights + activations, identity": dict(rule="identity", binarize_activations=True),
-            "binary weights + activations, clipped": dict(rule="clipped", binarize_activations=True)}
-    results = {label: train_binary_network(**options, **settings, seed=SEED) for label, options in runs.items()}
-    epochs = np.arange(1, settings["epochs"] + 1)
-    drawn = viz.plot_curves(epochs, {f"{label}: test {r.test_accuracy:.1%}": r.history["accuracy"]
-                                     for label, r in results.items()},
-                            "epoch", "training accuracy", f"Binary networks on the digits (64-{settings['hidden']}-10, "
-                                                          "Adam); the identity curve hides under the clipped one")
-    numbers = {"hidden": settings["hidden"], "epochs": settings["epochs"]}
-    numbers.update({f"{label}: test accuracy": r.test_accuracy for label, r in results.items()
+    """Training accuracy of BinaryConnect / BinaryNet against the same network with real weights
+    (mean over lesson 4's seeds): exactly the runs of lesson 4, section 3."""
+    runs = {label: results for label, results in _binary_runs(quick).items() if label in list(BINARY_RUNS)[:5]}
+    first = runs["real weights"][0].options
+    accuracy = {label: float(_test_correct(results).mean()) for label, results in runs.items()}
+    drawn = viz.plot_curves(np.arange(1, first["epochs"] + 1),
+                            {f"{label}: test {accuracy[label]:.1%}": np.mean([r.history["accuracy"] for r in results],
+                                                                              axis=0)
+                             for label, results in runs.items()},
+                            "epoch", "training accuracy",
+                            f"Binary networks on the digits (64-{first['hidden']}-10, Adam, mean of {len(SEEDS)} "
+                            "seeds); the identity curve hides under the clipped one")
+    numbers = {"hidden": first["hidden"], "epochs": first["epochs"], "seeds": len(SEEDS)}
+    numbers.update({f"{label}: test accuracy": value for label, value in accuracy.items()
                     if label != "binary weights, clipped"})   # the caption states it once: it equals identity's
+    same = all(identity.history == clipped.history for identity, clipped in
+               zip(runs["binary weights, identity"], runs["binary weights, clipped"]))
+    caption_says(numbers, "binary weights: the identity and clipped rules give the very same run in every seed", same)
+    real = compare.paired(_test_correct(runs["real weights"]), _test_correct(runs["binary weights, identity"]))
+    caption_says(numbers, "real weights and binary weights cannot be told apart", real.is_tie(NEGLIGIBLE_ACCURACY),
+                 real, negligible=NEGLIGIBLE_ACCURACY)
+    activations = compare.paired(_test_correct(runs["binary weights + activations, clipped"]),
+                                 _test_correct(runs["binary weights + activations, identity"]))
+    caption_says(numbers, "binary activations: the clipped rule is not clearly ahead of the identity rule, nor behind",
+                 abs(activations.z) < compare.CLEARLY, activations)
     return drawn, numbers
 
 
@@ -200,126 +288,188 @@ def zero_weight_fraction(model):
 
 @figure
 def ternary_xnor(quick):
-    """Test accuracy of ternary (TWN) and XNOR-Net weights beside BinaryConnect and real weights."""
-    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=20)
-    runs = {"real weights": dict(rule=None),
-            "BinaryConnect (sign)": dict(rule="identity"),
-            "XNOR-Net weights": dict(rule="identity", weights="xnor"),
-            "ternary (TWN)": dict(rule="identity", weights="ternary"),
-            "BinaryNet (+ binary activations)": dict(rule="clipped", binarize_activations=True),
-            "XNOR-Net (+ scaled binary activations)": dict(rule="clipped", binarize_activations=True, weights="xnor")}
-    results = {label: train_binary_network(**options, **settings, seed=SEED) for label, options in runs.items()}
-    zeros = zero_weight_fraction(results["ternary (TWN)"].model)
-    bars = {(f"{label}, {zeros:.0%} zeros" if label == "ternary (TWN)" else label): r.test_accuracy
-            for label, r in results.items()}
+    """Test accuracy of ternary (TWN) and XNOR-Net weights beside BinaryConnect and real weights: lesson 4's
+    runs, mean over its seeds."""
+    shown = {"real weights": "real weights", "BinaryConnect (sign)": "binary weights, identity",
+             "XNOR-Net weights": "XNOR-Net weights", "ternary (TWN)": "ternary (TWN)",
+             "BinaryNet (+ binary activations)": "binary weights + activations, clipped",
+             "XNOR-Net (+ scaled binary activations)": "XNOR-Net (+ scaled binary activations)"}
+    runs = {label: _binary_runs(quick)[run] for label, run in shown.items()}
+    correct = {label: _test_correct(results) for label, results in runs.items()}
+    zeros = float(np.mean([zero_weight_fraction(r.model) for r in runs["ternary (TWN)"]]))
+    bars = {(f"{label}, {zeros:.0%} zeros" if label == "ternary (TWN)" else label): c.mean()
+            for label, c in correct.items()}
+    epochs = runs["real weights"][0].options["epochs"]
     drawn = viz.plot_bars(bars, "test accuracy", "Quantized weights on the 8x8 digits (64-128-10, Adam, "
-                          f"{settings['epochs']} epochs)", fmt="{:.1%}", ylim=(0.8, 1.0))
-    return drawn, {**{f"{label}: test accuracy": r.test_accuracy for label, r in results.items()},
-                   "ternary (TWN): zero weights": zeros,
-                   # settings the caption states
-                   "ternary levels -1, 0, +1": 3, "epochs": settings["epochs"],
-                   "one test image": 1 / len(load_digits("test")[0]),
-                   "threshold / mean |W|": discrete.ternary_threshold_and_scale(np.ones(4))[0].item()}
+                          f"{epochs} epochs, mean of {len(SEEDS)} seeds)", fmt="{:.1%}", ylim=(0.8, 1.0))
+    numbers = {**{f"{label}: test accuracy": float(c.mean()) for label, c in correct.items()},
+               "ternary (TWN): zero weights": zeros,
+               # settings the caption states
+               "ternary levels -1, 0, +1": 3, "epochs": epochs, "seeds": len(SEEDS),
+               "test images": len(load_digits("test")[0]),
+               "threshold / mean |W|": discrete.ternary_threshold_and_scale(np.ones(4))[0].item()}
+    weights = ["real weights", "BinaryConnect (sign)", "XNOR-Net weights", "ternary (TWN)"]
+    gaps = {(a, b): compare.paired(correct[a], correct[b]) for i, a in enumerate(weights) for b in weights[i + 1:]}
+    largest = max(gaps, key=lambda pair: abs(gaps[pair].z))
+    caption_says(numbers, "no gap between real, BinaryConnect, XNOR-Net and ternary weights is clear (3 SE); "
+                          f"the largest is {largest[0]} minus {largest[1]}",
+                 all(abs(gap.z) < compare.CLEARLY for gap in gaps.values()), gaps[largest])
+    for kind in ["XNOR-Net weights", "ternary (TWN)"]:
+        gap = gaps["BinaryConnect (sign)", kind]
+        caption_says(numbers, f"{kind} and BinaryConnect cannot be told apart", gap.is_tie(NEGLIGIBLE_ACCURACY), gap,
+                     negligible=NEGLIGIBLE_ACCURACY)
+    return drawn, numbers
+
+
 
 
 @lru_cache(maxsize=None)
 def _vq_runs(quick):
-    """The three VQ autoencoders of lesson 5, with its settings; the VQ figures share them (trained once per process)."""
+    """The three VQ autoencoders of lesson 5, with its settings and seeds: ``{label: [result per seed]}``;
+    the VQ figures share them (trained once per process)."""
     settings = dict(num_codes=16, codes_per_image=8, code_dim=8, hidden=16, epochs=1) if quick else \
         dict(num_codes=128, codes_per_image=8, code_dim=8, hidden=64, epochs=40)   # lesson 5, section 2
-    return {"straight-through + restart": train_vq_autoencoder(rule="identity", **settings, seed=SEED),
-            "straight-through, no restart": train_vq_autoencoder(rule="identity", restart_after=None, **settings,
-                                                                 seed=SEED),
-            "rotation trick + restart": train_vq_autoencoder(rule="rotation", **settings, seed=SEED)}
+    variants = {"straight-through + restart": dict(rule="identity"),
+                "straight-through, no restart": dict(rule="identity", restart_after=None),
+                "rotation trick + restart": dict(rule="rotation")}
+    return {label: [train_vq_autoencoder(**options, **settings, seed=seed) for seed in SEEDS]
+            for label, options in variants.items()}
+
+
+def _test_errors(results):
+    """Per-image test errors of one model trained with several seeds: (seeds, test images)."""
+    return np.stack([r.test_errors for r in results])
 
 
 @figure
 def vq_training(quick):
-    """Reconstruction error per epoch of the three VQ autoencoders, against the k-means bound."""
+    """Reconstruction error per epoch of the three VQ autoencoders (mean over seeds), against the k-means baseline."""
     runs = _vq_runs(quick)
-    first = next(iter(runs.values()))
-    epochs = np.arange(1, first.options["epochs"] + 1)
-    return viz.plot_curves(epochs, {f"{label} (test {r.test_mse:.4f})": r.history["reconstruction"]
-                                    for label, r in runs.items()},
-                           "epoch", "reconstruction MSE (training batches)",
-                           f"VQ autoencoder, {first.options['codes_per_image']} codes per image from "
-                           f"{first.options['num_codes']}, against one code per image", logy=True, markers=False,
-                           reference=(f"k-means, {first.options['num_codes']} centres (test {first.kmeans_mse:.4f})",
-                                      first.kmeans_mse)), \
-        {"codes per image": first.options["codes_per_image"], "codes": first.options["num_codes"],
-         "epochs": first.options["epochs"], "rotation trick + restart: test MSE": runs["rotation trick + restart"].test_mse,
-         "straight-through + restart: test MSE": runs["straight-through + restart"].test_mse,
-         "straight-through, no restart: test MSE": runs["straight-through, no restart"].test_mse,
-         "k-means: test MSE": first.kmeans_mse}
+    first = runs["straight-through + restart"][0]
+    codes, epochs = first.options["num_codes"], first.options["epochs"]
+    kmeans_errors = kmeans_test_errors(codes, SEED)
+    drawn = viz.plot_curves(np.arange(1, epochs + 1),
+                            {f"{label} (test {np.mean([r.test_mse for r in rs]):.4f})":
+                             np.mean([r.history["reconstruction"] for r in rs], axis=0) for label, rs in runs.items()},
+                            "epoch", "reconstruction MSE (training batches)",
+                            f"VQ autoencoder, {first.options['codes_per_image']} codes per image from {codes}, "
+                            f"against one code per image (mean of {len(SEEDS)} seeds)", logy=True, markers=False,
+                            reference=(f"k-means, {codes} centres (test {kmeans_errors.mean():.4f})",
+                                       kmeans_errors.mean()))
+    numbers = {"codes per image": first.options["codes_per_image"], "codes": codes, "epochs": epochs,
+               "seeds": len(SEEDS)}
+    numbers.update({f"{label}: test MSE": float(_test_errors(rs).mean()) for label, rs in runs.items()})
+    numbers["k-means: test MSE"] = float(kmeans_errors.mean())
+    for label, rs in runs.items():
+        errors = _test_errors(rs)
+        versus_kmeans = compare.paired(errors, np.broadcast_to(kmeans_errors, errors.shape))
+        caption_says(numbers, f"{label}: test MSE clearly lower than k-means's", versus_kmeans.is_clearly("lower"),
+                     versus_kmeans)
+    rotation = compare.paired(_test_errors(runs["rotation trick + restart"]),
+                              _test_errors(runs["straight-through + restart"]))
+    caption_says(numbers, "the rotation trick's test MSE is clearly lower than straight-through's",
+                 rotation.is_clearly("lower"), rotation)
+    restart = compare.paired(_test_errors(runs["straight-through + restart"]),
+                             _test_errors(runs["straight-through, no restart"]))
+    caption_says(numbers, "restarts lower the test MSE on average, but not clearly", restart.mean < 0 and not
+                 restart.is_clearly("lower"), restart)
+    return drawn, numbers
 
 
 @figure
 def vq_codebook_usage(quick):
-    """How often each code is chosen on the training set, without and with dead-code restart."""
+    """How often each code is chosen on the training set, without and with dead-code restart (seed 0);
+    unused codes and perplexity over every seed."""
     images = load_digits("train")[0]
     counts, unused, perplexity = {}, {}, {}
     for label in ["straight-through, no restart", "straight-through + restart"]:
-        result = _vq_runs(quick)[label]
-        with no_grad():
-            _, indices, _ = result.model(Tensor(images))
-        usage = np.bincount(indices.ravel(), minlength=result.options["num_codes"])
-        unused[label], perplexity[label] = int((usage == 0).sum()), result.perplexity
-        counts[f"{label}, test perplexity {result.perplexity:.0f}"] = usage
-    restarted = _vq_runs(quick)["straight-through + restart"].options
-    numbers = {"no restart: unused codes": unused["straight-through, no restart"], "codes": restarted["num_codes"],
-               "no restart: test perplexity": perplexity["straight-through, no restart"],
-               "restart after steps": restarted["restart_after"],
-               "restart: unused codes": unused["straight-through + restart"],
-               "restart: test perplexity": perplexity["straight-through + restart"]}
+        results = _vq_runs(quick)[label]
+        usages = []
+        for result in results:
+            with no_grad():
+                _, indices, _ = result.model(Tensor(images))
+            usages.append(np.bincount(indices.ravel(), minlength=result.options["num_codes"]))
+        unused[label] = np.array([(usage == 0).sum() for usage in usages])
+        perplexity[label] = np.array([r.perplexity for r in results])
+        counts[f"{label}, seed {SEED}: test perplexity {results[0].perplexity:.0f}"] = usages[0]
+    restarted = _vq_runs(quick)["straight-through + restart"][0].options
+    no, yes = "straight-through, no restart", "straight-through + restart"
+    numbers = {"no restart: least unused codes": int(unused[no].min()),
+               "no restart: most unused codes": int(unused[no].max()), "codes": restarted["num_codes"],
+               "seeds": len(SEEDS), "no restart: highest test perplexity": float(perplexity[no].max()),
+               "restart after steps": restarted["restart_after"], "restart: most unused codes": int(unused[yes].max()),
+               "restart: lowest test perplexity": float(perplexity[yes].min())}
+    caption_says(numbers, "in every seed, restarts leave fewer unused codes and a higher test perplexity",
+                 bool(np.all(unused[yes] < unused[no]) and np.all(perplexity[yes] > perplexity[no])))
     return viz.plot_code_usage(counts, title="VQ autoencoder: code usage on the training set, "
                                              "without and with dead-code restart"), numbers
 
 
 @figure
 def vq_reconstructions(quick):
-    """Test digits, two VQ autoencoders' reconstructions and the k-means one."""
+    """Test digits, two VQ autoencoders' reconstructions (seed 0) and the k-means one."""
     runs = _vq_runs(quick)
     originals = load_digits("test")[0][:12]
     rows = {"original": originals}
     for label in ["straight-through + restart", "rotation trick + restart"]:
         with no_grad():
-            rows[f"{label}"] = runs[label].model(Tensor(originals))[0].data.clip(0, 1)
-    num_codes = runs["rotation trick + restart"].options["num_codes"]
+            rows[f"{label}"] = runs[label][0].model(Tensor(originals))[0].data.clip(0, 1)
+    num_codes = runs["rotation trick + restart"][0].options["num_codes"]
     centres, _ = kmeans(load_digits("train")[0], num_codes, np.random.default_rng(SEED))
     rows[f"k-means ({num_codes})"] = centres[discrete.nearest_code(originals, centres)]
     return viz.show_images(rows, title="Test digits and their reconstructions"), {}
 
 
+# What mse_vs_bits's caption says of the ranking: (bits, clearly lower, than).
+MSE_VS_BITS_RANKING = ((40, "FSQ", "VQ"), (40, "RVQ", "VQ"))
+
+
 @figure
 def mse_vs_bits(quick):
-    """Test MSE against bits per image: VQ, FSQ and residual VQ at equal bits, and the k-means bound."""
+    """Test MSE against bits per image: VQ, FSQ and residual VQ at equal bits (mean of the seeds), and the
+    k-means baseline."""
     settings = dict(epochs=1, hidden=16) if quick else dict(epochs=60, hidden=128)
-    runs = train_at_equal_bits(**settings, seed=SEED)
-    budgets = sorted(runs)
-    series = {kind: ([runs[b][kind].bits for b in budgets], [runs[b][kind].test_mse for b in budgets])
-              for kind in EQUAL_BITS[budgets[0]]}
-    largest = runs[budgets[-1]]["RVQ"]   # the same model with its first 1, 2, ... stages: 8, 16, ... bits
-    stages = len(largest.stage_mse)
-    rvq_label = f"RVQ ({largest.bits:.0f}-bit model), first q stages"
-    series[rvq_label] = ([largest.bits * q / stages for q in range(1, stages + 1)], largest.stage_mse)
-    bound_bits = budgets if quick else [4, 6, 8, np.log2(1438)] + budgets
-    bounds = {bits: kmeans_bound(bits, SEED)[0] for bits in bound_bits}
-    bound_label = "k-means bound: min(2^bits, 1438 training images) centres"
-    series[bound_label] = (bound_bits, list(bounds.values()))
+    runs = [train_at_equal_bits(**settings, seed=seed) for seed in SEEDS]   # one {budget: {kind: result}} per seed
+    budgets, kinds = sorted(runs[0]), list(EQUAL_BITS[min(EQUAL_BITS)])
+    errors = {(b, kind): _test_errors([run[b][kind] for run in runs]) for b in budgets for kind in kinds}
+    series = {kind: ([runs[0][b][kind].bits for b in budgets], [errors[b, kind].mean() for b in budgets])
+              for kind in kinds}
+    largest = [run[budgets[-1]]["RVQ"] for run in runs]   # the same model with its first 1, 2, ... stages
+    stages, bits = len(largest[0].stage_mse), largest[0].bits
+    stage_mse = np.mean([r.stage_mse for r in largest], axis=0)
+    rvq_label = f"RVQ ({bits:.0f}-bit model), first q stages"
+    series[rvq_label] = ([bits * q / stages for q in range(1, stages + 1)], stage_mse)
+    baseline_bits = budgets if quick else [4, 6, 8, np.log2(1438)] + budgets
+    baselines = {b: kmeans_baseline(b, SEED) for b in baseline_bits}   # (test MSE, centres)
+    baseline_label = "k-means baseline: min(2^bits, 1438 training images) centres"
+    series[baseline_label] = (baseline_bits, [baselines[b][0] for b in baseline_bits])
     drawn = viz.plot_xy(series, "bits per image", "test reconstruction MSE",
-                        f"Digits autoencoders at equal bits ({settings['epochs']} epochs each)", logy=True,
-                        dashed={bound_label, rvq_label})
-    numbers = {f"{kind}, {b} bits: {statistic}": value for b in budgets for kind, r in runs[b].items()
-               for statistic, value in (("test MSE", r.test_mse), ("bits", r.bits), ("perplexity", r.perplexity),
-                                        ("usage", r.usage), ("seconds", r.seconds))}
-    numbers.update({f"k-means bound, {b} bits": bounds[b] for b in budgets})
-    numbers.update({f"RVQ, {budgets[-1]} bits, first {q} stages: test MSE": mse
-                    for q, mse in enumerate(largest.stage_mse, start=1)})
+                        f"Digits autoencoders at equal bits ({settings['epochs']} epochs each, mean of "
+                        f"{len(SEEDS)} seeds)", logy=True, dashed={baseline_label, rvq_label})
+    numbers = {"epochs": settings["epochs"], "seeds": len(SEEDS)}
+    numbers.update({f"{kind}, {b} bits: {statistic}": value for b in budgets for kind in kinds
+                    for statistic, value in (("test MSE", float(errors[b, kind].mean())),
+                                             ("bits", runs[0][b][kind].bits),
+                                             ("perplexity", float(np.mean([run[b][kind].perplexity for run in runs]))))})
+    numbers.update({f"k-means baseline, {b} bits": baselines[b][0] for b in budgets})
+    numbers.update({f"RVQ, {budgets[-1]} bits, first {q} stages: test MSE": float(mse)
+                    for q, mse in enumerate(stage_mse, start=1)})
     training_images = len(load_digits("train")[0])   # settings the caption states
-    numbers.update({"epochs": settings["epochs"], "lesson epochs": 20, "training images": training_images,
+    numbers.update({"lesson epochs": 20, "training images": training_images,
                     "log2 training images": float(np.log2(training_images)),
                     f"FSQ, {budgets[-1]} bits: grid points": int(np.prod(EQUAL_BITS[budgets[-1]]["FSQ"]["levels"]))})
+    for b in budgets:
+        kmeans_errors = kmeans_test_errors(baselines[b][1], SEED)
+        for kind in kinds:
+            difference = compare.paired(errors[b, kind], np.broadcast_to(kmeans_errors, errors[b, kind].shape))
+            caption_says(numbers, f"{b} bits: {kind}'s test MSE clearly lower than the k-means baseline's",
+                         difference.is_clearly("lower"), difference)
+    for b, better, worse in MSE_VS_BITS_RANKING:
+        difference = compare.paired(errors[b, better], errors[b, worse])
+        caption_says(numbers, f"{b} bits: {better}'s test MSE clearly lower than {worse}'s",
+                     difference.is_clearly("lower"), difference)
     return drawn, numbers
+
 
 # ------------------------------------------------------------------ learned compression (lesson 7)
 
@@ -341,13 +491,13 @@ def rounding_proxies(quick):
 def rate_distortion(quick):
     """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds), with
     lesson 7's codebook compressors (k-means, VQ, FSQ, residual VQ) on the same axes; the test objective of each run."""
-    proxies, seeds = ("noise", "round", "mixed"), (0, 1)
+    proxies, seeds = ("noise", "round", "mixed"), SEEDS
 
     def objective(r):   # what training minimised, on the test split with true rounding
         return r.test_bits + r.options["lam"] * 64 * r.test_mse
 
     if quick:
-        settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0,)
+        settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0, 1)
         codebooks = dict(kmeans_sizes=(4, 16), vectors_per_image=(1, 2), residual_stages=2, hidden=16, epochs=1)
     else:   # lesson 7 calls codebook_rate_distortion with its defaults: 1, 2, 4 vectors, hidden 64, 20 epochs
         settings, lambdas = dict(latent_channels=16, hidden=128, epochs=40), (3, 10, 30, 100, 300)
@@ -368,11 +518,26 @@ def rate_distortion(quick):
         numbers[f"{proxy}: wins"] = sum(min(proxies, key=lambda p: objective(runs[p, lam, seed])) == proxy
                                         for lam in lambdas for seed in seeds)
     numbers["runs compared"] = len(lambdas) * len(seeds)
+    caption_says(numbers, "the proxy with the lowest test objective changes with lambda",
+                 len({min(proxies, key=lambda p: numbers[f"{p}, lambda={lam}: objective"]) for lam in lambdas}) > 1)
+    for lam, ranking in (("smallest", max), ("largest", min)):   # straight-through rounding: worst, then best
+        chosen_lambda = lambdas[0] if lam == "smallest" else lambdas[-1]
+        objectives = {p: [objective(runs[p, chosen_lambda, seed]) for seed in seeds] for p in proxies}
+        for other in ("noise", "mixed"):
+            difference = compare.across_seeds(objectives["round"], objectives[other])
+            caption_says(numbers, f"at the {lam} lambda, straight-through rounding's mean test objective is "
+                                  f"{'higher' if ranking is max else 'lower'} than {other}'s",
+                         difference.mean > 0 if ranking is max else difference.mean < 0, difference)
     numbers.update({"epochs": settings["epochs"], "lesson VQ epochs": 20})   # settings the caption states
     codebook_curves = codebook_rate_distortion(**codebooks, seed=SEED)
     curves.update(codebook_curves)
     numbers.update({f"{label}, {b:g} bits: test MSE": m for label, (bits, mse) in codebook_curves.items()
                     for b, m in zip(bits, mse)})
+    kmeans_curve = codebook_curves["k-means (log2 K bits)"]
+    caption_says(numbers, "k-means has a lower test MSE than the VQ, FSQ and residual-VQ autoencoders at every rate "
+                          "it reaches", all(mse > np.interp(b, *kmeans_curve) for label, (bits, mses) in
+                                            codebook_curves.items() if not label.startswith("k-means")
+                                            for b, mse in zip(bits, mses) if b <= max(kmeans_curve[0])))
     # The real bitstream of one model against its estimate.
     chosen = runs["mixed", lambdas[len(lambdas) // 2], seeds[0]]
     test_images = Tensor(load_digits("test")[0])
@@ -530,6 +695,80 @@ def dvae_soft_hard_gap(quick):
                  "epochs": settings["epochs"], "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
 
 
+def _paired_correct(runs):
+    """Per-item test scores of several seeds, (seeds, test items), for ``compare.paired``."""
+    return np.array([run.test_correct for run in runs], dtype=float)
+
+
+@figure
+def moe_routing(quick):
+    """Mixture of experts on the digits: accuracy and load of each router, with and without load balancing."""
+    seeds, epochs = ((0,), 2) if quick else ((0, 1, 2, 3, 4), 12)
+    balanced = {router: [train_mixture_of_experts(router, balance=1.0, epochs=epochs, seed=s) for s in seeds]
+                for router in ROUTERS}
+    unbalanced = {router: [train_mixture_of_experts(router, balance=0.0, epochs=epochs, seed=s) for s in seeds]
+                  for router in ROUTERS[1:]}
+    fig, (accuracy_ax, entropy_ax) = plt.subplots(1, 2, figsize=(12, 4))
+    labels = [ROUTER_LABELS[r].replace(", ", "\n").replace(" (", "\n(") for r in ROUTERS]
+    positions = np.arange(len(ROUTERS))
+    for offset, runs, name in ((-0.2, balanced, "load balancing on"), (0.2, unbalanced, "off")):
+        present = [i for i, r in enumerate(ROUTERS) if r in runs]
+        accuracy_ax.bar(positions[present] + offset, [np.mean([x.test_accuracy for x in runs[ROUTERS[i]]])
+                                                      for i in present], width=0.4, label=name)
+        entropy_ax.bar(positions[present] + offset, [np.mean([x.load_entropy for x in runs[ROUTERS[i]]])
+                                                     for i in present], width=0.4, label=name)
+    accuracy_ax.set(xticks=positions, xticklabels=labels, ylim=(0.8, 1), ylabel="test accuracy",
+                    title=f"4 experts, mean of {len(seeds)} seeds")
+    entropy_ax.set(xticks=positions, xticklabels=labels, ylabel="load entropy (bits; even load: 2)",
+                   title="How evenly the test images are spread over the experts")
+    accuracy_ax.legend()
+    fig.tight_layout()
+    soft = _paired_correct(balanced["soft"])
+    gaps = {r: compare.paired(soft, _paired_correct(balanced[r])).mean for r in ROUTERS[1:]}
+    return fig, {"seeds": len(seeds), "epochs": epochs,
+                 "soft accuracy": float(np.mean([x.test_accuracy for x in balanced["soft"]])),
+                 "smallest gap to soft": min(gaps.values()), "largest gap to soft": max(gaps.values()),
+                 "largest load entropy without balancing": max(x.load_entropy for runs in unbalanced.values()
+                                                                for x in runs),
+                 "smallest load entropy with balancing": min(np.mean([x.load_entropy for x in balanced[r]])
+                                                             for r in ROUTERS[1:])}
+
+
+@figure
+def architecture_search(quick):
+    """The three searches against random search: architecture-logit trajectories and retrained accuracy."""
+    seeds, steps, epochs = ((0,), 40, 2) if quick else ((0, 1, 2, 3, 4), 300, 10)
+    found = {m: [search_architecture(m, steps=steps, seed=s) for s in seeds] for m in SEARCHES}
+    retrained = {m: [train_architecture(r.architecture, epochs=epochs, seed=s) for s, r in zip(seeds, found[m])]
+                 for m in SEARCHES}
+    fig = viz.plot_architecture_trajectories({SEARCH_LABELS[m]: found[m][0].trajectory for m in SEARCHES[:3]},
+                                             EDGES, OPERATIONS, "softmax(alpha) during the search, seed 0 "
+                                             f"(retrained test accuracy, mean of {len(seeds)} seeds: " + ", ".join(
+                                                 f"{SEARCH_LABELS[m].split(' ')[0]} "
+                                                 f"{np.mean([r.test_accuracy for r in retrained[m]]):.1%}"
+                                                 for m in SEARCHES) + ")", steps_per_record=10)
+    random = _paired_correct(retrained["random"])
+    differences = [compare.paired(_paired_correct(retrained[m]), random) for m in SEARCHES[:3]]
+    return fig, {"seeds": len(seeds), "steps": steps,
+                 "largest |difference| from random search": max(abs(d.mean) for d in differences),
+                 "largest difference detectable": max(d.detectable for d in differences)}
+
+
+@figure
+def bandit_curves(quick):
+    """Learning to classify from a reward alone: test accuracy against rewards (or labels) seen."""
+    seeds, epochs = ((0,), 2) if quick else ((0, 1, 2, 3, 4), 15)
+    runs = {learner: [train_bandit(learner, epochs=epochs, seed=s) for s in seeds] for learner in LEARNERS}
+    curves = {LEARNER_LABELS[learner]: (r[0].feedback_seen, np.mean([x.test_accuracy for x in r], axis=0))
+              for learner, r in runs.items()}
+    fig = viz.plot_xy(curves, "rewards (or labels) seen", "test accuracy",
+                      f"A contextual bandit on the digits (mean of {len(seeds)} seeds)")
+    final = {learner: float(np.mean([x.test_accuracy[-1] for x in r])) for learner, r in runs.items()}
+    return fig, {"seeds": len(seeds), "epochs": epochs, "supervised": final["supervised"],
+                 "no baseline": final["no_baseline"], "moving average": final["moving_average"],
+                 "leave-one-out": final["leave_one_out"]}
+
+
 @figure
 def bernoulli_vae_benchmark(quick):
     """The discrete-VAE benchmark of lesson 12, longer: every estimator, 5 seeds x 20 epochs."""
@@ -550,13 +789,14 @@ def bernoulli_vae_benchmark(quick):
     fig.suptitle(f"32 Bernoulli latents, 6 decoder evaluations per image and step, {len(seeds)} seeds x "
                  f"{settings['epochs']} epochs")
     fig.tight_layout()
-    variance_ratio = {pair: float(np.exp(compare.across_seeds(np.log(table[pair[0]][2]), np.log(table[pair[1]][2])).mean))
-                      for pair in [("rebar", "reinforce_loo"), ("gumbel_rao", "straight_through_gumbel"),
-                                   ("disarm", "reinforce_loo")]}
+    log_variance = {pair: compare.across_seeds(np.log(table[pair[0]][2]), np.log(table[pair[1]][2]))
+                    for pair in [("rebar", "reinforce_loo"), ("gumbel_rao", "straight_through_gumbel"),
+                                 ("disarm", "reinforce_loo")]}
+    variance_ratio = {pair: float(np.exp(difference.mean)) for pair, difference in log_variance.items()}
     vimco = compare.paired(table["vimco"][1], table["reinforce_loo"][1])
     disarm = compare.paired(table["disarm"][1], table["reinforce_loo"][1])
     # in the caption's order, settings included
-    return fig, {"latents": 32 if not quick else settings["latents"], "evaluations": 6, "seeds": len(seeds),
+    numbers = {"latents": 32 if not quick else settings["latents"], "evaluations": 6, "seeds": len(seeds),
                  "epochs": settings["epochs"], "lesson seeds": 3, "lesson epochs": 5, "importance samples": 100,
                  "REBAR / REINFORCE variance": variance_ratio["rebar", "reinforce_loo"],
                  "Gumbel-Rao / straight-through Gumbel variance": variance_ratio["gumbel_rao", "straight_through_gumbel"],
@@ -564,6 +804,14 @@ def bernoulli_vae_benchmark(quick):
                  "DisARM - REINFORCE log p(x)": disarm.mean, "DisARM - REINFORCE SE": disarm.se,
                  "VIMCO samples": 6, "VIMCO - REINFORCE log p(x)": vimco.mean, "VIMCO - REINFORCE SE": vimco.se,
                  "best log p(x)": float(means.max()), "worst log p(x)": float(means.min())}
+    caption_says(numbers, "Gumbel-Rao's variance is clearly lower than straight-through Gumbel's",
+                 log_variance["gumbel_rao", "straight_through_gumbel"].is_clearly("lower"),
+                 difference=log_variance["gumbel_rao", "straight_through_gumbel"])
+    caption_says(numbers, "REBAR's variance is lower than leave-one-out's", variance_ratio["rebar", "reinforce_loo"] < 1,
+                 difference=log_variance["rebar", "reinforce_loo"])
+    caption_says(numbers, "VIMCO's log-likelihood is clearly higher than leave-one-out's", vimco.is_clearly("higher"),
+                 difference=vimco)
+    return fig, numbers
 
 
 def main(argv=None):
@@ -577,16 +825,23 @@ def main(argv=None):
         parser.error(f"unknown figure(s) {', '.join(unknown)}; choose from {', '.join(FIGURES)}")
     args.out.mkdir(parents=True, exist_ok=True)
     numbers_path = args.out / "numbers.json"
-    numbers = json.loads(numbers_path.read_text()) if numbers_path.exists() else {}
+    failures = []
     for name in args.names or FIGURES:
-        drawn, numbers[name] = FIGURES[name](args.quick)
+        drawn, measured = FIGURES[name](args.quick)
         path = args.out / f"{name}.png"
         drawn.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(drawn)
         print(f"wrote {path}")
-        # Written after every figure, so a long run that is stopped keeps what it measured.
+        # Written after every figure, so a long run that is stopped keeps what it measured; read again just
+        # before, so that two runs making different figures into one directory keep each other's numbers.
+        numbers = json.loads(numbers_path.read_text()) if numbers_path.exists() else {}
+        numbers[name] = measured
         numbers_path.write_text(json.dumps({key: numbers[key] for key in FIGURES if key in numbers},
                                            indent=1, default=float) + "\n")
+        failures += [f"{name}: {sentence}: {measured[STATEMENTS][sentence]}" for sentence in failed_statements(measured)]
+    if failures and not args.quick:
+        sys.exit("these caption statements no longer hold on this run (see numbers.json); "
+                 "reword the captions to what the run shows:\n  " + "\n  ".join(failures))
 
 
 if __name__ == "__main__":

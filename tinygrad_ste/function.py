@@ -250,8 +250,6 @@ class Function:
     @classmethod
     def resolve_rule(cls, backward=None):
         """The backward rule this call will use (see the module docstring for the order)."""
-        if backward is None and not _rule_overrides:   # the common case, checked first: it runs for every op
-            return cls.backward
         if backward is None:
             for overrides in reversed(_rule_overrides):
                 if cls.name in overrides:
@@ -278,8 +276,9 @@ class Function:
         tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         needs_grad = tuple([t.requires_grad for t in tensors])
         recording = _grad_enabled and any(needs_grad)
-        rule = None
-        if recording or backward is not None:   # a misspelt rule fails even when no graph is recorded
+        if backward is None and not _rule_overrides:   # the common case, spared a call: it runs for every op
+            rule = cls.backward
+        else:   # resolved even when no graph is recorded, so that a misspelt rule fails
             rule = cls.resolve_rule(backward)
         ctx = Node(cls, tensors, needs_grad, rule)
         try:

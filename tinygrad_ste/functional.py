@@ -7,27 +7,33 @@ Import it the PyTorch way: ``import tinygrad_ste.functional as F``.
 """
 import numpy as np
 
-from . import ops
+from . import convolution, ops
 from .arrays import one_hot_array
 from .tensor import Tensor, as_array, as_tensor
 
-__all__ = ["logsumexp", "softmax", "log_softmax", "cross_entropy", "mse_loss",
+__all__ = ["logsumexp", "logsigmoid", "softmax", "log_softmax", "cross_entropy", "mse_loss",
            "concatenate", "stack", "where", "one_hot",
-           "softplus", "maximum", "minimum", "broadcast_to", "pad", "einsum"]
+           "softplus", "maximum", "minimum", "broadcast_to", "pad", "einsum",
+           "conv2d", "avg_pool2d", "max_pool2d", "upsample"]
 
 
 def logsumexp(x, axis=-1, keepdims=False):
-    """log sum_i exp(x_i) along ``axis``, stable for large x.
+    """log sum_i exp(x_i) over ``axis`` (an int, a list or tuple of ints, or None for all).
 
-    Uses log sum exp(x) = m + log sum exp(x - m) with m = max(x): every exponent is
-    then <= 0, so nothing overflows.  m is detached because the identity holds for any
-    constant m -- its gradient contributions cancel exactly, so we skip computing them.
+    Stable and accurate (``ops.LogSumExp``): with m = max(x), log sum exp(x) = m + log sum
+    exp(x - m), every exponent <= 0 so nothing overflows, and the max's own term 1 goes
+    into a log1p so that a tiny sum is kept.  Its gradient is the softmax over the same axes.
     """
-    x = as_tensor(x)
-    shift = x.data.max(axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)   # a row of all -inf stays -inf, not NaN
-    out = (x - shift).exp().sum(axis=axis, keepdims=True).log() + shift
-    return out if keepdims else out.reshape(np.squeeze(out.data, axis=axis).shape)
+    return ops.LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+
+
+def logsigmoid(x):
+    """log sigmoid(x) = -log(1 + e^-x), the log-probability of a Bernoulli logit (``ops.LogSigmoid``).
+
+    Accurate in both tails: -40 with gradient 1 at x = -40, -4.2e-18 at x = 40.
+    Prefer it to ``x.sigmoid().log()``, which is accurate too but takes two ops.
+    """
+    return ops.LogSigmoid.apply(x)
 
 
 def log_softmax(x, axis=-1):
@@ -40,8 +46,8 @@ def log_softmax(x, axis=-1):
 
 
 def softmax(x, axis=-1):
-    """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``: positive, sums to one."""
-    return log_softmax(x, axis=axis).exp()
+    """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``: positive, sums to one (``ops.Softmax``)."""
+    return ops.Softmax.apply(x, axis=axis)
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -195,3 +201,50 @@ def einsum(subscripts, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     return ops.Einsum.apply(*operands, subscripts=subscripts)
+
+
+# ==================================================================================
+# Images (N, C, H, W): convolution, pooling and upsampling (the ops live in convolution.py).
+# ==================================================================================
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D cross-correlation plus an optional bias, as ``torch.nn.functional.conv2d``.
+
+    x (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,) or None -> (N, C_out,
+    H_out, W_out), H_out = floor((H + 2 padding - kH) / stride) + 1.  ``stride`` and
+    ``padding`` are ints or (height, width) pairs; the padding is zeros.  The product is
+    ``convolution.Conv2d`` (its docstring has the backward); the bias, one number per output
+    channel, is added by broadcasting over (N, H_out, W_out).
+
+        >>> import numpy as np
+        >>> conv2d(np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3)), padding=1).data[0, 0]
+        array([[4., 6., 6., 4.],
+               [6., 9., 9., 6.],
+               [6., 9., 9., 6.],
+               [4., 6., 6., 4.]])
+    """
+    y = convolution.Conv2d.apply(x, weight, stride=stride, padding=padding)
+    if bias is None:
+        return y
+    bias = as_tensor(bias)
+    if bias.shape != (y.shape[1],):
+        raise ValueError(f"conv2d: bias must have shape ({y.shape[1]},), one per output channel, got {bias.shape}")
+    return y + bias.reshape(1, -1, 1, 1)
+
+
+def avg_pool2d(x, kernel_size, stride=None):
+    """Mean over kernel windows of (N, C, H, W), stride defaulting to the kernel (``convolution.AvgPool2d``)."""
+    return convolution.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride)
+
+
+def max_pool2d(x, kernel_size, stride=None):
+    """Max over kernel windows of (N, C, H, W), stride defaulting to the kernel; tied maxima share
+    the gradient equally (``convolution.MaxPool2d``)."""
+    return convolution.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride)
+
+
+def upsample(x, scale_factor=2):
+    """Nearest-neighbour upsampling of (N, C, H, W) to (N, C, s H, s W) (``convolution.Upsample``),
+    as ``torch.nn.functional.interpolate(x, scale_factor=s, mode="nearest")``."""
+    return convolution.Upsample.apply(x, scale_factor=scale_factor)

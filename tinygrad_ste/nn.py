@@ -1,11 +1,12 @@
-"""Layers, in the shape of PyTorch's ``torch.nn``: Linear, Sequential, activations, MLP.
+"""Layers, in the shape of PyTorch's ``torch.nn``: Linear, Conv2d, Upsample, Sequential, activations, MLP.
 
 Every layer is a :class:`~tinygrad_ste.module.Module` (re-exported here as ``nn.Module``):
 its parameters are its Tensor attributes with requires_grad=True.  The quantizers live in
 their own modules and are re-exported here: ``nn.VectorQuantizer`` and ``nn.ResidualVQ``
 (:mod:`tinygrad_ste.vq`), ``nn.FSQ`` (:mod:`tinygrad_ste.fsq`); the entropy bottleneck of
 learned compression lives in :mod:`tinygrad_ste.entropy` and is re-exported as
-``nn.EntropyBottleneck`` (with its ``nn.rate_bits``).
+``nn.EntropyBottleneck`` (with its ``nn.rate_bits``); the mixture of experts with hard routing
+lives in :mod:`tinygrad_ste.moe` and is re-exported as ``nn.MixtureOfExperts``.
 
     >>> import numpy as np
     >>> from tinygrad_ste import Tensor, nn
@@ -17,6 +18,7 @@ learned compression lives in :mod:`tinygrad_ste.entropy` and is re-exported as
 """
 import numpy as np
 
+from . import functional as F
 from .module import Module
 from .random import generator
 from .tensor import Tensor
@@ -24,8 +26,8 @@ from .fsq import FSQ
 from .vq import ResidualVQ, VectorQuantizer
 from .entropy import EntropyBottleneck, rate_bits
 
-__all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer", "ResidualVQ", "FSQ",
-           "EntropyBottleneck", "rate_bits"]
+__all__ = ["Module", "Linear", "Conv2d", "Upsample", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer",
+           "ResidualVQ", "FSQ", "EntropyBottleneck", "rate_bits", "MixtureOfExperts"]
 
 
 class Linear(Module):
@@ -56,6 +58,53 @@ class Linear(Module):
 
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None})"
+
+
+class Conv2d(Module):
+    """y = conv2d(x, weight) + bias: x (N, in_channels, H, W) -> y (N, out_channels, H_out, W_out).
+
+    ``weight`` (out_channels, in_channels, kH, kW) in PyTorch's layout, ``bias``
+    (out_channels,); H_out = floor((H + 2 padding - kH) / stride) + 1 (see
+    :func:`tinygrad_ste.functional.conv2d`).  Both start uniform in [-1/sqrt(fan_in),
+    1/sqrt(fan_in)] with fan_in = in_channels * kH * kW, the number of inputs one output
+    sums, for the reason given in :class:`Linear` (PyTorch's default too).  ``rng`` draws
+    them (None: the library-wide generator, :func:`tinygrad_ste.manual_seed`).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True, *, rng=None):
+        rng = generator(rng, "Conv2d")
+        kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
+        self.stride, self.padding = stride, padding
+        bound = 1 / np.sqrt(in_channels * kernel[0] * kernel[1])
+        self.weight = Tensor(rng.uniform(-bound, bound, (out_channels, in_channels, *kernel)), requires_grad=True)
+        self.bias = Tensor(rng.uniform(-bound, bound, out_channels), requires_grad=True) if bias else None
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{self!r}: input has shape {x.shape}, expected (N, {self.in_channels}, H, W)")
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+
+    def __repr__(self):
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None})")
+
+
+class Upsample(Module):
+    """Nearest-neighbour upsampling by ``scale_factor``: (N, C, H, W) -> (N, C, s H, s W).
+
+    Followed by a :class:`Conv2d`, it is this library's decoder step up in resolution, in
+    place of a transposed convolution (:mod:`tinygrad_ste.convolution` says why).
+    """
+
+    def __init__(self, scale_factor=2):
+        self.scale_factor = scale_factor
+
+    def forward(self, x):
+        return F.upsample(x, self.scale_factor)
+
+    def __repr__(self):
+        return f"Upsample(scale_factor={self.scale_factor})"
 
 
 class Sequential(Module):
@@ -113,3 +162,7 @@ class MLP(Sequential):
                 layers.append(activation())
             layers.append(Linear(fan_in, fan_out, rng=rng))
         super().__init__(*layers)
+
+
+# Last: the mixture of experts builds its experts from Linear and MLP above.
+from .moe import MixtureOfExperts  # noqa: E402

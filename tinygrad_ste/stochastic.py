@@ -90,7 +90,7 @@ import numpy as np
 from .arrays import one_hot_array, sigmoid_array, softmax_array, softmax_backward
 from .discrete import zero_gradient
 from .function import Function
-from .functional import concatenate, log_softmax, logsumexp, softplus, where
+from .functional import concatenate, log_softmax, logsigmoid, logsumexp, where
 from .random import generator
 from .tensor import Tensor, as_array, as_tensor
 
@@ -170,8 +170,12 @@ class Bernoulli(_Discrete):
 
     @staticmethod
     def log_prob(logits, samples):
-        """log p(b) = b * logits - log(1 + e^logits), elementwise (a Tensor, shape of ``samples``)."""
-        return samples * logits - softplus(logits)
+        """log p(b) = log sigmoid((2b - 1) * logits), elementwise (a Tensor, shape of ``samples``).
+
+        The same as b * logits - log(1 + e^logits), but one ``logsigmoid``, accurate in both
+        tails: at logits = 50, log p(1) = -1.9e-22 where the difference form rounds to 0.
+        """
+        return logsigmoid((2 * samples - 1) * logits)
 
     @staticmethod
     def conditional_perturbed(logits, samples, uniform):
@@ -179,18 +183,18 @@ class Bernoulli(_Discrete):
 
         L = log U - log(1 - U) with U ~ Uniform(0, 1) gives b = 1 exactly when U > 1 - p, p = sigmoid(logits);
         so given b, U is uniform on (1 - p, 1) or on (0, 1 - p):  U = (1 - p) + p v  or  U = (1 - p) v,
-        v = ``uniform``.  Written out (log p = -softplus(-logits), log(1 - p) = -softplus(logits)):
+        v = ``uniform``.  Written out (log p = logsigmoid(logits), log(1 - p) = logsigmoid(-logits)):
 
-            b = 1:  z~ = log((1 - p) + p v) + softplus(logits) - log(1 - v)
-            b = 0:  z~ = log v - softplus(-logits) - log(p + (1 - p)(1 - v))
+            b = 1:  z~ = log((1 - p) + p v) - logsigmoid(-logits) - log(1 - v)
+            b = 0:  z~ = log v + logsigmoid(logits) - log(p + (1 - p)(1 - v))
 
         With v held fixed, z~ is a smooth function of the logits: REBAR's conditional
         reparameterization (Tucker et al. 2017, appendix).  logits (S) broadcast against
         samples and uniform (n, *S) -> z~ of the samples' shape.
         """
         logits, p = as_tensor(logits), as_tensor(logits).sigmoid()
-        one = (1 - p + p * uniform).log() + softplus(logits) - np.log1p(-uniform)
-        zero = np.log(uniform) - softplus(-logits) - (p + (1 - p) * (1 - uniform)).log()
+        one = (1 - p + p * uniform).log() - logsigmoid(-logits) - np.log1p(-uniform)
+        zero = np.log(uniform) + logsigmoid(logits) - (p + (1 - p) * (1 - uniform)).log()
         return where(samples > 0.5, one, zero)
 
     @classmethod

@@ -30,7 +30,8 @@ from .function import no_grad
 
 __all__ = ["Tensor", "as_tensor", "as_array", "sum_to_shape", "topological_order"]
 
-# Operands of + - * that get a one-input op (bool is left to _lift: True is not a float).
+# Operands of + - * / that become a constant of a one-input op (bool and NumPy scalars are left
+# to _lift, which gives them the tensor's dtype: True is not a float, np.float64(2) not weak).
 _PYTHON_NUMBERS = (int, float)
 
 
@@ -151,37 +152,26 @@ class Tensor:
             raise TypeError(f"unsupported operand for {symbol}: a Tensor and {type(other).__name__} "
                             f"{other!r:.60}; the other operand must be a Tensor, a number or a numeric array") from None
 
-    # A Python number added, subtracted or multiplied takes a cheaper road: a one-input op
-    # that keeps the number (AddConstant, MulConstant) instead of a constant Tensor for it.
-    def __add__(self, other):
+    # One route per operator, whichever side of it the other operand is on: a Python number
+    # becomes a constant of the operator's one-input op (``x - 1`` and ``1 - x`` are both a
+    # sub_constant, ``2 / x`` a div_constant), anything else an input of its two-input op.
+    def _arithmetic(self, other, op, constant_op, symbol, reflected=False):
+        """``self symbol other``, or ``other symbol self`` when ``reflected`` (``__rsub__`` & co)."""
         if type(other) in _PYTHON_NUMBERS:
-            return ops.AddConstant.apply(self, c=other)
-        return ops.Add.apply(self, self._lift(other, "+"))
+            if reflected:   # the flag is passed only when set: one keyword more costs 3% of an op
+                return constant_op.apply(self, c=other, constant_first=True)
+            return constant_op.apply(self, c=other)
+        other = self._lift(other, symbol)
+        return op.apply(other, self) if reflected else op.apply(self, other)
 
-    def __radd__(self, other):
-        if type(other) in _PYTHON_NUMBERS:
-            return ops.AddConstant.apply(self, c=other)
-        return ops.Add.apply(self._lift(other, "+"), self)
-
-    def __sub__(self, other):
-        if type(other) in _PYTHON_NUMBERS:
-            return ops.AddConstant.apply(self, c=-other)
-        return ops.Sub.apply(self, self._lift(other, "-"))
-
-    def __rsub__(self, other): return ops.Sub.apply(self._lift(other, "-"), self)
-
-    def __mul__(self, other):
-        if type(other) in _PYTHON_NUMBERS:
-            return ops.MulConstant.apply(self, c=other)
-        return ops.Mul.apply(self, self._lift(other, "*"))
-
-    def __rmul__(self, other):
-        if type(other) in _PYTHON_NUMBERS:
-            return ops.MulConstant.apply(self, c=other)
-        return ops.Mul.apply(self._lift(other, "*"), self)
-
-    def __truediv__(self, other): return ops.Div.apply(self, self._lift(other, "/"))
-    def __rtruediv__(self, other): return ops.Div.apply(self._lift(other, "/"), self)
+    def __add__(self, other): return self._arithmetic(other, ops.Add, ops.AddConstant, "+")
+    def __radd__(self, other): return self._arithmetic(other, ops.Add, ops.AddConstant, "+", reflected=True)
+    def __sub__(self, other): return self._arithmetic(other, ops.Sub, ops.SubConstant, "-")
+    def __rsub__(self, other): return self._arithmetic(other, ops.Sub, ops.SubConstant, "-", reflected=True)
+    def __mul__(self, other): return self._arithmetic(other, ops.Mul, ops.MulConstant, "*")
+    def __rmul__(self, other): return self._arithmetic(other, ops.Mul, ops.MulConstant, "*", reflected=True)
+    def __truediv__(self, other): return self._arithmetic(other, ops.Div, ops.DivConstant, "/")
+    def __rtruediv__(self, other): return self._arithmetic(other, ops.Div, ops.DivConstant, "/", reflected=True)
     def __pow__(self, other): return ops.Pow.apply(self, self._lift(other, "**"))
     def __rpow__(self, other): return ops.Pow.apply(self._lift(other, "**"), self)
     def __matmul__(self, other): return ops.MatMul.apply(self, self._lift(other, "@"))
@@ -295,84 +285,95 @@ class Tensor:
         used, so a second ``backward()`` through the same ops raises a RuntimeError.
         ``retain_graph=True`` keeps them, for a second pass through the same graph.
         """
-        if not self.requires_grad:
-            raise ValueError(f"backward: this tensor (shape {self.shape}) does not require grad: no input had "
-                             "requires_grad=True, or it was computed under no_grad() or from .detach()")
-        if gradient is None:
-            if self.data.size != 1:
-                raise ValueError(f"backward: output has shape {self.shape}, not one element; pass the seed "
-                                 f"gradient dL/d(output) of that shape, e.g. y.backward(np.ones({self.shape}))")
-            gradient = np.ones_like(self.data)
-        else:
-            gradient = as_array(gradient, dtype=self.dtype)
-            if gradient.shape != self.shape:
-                raise ValueError(f"backward: seed gradient has shape {gradient.shape}, output has shape {self.shape}")
-        if self.node is None:   # a leaf: d self / d self = 1
-            _accumulate(self, gradient)
-            return
-
-        grads = {self: gradient}   # dL/dt of every tensor t reached so far (keyed by identity), summed over its uses
-        leaves = []                # the leaves among them, written to .grad once at the end
-        node = self.node
+        grads = {self: _seed(self, gradient)}   # dL/dt of every tensor t reached, summed over its uses
+        order = topological_order(self)          # 1. each node before the nodes that made its inputs
         try:
-            # Any overflow, 0/0 or x/0 inside a backward rule raises here, so a
-            # non-finite gradient is reported at the op that made it.
+            # Any overflow, 0/0 or x/0 inside a rule raises, so it is reported at the op that made it.
             with np.errstate(over="raise", divide="raise", invalid="raise"), no_grad():
-                for tensor in topological_order(self):
+                for tensor in order:
                     grad = grads.pop(tensor, None)
                     if grad is None:   # no gradient flowed here (every consumer's rule returned None)
                         continue
+                    if tensor._retains_grad:
+                        _accumulate(tensor, grad)
                     node = tensor.node
-                    if node.saved_tensors is None:
-                        raise RuntimeError(f"backward: the graph through {node.function.name} was already freed by an "
-                                           "earlier backward(); to backpropagate through the same ops again, "
-                                           "call the first one as backward(retain_graph=True)")
-                    if tensor._retains_grad:   # a copy: grad may be the seed, a read-only view, or shared
-                        tensor.grad = np.array(grad) if tensor.grad is None else tensor.grad + grad
-                    input_grads = node.rule(node, grad)   # the node is the op's ctx
-                    if not retain_graph:
-                        node.saved_tensors = None
-                    if type(input_grads) is not tuple:
-                        if input_grads is None:
-                            raise TypeError(f"backward of {node.function.name}: the rule returned None; it must "
-                                            f"return dL/dx for each of the op's {len(node.parents)} input(s) "
-                                            "(did you forget the return statement?)")
-                        input_grads = (input_grads,)
-                    if len(input_grads) != len(node.parents):
-                        raise ValueError(f"backward of {node.function.name}: the rule returned {len(input_grads)} "
-                                         f"gradients for {len(node.parents)} inputs")
-                    for parent, input_grad in zip(node.parents, input_grads):
-                        if input_grad is None or not parent.requires_grad:
-                            continue
-                        # Most gradients already fit their input; skip the call for them (it runs per edge).
-                        data = parent.data
-                        if not (type(input_grad) is np.ndarray and input_grad.shape == data.shape
-                                and input_grad.dtype == data.dtype):
-                            input_grad = sum_to_shape(input_grad, data, node.function.name)
-                        if parent not in grads:
-                            grads[parent] = input_grad
-                            if parent.node is None:
-                                leaves.append(parent)
-                        else:
-                            grads[parent] = grads[parent] + input_grad
-        except FloatingPointError as error:
-            raise ValueError(f"backward of {node.function.name}: the gradient became non-finite ({error}); "
-                             f"input shapes: {[p.shape for p in node.parents]}{_made_at(node)}") from None
-        except (ValueError, TypeError, IndexError, RuntimeError) as error:
-            if getattr(node, "called_at", None) is None or type(error).__module__ != "builtins":
-                raise   # called_at is recorded only inside detect_anomaly()
-            raise type(error)(f"{error}{_made_at(node)}") from error
-        for leaf in leaves:
-            _accumulate(leaf, grads[leaf])
+                    input_grads = _call_rule(node, grad, retain_graph)   # 2. the chain rule at one node
+                    for parent, input_grad in zip(node.parents, input_grads):   # 3. and 4., per input:
+                        if input_grad is not None and parent.requires_grad:
+                            input_grad = sum_to_shape(input_grad, parent.data, node.function.name)   # unbroadcast
+                            grads[parent] = grads[parent] + input_grad if parent in grads else input_grad   # add up
+        except (FloatingPointError, ValueError, TypeError, IndexError, RuntimeError) as error:
+            raise _told_where(error, tensor.node)
+        for leaf, grad in grads.items():   # every non-leaf was popped: what is left are the leaves
+            _accumulate(leaf, grad)
+
+
+def _seed(output, gradient):
+    """dL/d(output) to start ``output.backward(gradient)`` from, checked: 1 for a one-element output."""
+    if not output.requires_grad:
+        raise ValueError(f"backward: this tensor (shape {output.shape}) does not require grad: no input had "
+                         "requires_grad=True, or it was computed under no_grad() or from .detach()")
+    if gradient is None:
+        if output.data.size != 1:
+            raise ValueError(f"backward: output has shape {output.shape}, not one element; pass the seed gradient "
+                             f"dL/d(output) of that shape, e.g. y.backward(np.ones({output.shape}))")
+        return np.ones_like(output.data)
+    gradient = as_array(gradient, dtype=output.dtype)
+    if gradient.shape != output.shape:
+        raise ValueError(f"backward: seed gradient has shape {gradient.shape}, output has shape {output.shape}")
+    return gradient
+
+
+def _call_rule(node, grad, retain_graph):
+    """Step 2 at one node: its rule's dL/dx for each input, as a tuple, given dL/dy = ``grad``.
+
+    Checks that the graph is still there and that the rule kept its promise (one gradient,
+    or None, per input), and frees what the forward saved unless ``retain_graph``."""
+    if node.saved_tensors is None:
+        raise RuntimeError(f"backward: the graph through {node.function.name} was already freed by an earlier "
+                           "backward(); to backpropagate through the same ops again, call the first one as "
+                           "backward(retain_graph=True)")
+    input_grads = node.rule(node, grad)   # the node is the op's ctx
+    if not retain_graph:
+        node.saved_tensors = None
+    if type(input_grads) is not tuple:
+        if input_grads is None:
+            raise TypeError(f"backward of {node.function.name}: the rule returned None; it must return dL/dx for "
+                            f"each of the op's {len(node.parents)} input(s) (did you forget the return statement?)")
+        input_grads = (input_grads,)
+    if len(input_grads) != len(node.parents):
+        raise ValueError(f"backward of {node.function.name}: the rule returned {len(input_grads)} gradients "
+                         f"for {len(node.parents)} inputs")
+    return input_grads
+
+
+def _told_where(error, node):
+    """``error``, raised in the backward step of ``node``, made to say where it happened.
+
+    A non-finite gradient (NumPy's FloatingPointError) becomes a ValueError naming the op and
+    its input shapes; inside detect_anomaly(), a built-in error also gets the line of the
+    forward call that made the node.  Other errors are returned as they are."""
+    if isinstance(error, FloatingPointError):
+        told = ValueError(f"backward of {node.function.name}: the gradient became non-finite ({error}); "
+                          f"input shapes: {[p.shape for p in node.parents]}{_made_at(node)}")
+        told.__suppress_context__ = True
+        return told
+    if getattr(node, "called_at", None) is None or type(error).__module__ != "builtins":
+        return error   # called_at is recorded only inside detect_anomaly()
+    told = type(error)(f"{error}{_made_at(node)}")
+    told.__cause__ = error
+    return told
 
 
 def topological_order(root):
-    """Every non-leaf tensor reachable from ``root``, each one before its inputs.
+    """Every non-leaf tensor reachable from ``root``, each one before its inputs (none for a leaf root).
 
     Depth-first search with an explicit stack of (tensor, iterator over its parents);
     a tensor is emitted once all of its parents are done (post-order), and the
     reversed post-order is a valid order for the backward pass.
     """
+    if root.node is None:
+        return []
     order, visited = [], {root}
     stack = [(root, iter(root.node.parents))]
     while stack:
@@ -403,6 +404,8 @@ def sum_to_shape(grad, like, op_name):
     dL/dx = sum of dL/dy over axis 0 and over axis 2 (kept as length 1).
     A Tensor returned by a backward rule is accepted: its data is used.
     """
+    if type(grad) is np.ndarray and grad.shape == like.shape and grad.dtype == like.dtype:
+        return grad   # nothing was broadcast: the common case, checked first (it runs for every edge)
     grad = as_array(grad)
     shape, given = like.shape, grad.shape
     if given != shape:
@@ -423,16 +426,17 @@ def sum_to_shape(grad, like, op_name):
     return grad
 
 
-def _accumulate(leaf, grad):
-    """Add a leaf's total gradient into its ``.grad`` (a fresh array: grads may be shared views).
+def _accumulate(tensor, grad):
+    """Step 4's end: add a tensor's total gradient into its ``.grad`` -- a leaf's, or that of a
+    tensor that called ``retain_grad()`` -- as a fresh array (grads may be shared views).
 
-    Checked once per leaf and backward pass, after all its uses are summed: a sum of
+    Checked once per tensor and backward pass, after all its uses are summed: a sum of
     finite numbers with a non-finite one stays non-finite, so nothing is missed.
     """
     if not np.isfinite(grad).all():
-        raise ValueError(f"backward: the gradient reaching a leaf of shape {leaf.shape} is not finite "
+        raise ValueError(f"backward: the gradient reaching a tensor of shape {tensor.shape} is not finite "
                          "(was the forward pass already inf or NaN?)")
-    leaf.grad = np.array(grad) if leaf.grad is None else leaf.grad + grad
+    tensor.grad = np.array(grad) if tensor.grad is None else tensor.grad + grad
 
 
 def as_tensor(x):

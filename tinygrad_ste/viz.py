@@ -16,7 +16,8 @@ from .tensor import topological_order
 __all__ = ["RULE_COLOURS", "rule_colour", "draw_graph", "plot_staircase", "plot_histograms", "plot_estimates",
            "plot_curves", "plot_bias_variance", "show_images", "plot_code_usage", "plot_xy", "plot_bars",
            "plot_rounding_proxies", "plot_rate_distortion", "show_glimpses", "plot_accuracy_bars",
-           "plot_variance_sweeps"]
+           "plot_variance_sweeps", "plot_architecture_trajectories",
+           "plot_expert_classes"]
 
 # One colour per backward rule, in every lesson and figure.  A curve's label is coloured by the
 # first of these names it contains, in this order ("-" read as "_", so "straight-through"
@@ -271,13 +272,15 @@ def plot_curves(x, curves, xlabel, ylabel, title, logx=False, logy=False, ax=Non
 
 def _plain_log_ticks(ax):
     """Ticks at 1, 2, 5 x 10^k labelled 0.1, 0.2, 0.5 (not 10^-1, 2x10^-1) on logarithmic axes;
-    at every 1, 2, ..., 9 x 10^k on an axis spanning less than a factor of 10 (e.g. test errors
-    from 0.02 to 0.06), which 1, 2, 5 would label only once or twice."""
+    on an axis spanning less than a factor of 10 (e.g. test errors from 0.01 to 0.05), which
+    1, 2, 5 would label only once or twice, about ten evenly spaced round values (0.01, 0.015,
+    0.02, ...), so that a value quoted in the text can be read off."""
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "log":
             low, high = sorted(axis.get_view_interval())
             narrow = 0 < low and high < 10 * low
-            axis.set_major_locator(LogLocator(subs=range(1, 10) if narrow else (1, 2, 5)))
+            axis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 2.5, 5, 10]) if narrow
+                                   else LogLocator(subs=(1, 2, 5)))
             axis.set_major_formatter(FormatStrFormatter("%g"))
             axis.set_minor_formatter(NullFormatter())
 
@@ -503,3 +506,42 @@ def plot_variance_sweeps(sweeps, variances, title):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_architecture_trajectories(trajectories, edges, operations, title, steps_per_record=1):
+    """How the architecture weights move during a search: one panel per (search, edge).
+
+    ``trajectories``: ``{search label: (records, edges, operations) array}`` of softmax(alpha),
+    recorded every ``steps_per_record`` steps; each panel draws one line per operation.
+    """
+    fig, axes = plt.subplots(len(trajectories), len(edges), figsize=(3.4 * len(edges), 2.4 * len(trajectories)),
+                             sharex=True, sharey=True, squeeze=False)
+    for row, (label, trajectory) in zip(axes, trajectories.items()):
+        steps = np.arange(len(trajectory)) * steps_per_record
+        for e, ax in enumerate(row):
+            for k, operation in enumerate(operations):
+                ax.plot(steps, trajectory[:, e, k], label=operation)
+            ax.set_title(f"{label}: edge {edges[e]}", fontsize=9)
+            ax.set_ylim(0, 1)
+    for ax in axes[-1]:
+        ax.set_xlabel("search step")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("softmax(alpha)")
+    axes[0, -1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_expert_classes(classes_per_expert, title, ax=None):
+    """Which digits each expert got: ``classes_per_expert`` (experts, classes) counts as an image,
+    each column (digit class) normalised to the share of that digit's images each expert got."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.6 * len(classes_per_expert) + 1.5))
+    counts = np.asarray(classes_per_expert, dtype=float)
+    share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set(xticks=range(counts.shape[1]), yticks=range(len(counts)), xlabel="digit",
+           ylabel="expert", title=title)
+    ax.figure.colorbar(image, ax=ax, label="share of the digit's test images")
+    return ax.figure

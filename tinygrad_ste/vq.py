@@ -192,12 +192,18 @@ class ResidualVQ(Module):
     draws their codebooks and the quantizer dropout).  Stage 1 quantizes z,
     each later stage quantizes what the stages before it left over:
 
-        r_1 = z,   q_s = VQ_s(r_s),   r_{s+1} = r_s - q_s,   z_q = q_1 + ... + q_Q
+        r_1 = z,   q_s = VQ_s(r_s),   r_{s+1} = r_s - sg(q_s),   z_q = q_1 + ... + q_Q
 
     so a vector costs Q * log2(num_codes) bits and the reachable points number
-    num_codes ** Q, from only Q * num_codes stored codes.  The sum telescopes,
-    z_q = z - r_{Q+1}, and with straight-through stages r_{Q+1} does not move with z, so
-    dL/dz = dL/dz_q exactly: the stack as a whole is straight-through.
+    num_codes ** Q, from only Q * num_codes stored codes.  The next residual subtracts
+    the hard code sg(q_s) (``.detach()``), so every r_s moves one-for-one with z and
+    stage s's commitment loss beta * ||r_s - sg(q_s)||^2 pulls the encoder output:
+    dL/dz = 2 beta (r_s - q_s) / (N * dim) from each stage.  (Subtracting the
+    straight-through q_s instead makes r_{s+1} constant in z, so the commitment losses of
+    stages 2 and later would train nothing: the bug reported in EnCodec's and
+    vector-quantize-pytorch's trackers, whose fix this is.)  The decoder's gradient
+    reaches z once through every stage: with straight-through stages
+    dL/dz = Q * dL/dz_q, as in vector-quantize-pytorch.
     z: (N, dim) -> z_q: (N, dim) Tensor, indices: int array (N, q), loss: the sum of the
     stages' losses (scalar Tensor).
 
@@ -230,7 +236,7 @@ class ResidualVQ(Module):
             stage_q, stage_indices, stage_loss = stage(residual)
             z_q = stage_q if z_q is None else z_q + stage_q
             loss = stage_loss if loss is None else loss + stage_loss
-            residual = residual - stage_q
+            residual = residual - stage_q.detach()   # the hard code: the next commitment pulls z too
             indices.append(stage_indices)
         used = self.stages[:n_quantizers]
         self.perplexity = float(np.mean([stage.perplexity for stage in used]))

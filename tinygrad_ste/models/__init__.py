@@ -7,7 +7,7 @@ final test metrics and the training time.  Every random choice comes from
 prints one line per epoch.
 
 * :mod:`.training` -- :func:`train_epochs`, the loop every model shares, and
-  :func:`kmeans_reconstruction_mse`, the best one code per image can do.
+  :func:`kmeans_reconstruction_mse`, the one-code-per-image k-means baseline.
 * :mod:`.categorical_autoencoder` (lesson 3) -- an autoencoder whose code is a few
   categorical variables *sampled* from the encoder's logits, trained with any estimator
   of :mod:`tinygrad_ste.stochastic`, so their training curves can be compared on one task.
@@ -34,11 +34,25 @@ prints one line per epoch.
   at an equal number of decoder evaluations per step.
 * :mod:`.dvae` (lesson 9) -- a DALL-E-1-style discrete VAE: a categorical choice among K code
   embeddings per position, trained through Gumbel-softmax with an annealed temperature.
+* :mod:`.conv_vqvae` (lesson 10) -- a convolutional VQ-VAE: an 8x8 digit as a 4x4 (or 2x2) grid
+  of nearest codes, and a decoder of any code grid.
+* :mod:`.vqvae2` (lesson 10) -- VQ-VAE-2: a coarse 2x2 top grid of codes and a 4x4 bottom grid
+  encoded and decoded given the top.
+* :mod:`.code_prior` (lesson 10) -- a PixelCNN-style autoregressive prior over a code grid
+  (optionally given another grid), sampled with a temperature; the uniform and per-position
+  baselines; the quality of generated digits judged by a classifier of real ones.
+* :mod:`.mixture_of_experts` (lesson 11) -- conditional computation: a classifier that routes each
+  digit to one of several experts (:class:`~tinygrad_ste.moe.MixtureOfExperts`), the router trained
+  by any estimator, with or without the load-balancing loss.
+* :mod:`.architecture_search` (lesson 11) -- one operation per edge of a small network, searched by
+  DARTS, GDAS (straight-through Gumbel), an ENAS-style REINFORCE controller and random search.
+* :mod:`.bandit` (lesson 11) -- a contextual bandit on the digits: REINFORCE, the policy gradient,
+  with and without baselines, against supervised cross-entropy.
 
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
 """
-from .training import PIXELS, kmeans_bound, kmeans_reconstruction_mse, train_epochs
+from .training import PIXELS, kmeans_baseline, kmeans_reconstruction_mse, kmeans_test_errors, train_epochs
 from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoencoderResult,
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
@@ -51,8 +65,16 @@ from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, trai
 from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
 from .bernoulli_vae import (VAE_ESTIMATORS, BernoulliVAE, BernoulliVAEResult, benchmark_table,
                             logit_gradient_variance, run_benchmark, train_bernoulli_vae)
+from .conv_vqvae import ConvVQVAE, ConvVQVAEResult, train_conv_vqvae
+from .vqvae2 import VQVAE2, VQVAE2Result, train_vqvae2
+from .code_prior import (CodePrior, CodePriorResult, MaskedConv2d, independent_prior_bits, sample_quality,
+                         train_code_prior, uniform_bits)
+from .mixture_of_experts import MixtureOfExpertsResult, train_mixture_of_experts
+from .architecture_search import (ArchitectureResult, SearchResult, SearchSpace, search_architecture,
+                                  train_architecture)
+from .bandit import BanditResult, train_bandit
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound",
+__all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits",
@@ -63,4 +85,10 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"
            "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
            "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae",
            "VAE_ESTIMATORS", "BernoulliVAE", "BernoulliVAEResult", "logit_gradient_variance", "train_bernoulli_vae",
-           "run_benchmark", "benchmark_table"]
+           "run_benchmark", "benchmark_table",
+           "ConvVQVAE", "ConvVQVAEResult", "train_conv_vqvae", "VQVAE2", "VQVAE2Result", "train_vqvae2",
+           "CodePrior", "CodePriorResult", "MaskedConv2d", "train_code_prior", "uniform_bits", "independent_prior_bits",
+           "sample_quality",
+           "MixtureOfExpertsResult", "train_mixture_of_experts",
+           "SearchSpace", "SearchResult", "search_architecture", "ArchitectureResult", "train_architecture",
+           "BanditResult", "train_bandit"]

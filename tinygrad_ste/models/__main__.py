@@ -1,7 +1,7 @@
 """``python -m tinygrad_ste.models``: train every lesson model in the variants the lessons
 compare and print one table per model."""
 from ..stochastic import ESTIMATORS
-from . import (compare_glimpse_choices, kmeans_bound, summarize_glimpse_runs, train_at_equal_bits,
+from . import (compare_glimpse_choices, kmeans_baseline, summarize_glimpse_runs, train_at_equal_bits,
                train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
                train_gaussian_vae, train_vq_autoencoder)
 from .glimpse import CHOICES, LABELS
@@ -9,17 +9,17 @@ from .glimpse import CHOICES, LABELS
 
 def print_measurements(seed=0):
     """Train every model in its compared variants and print one table per model."""
-    print("VQ autoencoder (test MSE; k-means bound with the same number of codes)")
+    print("VQ autoencoder (test MSE; k-means baseline with the same number of codes)")
     for options in ({}, {"restart_after": None}, {"rule": "rotation"}, {"rule": "rotation", "restart_after": None},
                     {"ema": True}, {"ema": True, "restart_after": None}, {"kmeans_init": True}):
         r = train_vq_autoencoder(seed=seed, **options)
         print(f"  {str(options or 'defaults'):45s} test MSE {r.test_mse:.4f}  k-means {r.kmeans_mse:.4f}  "
               f"perplexity {r.perplexity:6.1f}  usage {r.usage:.2f}  dead {r.dead_fraction:.2f}  {r.seconds:5.1f} s")
-    print("VQ, FSQ and residual VQ autoencoders at equal bits (test MSE; k-means bound at the same bits)")
+    print("VQ, FSQ and residual VQ autoencoders at equal bits (test MSE; k-means baseline at the same bits)")
     for bits, runs in train_at_equal_bits(seed=seed).items():
         for kind, r in runs.items():
             print(f"  {bits} bits {kind:4s} ({r.bits:4.1f}): test MSE {r.test_mse:.4f}  "
-                  f"bound {kmeans_bound(bits)[0]:.4f}  perplexity {r.perplexity:6.1f}  usage {r.usage:.2f}  restarts {r.restarts:5d}  {r.seconds:5.1f} s")
+                  f"k-means {kmeans_baseline(bits)[0]:.4f}  perplexity {r.perplexity:6.1f}  usage {r.usage:.2f}  restarts {r.restarts:5d}  {r.seconds:5.1f} s")
     print("Binary network (test accuracy)")
     for rule, binarize_activations, weights in ((None, False, "sign"), ("identity", False, "sign"),
                                                 ("clipped", False, "sign"), ("identity", True, "sign"),

@@ -93,12 +93,15 @@ class BinaryNetwork(Module):
 @dataclass
 class BinaryNetworkResult:
     """What :func:`train_binary_network` measured: per-epoch "loss" and "accuracy"
-    (training batches), test_accuracy and the training time."""
+    (training batches), test_accuracy, the training time, and test_correct: per test image,
+    1.0 where the prediction is right (test images,), to pair this network with another
+    scored on the same images."""
     model: BinaryNetwork
     history: dict
     test_accuracy: float
     seconds: float
     options: dict = field(default_factory=dict)
+    test_correct: np.ndarray = None
 
 
 def train_binary_network(rule="identity", binarize_activations=False, hidden=128, epochs=20, batch_size=32,
@@ -138,8 +141,9 @@ def train_binary_network(rule="identity", binarize_activations=False, hidden=128
                            after_step=None if rule is None else clip_latent_weights)
     seconds = time.perf_counter() - start
     with no_grad():
-        test_accuracy = float((model(Tensor(test_images)).data.argmax(axis=1) == test_labels).mean())
+        test_correct = (model(Tensor(test_images)).data.argmax(axis=1) == test_labels).astype(np.float64)
+    test_accuracy = float(test_correct.mean())
     if verbose:
         print(f"binary network ({weights}, {rule}): test accuracy {test_accuracy:.3f}, {seconds:.1f} s")
     return BinaryNetworkResult(model=model, history=history, test_accuracy=test_accuracy, seconds=seconds,
-                               options=options)
+                               options=options, test_correct=test_correct)

@@ -1,9 +1,10 @@
-"""What every lesson model shares: the training loop and the one-code-per-image bound.
+"""What every lesson model shares: the training loop and the one-code-per-image baseline.
 
 * :func:`train_epochs` -- minibatches, backward, optimizer step, per-epoch history;
-* :func:`kmeans_reconstruction_mse` -- the test error of k-means, the best one code per
-  image can do, which every quantizing autoencoder is measured against;
-* :func:`kmeans_bound` -- the same bound for a budget of bits per image.
+* :func:`kmeans_test_errors`, :func:`kmeans_reconstruction_mse` -- the test error of
+  k-means (per image, and its mean), the strong one-code-per-image baseline every
+  quantizing autoencoder is measured against;
+* :func:`kmeans_baseline` -- the same baseline for a budget of bits per image.
 """
 from functools import lru_cache
 
@@ -13,7 +14,7 @@ from ..data import iterate_minibatches, load_digits
 from ..discrete import nearest_code
 from ..kmeans import kmeans
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_reconstruction_mse", "kmeans_bound"]
+__all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline"]
 
 PIXELS = 64   # an 8x8 digit, flattened
 
@@ -51,27 +52,40 @@ def train_epochs(step, optimizer, arrays, epochs, batch_size, rng, verbose=False
     return history
 
 
-@lru_cache(maxsize=None)   # deterministic, and several lessons and figures ask for the same bound
-def kmeans_reconstruction_mse(num_codes, seed=0):
-    """Test MSE of k-means on the raw training pixels: the bar a VQ autoencoder must clear.
+@lru_cache(maxsize=None)   # deterministic, and several lessons and figures ask for the same baseline
+def kmeans_test_errors(num_codes, seed=0):
+    """Per-image test MSE of k-means on the raw training pixels: shape (test images,).
 
-    Replacing each test image by its nearest of ``num_codes`` centres is the best a
-    one-code-per-image compressor with that codebook size can do on squared error (up to
-    k-means finding a local optimum).  Returns the mean over test images and pixels.
+    Lloyd's k-means (k-means++ seeds) with ``num_codes`` centres is fitted on the training
+    split; each test image is replaced by its nearest centre, and its error is the mean
+    over its 64 pixels.  Per image, so that a model scored on the same test images can be
+    compared with it pair by pair (:func:`tinygrad_ste.compare.paired`).  A strong
+    one-code-per-image *baseline*, not a bound: k-means finds a local optimum of the
+    training error, and nothing stops another one-code compressor from doing better on test.
     """
     train_images, _ = load_digits("train")
     test_images, _ = load_digits("test")
     centres, _ = kmeans(train_images, num_codes, np.random.default_rng(seed))
-    return float(((test_images - centres[nearest_code(test_images, centres)]) ** 2).mean())
+    errors = ((test_images - centres[nearest_code(test_images, centres)]) ** 2).mean(axis=1)
+    errors.flags.writeable = False   # cached: shared by every caller
+    return errors
 
 
-def kmeans_bound(bits, seed=0):
-    """The one-code-per-image bound at a budget of ``bits`` per image: ``(test MSE, centres)``.
+def kmeans_reconstruction_mse(num_codes, seed=0):
+    """Test MSE of k-means on the raw training pixels: the baseline a VQ autoencoder must beat.
+
+    The mean over test images of :func:`kmeans_test_errors`.
+    """
+    return float(kmeans_test_errors(num_codes, seed).mean())
+
+
+def kmeans_baseline(bits, seed=0):
+    """The one-code-per-image k-means baseline at a budget of ``bits`` per image: ``(test MSE, centres)``.
 
     One code of ``bits`` bits picks one of 2**bits centres, but k-means cannot place more
     centres than there are training images (1,438): beyond log2(1438) = 10.5 bits every
-    training image is already a centre, and the bound is the nearest training image.  So
-    the bound is k-means with min(floor(2**bits), number of training images) centres.
+    training image is already a centre, and the baseline is the nearest training image.  So
+    it is k-means with min(floor(2**bits), number of training images) centres.
     """
     centres = min(int(2.0 ** bits + 1e-9), len(load_digits("train")[0]))   # 1e-9: 2 ** log2(1438) is 1437.99...
     return kmeans_reconstruction_mse(centres, seed), centres

@@ -88,7 +88,9 @@ class VQAutoencoderResult:
 
     history: per-epoch training means of "loss" (reconstruction + quantizer loss),
     "reconstruction" (MSE), "perplexity" and "usage" (per batch).  test_mse: test
-    reconstruction MSE; kmeans_mse: :func:`kmeans_reconstruction_mse` with the same
+    reconstruction MSE, the mean of test_errors, the per-image test MSE (test images,), which
+    pairs this model with another scored on the same images; kmeans_mse: the k-means baseline
+    (:func:`kmeans_reconstruction_mse`) with the same
     number of codes (VQ bottleneck only, else None).  perplexity, usage: over all test
     code vectors (residual VQ: the mean over its stages).  dead_fraction: share of codes
     no training image uses (residual VQ: mean over stages).  restarts: dead codes
@@ -107,6 +109,7 @@ class VQAutoencoderResult:
     options: dict = field(default_factory=dict)
     bits: float = None
     stage_mse: list = None
+    test_errors: np.ndarray = None
 
 
 def _usage(indices, codes):
@@ -170,14 +173,15 @@ def train_vq_autoencoder(num_codes=256, codes_per_image=8, code_dim=8, hidden=12
             float(((model(Tensor(test_images), n_quantizers=q)[0].data - test_images) ** 2).mean())
             for q in range(1, num_quantizers + 1)]
     perplexity, usage = _usage(test_indices, codes)
+    test_errors = ((reconstruction.data - test_images) ** 2).mean(axis=1)
     result = VQAutoencoderResult(
-        model=model, history=history, test_mse=float(((reconstruction.data - test_images) ** 2).mean()),
+        model=model, history=history, test_mse=float(test_errors.mean()), test_errors=test_errors,
         kmeans_mse=kmeans_reconstruction_mse(num_codes, seed) if name == "vq" else None, perplexity=perplexity,
         usage=usage, dead_fraction=1 - _usage(train_indices, codes)[1], restarts=getattr(quantizer, "restarts", 0),
         seconds=seconds, options=options, bits=model.bits, stage_mse=stage_mse)
     if verbose:
-        bound = "" if result.kmeans_mse is None else f" (k-means with {num_codes} codes: {result.kmeans_mse:.4f})"
-        print(f"{name}-autoencoder, {model.bits:.1f} bits per image: test MSE {result.test_mse:.4f}{bound}, "
+        baseline = "" if result.kmeans_mse is None else f" (k-means with {num_codes} codes: {result.kmeans_mse:.4f})"
+        print(f"{name}-autoencoder, {model.bits:.1f} bits per image: test MSE {result.test_mse:.4f}{baseline}, "
               f"perplexity {perplexity:.1f}, usage {usage:.2f}, dead {result.dead_fraction:.2f}, {seconds:.1f} s")
     return result
 
