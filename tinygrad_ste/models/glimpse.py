@@ -21,7 +21,7 @@ from ..function import no_grad
 from ..module import Module
 from ..nn import MLP, Linear
 from ..optim import Adam
-from ..stochastic import ESTIMATORS, reinforce_loss, sample_categorical
+from ..stochastic import reinforce_loss, sample_categorical
 from ..tensor import Tensor
 from .training import PIXELS, train_epochs
 
@@ -29,7 +29,8 @@ __all__ = ["LEARNED_CHOICES", "REFERENCE_CHOICES", "CHOICES", "POOL", "thumbnail
            "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
            "compare_glimpse_choices", "summarize_glimpse_runs", "LABELS"]
 
-LEARNED_CHOICES = ("soft",) + ESTIMATORS   # soft attention, then every estimator of a sampled choice
+# soft attention, then the estimators of lesson 3 for a sampled choice
+LEARNED_CHOICES = ("soft", "straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce")
 REFERENCE_CHOICES = ("thumbnail", "random", "fixed", "oracle")
 CHOICES = LEARNED_CHOICES + REFERENCE_CHOICES
 LABELS = {"soft": "soft attention", "straight_through": "straight-through", "gumbel": "Gumbel-softmax",
@@ -137,7 +138,7 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
 
     * "soft": soft attention, the glimpse is the softmax(logits)-weighted mixture of all
       cells (training and ``test_accuracy_as_trained``); fully differentiable.
-    * an estimator of ``stochastic.ESTIMATORS``: ``n_samples`` cells are drawn per canvas
+    * an estimator of lesson 3 (``LEARNED_CHOICES``): ``n_samples`` cells are drawn per canvas
       with :func:`~tinygrad_ste.stochastic.sample_categorical` (temperature ``tau``); the
       loss is the mean cross-entropy over them.  "gumbel" trains on the relaxed sample, a
       soft mixture; "reinforce" adds :func:`~tinygrad_ste.stochastic.reinforce_loss` with
