@@ -1,6 +1,6 @@
 """The differentiable ops: forward and exact backward of each, side by side.
 
-One section per family, in this order: arithmetic (+ - * / **, their forms with a constant,
+One section per family, in this order: arithmetic (``+ - * / **``, their forms with a constant,
 pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, ...),
 reductions (sum, mean, max, min, var, std and the cumulative sum), losses (log-softmax,
 negative log-likelihood, mean squared error), shape and indexing (reshape and its kin,
@@ -300,7 +300,7 @@ def _explicit_subscripts(subscripts, shapes):
 
 
 class Einsum(Function):
-    """y = numpy.einsum(subscripts, *operands): sums of products named by index letters.
+    """y = ``numpy.einsum(subscripts, *operands)``: sums of products named by index letters.
 
     ``'bij,bjk->bik'`` is a batched matmul, ``'bi,bj->bij'`` a batched outer product,
     ``'ij->ji'`` a transpose, ``'ii->'`` a trace.  Any number of operands; ``...`` stands for
