@@ -7,7 +7,8 @@ from tinygrad_ste.estimators import (DEFAULT_ESTIMATORS, all_outcomes, compare_e
                                      estimate_gradient, exact_gradient, expected_cost, expected_estimate,
                                      normal_gradient_estimates, normal_variance_sweep, quadratic_normal_gradient,
                                      relaxed_bernoulli_expectation, relaxed_bernoulli_gradient, trace_variance)
-from tinygrad_ste.stochastic import EMABaseline, log_prob, sample_bernoulli
+from tinygrad_ste.stochastic import (ESTIMATORS, EMABaseline, log_prob, reinforce_loss, sample_bernoulli,
+                                     sample_categorical)
 
 # (kind, logits shape): Bernoulli and categorical problems of several sizes.
 PROBLEMS = [("bernoulli", (2,)), ("bernoulli", (5,)), ("categorical", (3,)), ("categorical", (2, 4))]
@@ -205,6 +206,48 @@ def test_estimates_stay_finite_for_huge_logits(kind):
         if options.get("baseline") == "ema":   # a one-shot call takes the object, not the string
             options = dict(options, baseline=EMABaseline())
         assert np.isfinite(estimate_gradient(cost_fn, logits, name, 4, np.random.default_rng(0), kind, **options)).all()
+
+
+EXTREME_LOGITS = {"bernoulli": np.array([50.0, -50.0, 0.5]),
+                  "categorical": np.array([[50.0, -50.0, 0.0], [-50.0, 0.3, 50.0]])}
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_every_estimator_stays_finite_at_logits_of_plus_minus_50(kind, estimator):
+    """Samples, their values and every gradient are finite where the probabilities are 1 - 2e-22."""
+    logits = Tensor(EXTREME_LOGITS[kind], requires_grad=True)
+    sampler = sample_bernoulli if kind == "bernoulli" else sample_categorical
+    samples = sampler(logits, estimator, np.random.default_rng(0), n_samples=64)
+    assert np.isfinite(samples.data).all()
+    cost = quadratic_cost(logits.shape, 3)(samples)
+    loss = reinforce_loss(logits, samples, cost, kind=kind) if estimator == "reinforce" else cost.mean()
+    loss.backward()
+    assert np.isfinite(logits.grad).all()
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+@pytest.mark.parametrize("baseline", [None, "leave_one_out"])
+def test_reinforce_is_still_unbiased_at_logits_of_plus_minus_50(kind, baseline):
+    """The score b - p of a near-certain variable is +-2e-22 or about 1: the exact gradient of
+    those coordinates is tiny but finite, and the estimates must still centre on it."""
+    logits, cost_fn = EXTREME_LOGITS[kind], quadratic_cost(EXTREME_LOGITS[kind].shape, 5)
+    exact = exact_gradient(cost_fn, logits, kind)
+    assert np.isfinite(exact).all()
+    rng = np.random.default_rng(11)
+    estimates = np.stack([estimate_gradient(cost_fn, logits, "reinforce", 4, rng, kind, baseline=baseline)
+                          for _ in range(1500)])
+    assert np.isfinite(estimates).all()
+    assert_unbiased(estimates, exact, f"reinforce at logits +-50, baseline={baseline}")
+
+
+def test_log_probabilities_of_near_certain_outcomes_keep_their_precision():
+    """log p(b) at logits 50 is -1.9e-22 for the likely outcome, -50 for the other: not 0 and -inf."""
+    tail = np.log1p(np.exp(-50.0))   # 1.9287e-22, exactly
+    bernoulli = log_prob(Tensor(np.array([50.0, 50.0, -50.0])), Tensor(np.array([1.0, 0.0, 0.0])), "bernoulli")
+    assert np.allclose(bernoulli.data, [-tail, -50.0 - tail, -tail], rtol=1e-15, atol=0)
+    categorical = log_prob(Tensor(np.array([50.0, 0.0, 0.0])), Tensor(np.array([1.0, 0.0, 0.0])), "categorical")
+    assert np.isclose(categorical.data, -2 * tail, rtol=1e-14, atol=0)
 
 
 def test_estimate_gradient_bad_input():

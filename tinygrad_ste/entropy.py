@@ -47,7 +47,7 @@ import math
 import numpy as np
 
 from . import functional as F
-from .arrays import sigmoid_exact_tails
+from .arrays import sigmoid_array
 from .discrete import round
 from .function import Function, no_grad
 from .module import Module
@@ -90,7 +90,7 @@ class IntervalProbability(Function):
             raise ValueError(f"the lower logits {a.shape} and the upper logits {b.shape} must have one shape")
         if not 0 < floor < 1:
             raise ValueError(f"floor must lie in (0, 1), got {floor}")
-        raw = sigmoid_exact_tails(b) * sigmoid_exact_tails(-a) * -np.expm1(a - b)
+        raw = sigmoid_array(b) * sigmoid_array(-a) * -np.expm1(a - b)
         ctx.save_for_backward(a, b)
         ctx.floored = raw < floor
         return np.maximum(raw, floor)
@@ -99,8 +99,8 @@ class IntervalProbability(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         g = np.where(ctx.floored & (g > 0), 0, g)
-        return (-g * sigmoid_exact_tails(a) * sigmoid_exact_tails(-a) if ctx.needs_input_grad[0] else None,
-                g * sigmoid_exact_tails(b) * sigmoid_exact_tails(-b) if ctx.needs_input_grad[1] else None)
+        return (-g * sigmoid_array(a) * sigmoid_array(-a) if ctx.needs_input_grad[0] else None,
+                g * sigmoid_array(b) * sigmoid_array(-b) if ctx.needs_input_grad[1] else None)
 
 
 def interval_probability(lower_logits, upper_logits, floor=1e-9):
@@ -254,8 +254,8 @@ class EntropyBottleneck(Module):
             hi_candidates = np.flatnonzero(upper >= -threshold)
             hi = ks[hi_candidates.min() if hi_candidates.size else len(ks) - 1]
             inside = slice(lo + radius, hi + radius + 1)
-            pmf = sigmoid_exact_tails(upper[inside]) * sigmoid_exact_tails(-lower[inside]) * -np.expm1(lower[inside] - upper[inside])
-            escapes = [sigmoid_exact_tails(lower[lo + radius]), sigmoid_exact_tails(-upper[hi + radius])]
+            pmf = sigmoid_array(upper[inside]) * sigmoid_array(-lower[inside]) * -np.expm1(lower[inside] - upper[inside])
+            escapes = [sigmoid_array(lower[lo + radius]), sigmoid_array(-upper[hi + radius])]
             tables.append((int(lo), np.concatenate([pmf, escapes])))
         return tables
 

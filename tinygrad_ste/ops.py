@@ -23,7 +23,8 @@ backward, which may see arrays of another rank, means the same axes.
 """
 import numpy as np
 
-from .arrays import normalize_axes, sigmoid_array
+from .arrays import (log_sigmoid_array, logsumexp_parts, normalize_axes, sigmoid_array, softmax_array,
+                     softmax_backward, softplus_array)
 from .function import Function
 
 
@@ -442,32 +443,58 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x).  dL/dx = g * y * (1 - y)."""
+    """y = 1 / (1 + e^-x).  dL/dx = g * sigmoid(x) * sigmoid(-x)  (= g * y * (1 - y)).
+
+    Both to full relative precision in both tails (``arrays.sigmoid_array``).  The gradient
+    is written with sigmoid(-x) rather than 1 - y: for x above about 37, y rounds to 1.0 and
+    1 - y to 0, while the true gradient e^-x is tiny but representable.  With e = e^-|x|,
+    sigmoid(x) * sigmoid(-x) = e / (1 + e)^2 for either sign of x, so forward saves e.
+    """
     @staticmethod
     def forward(ctx, x):
-        y = sigmoid_array(x)
-        ctx.save_for_backward(y)
-        return y
+        e = np.exp(-np.abs(x))
+        ctx.save_for_backward(e)
+        return np.exp(np.minimum(x, 0)) / (1 + e)   # arrays.sigmoid_array, keeping e for backward
 
     @staticmethod
     def backward(ctx, g):
-        y, = ctx.saved_tensors
-        dx = 1 - y   # g * y * (1 - y), in place in one array, for the reason given in Tanh
-        dx *= y
-        dx *= g
-        return dx
+        e, = ctx.saved_tensors
+        return g * e / ((1 + e) * (1 + e))
+
+
+class LogSigmoid(Function):
+    """y = log sigmoid(x) = -log(1 + e^-x).  dL/dx = g * sigmoid(-x)  (= g * (1 - sigmoid(x))).
+
+    The log-probability of a Bernoulli logit, so it must hold in both tails: -40 with
+    gradient 1 at x = -40, where ``log(sigmoid(x))`` of a sigmoid rounded to 0 would be
+    -inf.  Forward with ``arrays.log_sigmoid_array`` (-softplus(-x): no overflow, full relative
+    precision); the gradient sigmoid(-x) is computed directly, not as 1 - sigmoid(x).
+    """
+    name = "logsigmoid"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return log_sigmoid_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * sigmoid_array(-x)
 
 
 class Softplus(Function):
     """y = ln(1 + e^x), a smooth relu.  dL/dx = g * sigmoid(x).
 
-    Computed as ``logaddexp(0, x)`` = max(x, 0) + ln(1 + e^-|x|): e^x never overflows
-    (softplus(1000) = 1000) and tiny values keep their precision (softplus(-1000) = e^-1000 -> 0).
+    Computed as max(x, 0) + ln(1 + e^-|x|) (``arrays.softplus_array``): e^x never overflows
+    (softplus(1000) = 1000) and tiny values keep their relative precision (softplus(-300) =
+    e^-300 = 5.1e-131), and so does the gradient (``arrays.sigmoid_array``: sigmoid(-300) =
+    5.1e-131, not 0).
     """
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
+        return softplus_array(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -673,13 +700,14 @@ class Cumsum(Function):
 class LogSoftmax(Function):
     """y = log softmax(x) = x - log sum_j exp(x_j) along ``axis``: log-probabilities.
 
-    Forward, stable for large x: with m = max(x), log sum exp(x) = m + log sum exp(x - m),
-    and no exponent is above 0.  Backward, with p = softmax(x) = e^y:
+    Forward with ``arrays.logsumexp_parts``: with m = max(x), y = (x - m) - log1p(sum of the
+    other e^(x_j - m)), no exponent above 0 and a dominant class's tiny log-probability kept
+    to full relative precision.  Backward, with p = softmax(x) = e^y:
     dL/dx_i = g_i - p_i * sum_j g_j.
 
     One op rather than the seven it is made of (max, -, exp, sum, log, +, -): every op
     records a node and allocates a temporary, and in a small classifier those seven cost
-    more than the matmuls.  ``functional.logsumexp`` keeps the composed form to read.
+    more than the matmuls.  ``functional.logsumexp`` is the op below.
 
     A row of all -inf has no softmax (0 / 0): its result is NaN, as in PyTorch.  A row
     with at least one finite entry is fine (-inf entries get log-probability -inf).
@@ -687,8 +715,8 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         axis, = normalize_axes(axis, x.ndim)
-        shifted = x - x.max(axis=axis, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        m, r = logsumexp_parts(x, axis)
+        y = (x - m) - r
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -697,6 +725,54 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         y, = ctx.saved_tensors
         return g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+class LogSumExp(Function):
+    """y = log sum exp(x) over ``axis`` (an int, a tuple or list of ints, or None: all).
+    dL/dx = g * softmax(x) = g * e^(x - y), the softmax over the same axes.
+
+    Forward with ``arrays.logsumexp_parts`` on the axes gathered into one: no overflow, and
+    full relative precision for a tiny result (log(1 + e^-50) = 1.9e-22, not 0).  Backward
+    keeps y as its two parts m + r and forms e^(x - m) / e^r, in which x - m is exact: e^(x - y)
+    would carry the rounding of a large y (700) into every digit of a small probability.
+    """
+    @staticmethod
+    def forward(ctx, x, axis=-1, keepdims=False):
+        axes = normalize_axes(axis, x.ndim) or tuple(range(x.ndim))
+        moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+        m, r = logsumexp_parts(moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,)), -1)
+        m, r = np.expand_dims(m[..., 0], axes), np.expand_dims(r[..., 0], axes)   # keepdims shapes
+        ctx.save_for_backward(x, m, r)
+        y = m + r
+        return y if keepdims else np.squeeze(y, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, m, r = ctx.saved_tensors
+        with np.errstate(invalid="ignore"):   # -inf - -inf where every entry is -inf: no gradient there
+            p = np.exp(x - m) / np.exp(r)
+        return np.where(np.isneginf(r), 0, p) * g.reshape(m.shape)
+
+
+class Softmax(Function):
+    """y = softmax(x) = e^(x - m) / sum_j e^(x_j - m) along ``axis``, m = max(x).
+    dL/dx_i = y_i * (g_i - sum_j g_j y_j)  (the Jacobian diag(y) - y y^T applied to g).
+
+    Its own op, not e^(log softmax): x - m is exact, so a tiny probability keeps full relative
+    precision (9.0e-36 for a margin of 80), where e^(log p) carries the rounding of log p
+    (about 1e-14 at log p = -80) into every digit.
+    """
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        ctx.axis, = normalize_axes(axis, x.ndim)
+        y = softmax_array(x, axis=ctx.axis)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return softmax_backward(y, g, axis=ctx.axis)
 
 
 class NLLLoss(Function):

@@ -70,7 +70,7 @@ import numpy as np
 from .arrays import one_hot_array, sigmoid_array, softmax_array, softmax_backward
 from .discrete import zero_gradient
 from .function import Function
-from .functional import log_softmax, softplus
+from .functional import log_softmax, logsigmoid
 from .random import generator
 from .tensor import as_array, as_tensor
 
@@ -146,8 +146,12 @@ class Bernoulli(_Discrete):
 
     @staticmethod
     def log_prob(logits, samples):
-        """log p(b) = b * logits - log(1 + e^logits), elementwise (a Tensor, shape of ``samples``)."""
-        return samples * logits - softplus(logits)
+        """log p(b) = log sigmoid((2b - 1) * logits), elementwise (a Tensor, shape of ``samples``).
+
+        The same as b * logits - log(1 + e^logits), but one ``logsigmoid``, accurate in both
+        tails: at logits = 50, log p(1) = -1.9e-22 where the difference form rounds to 0.
+        """
+        return logsigmoid((2 * samples - 1) * logits)
 
 
 class Categorical(_Discrete):
