@@ -9,7 +9,7 @@ import inspect
 import re
 from pathlib import Path
 
-from tinygrad_ste.book import READING_CHAPTER, REPOSITORY
+from tinygrad_ste.tools.book import READING_CHAPTER, REPOSITORY
 
 LISTING = re.compile(r"^```\{literalinclude\} (\S+)\n:pyobject: (\S+)$", re.M)
 

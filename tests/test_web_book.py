@@ -1,6 +1,6 @@
 """The web book: built from every lesson, read in a real browser with the network cut.
 
-Builds the site once (``tinygrad_ste.book``), from the executed lessons that
+Builds the site once (``tinygrad_ste.tools.book``), from the executed lessons that
 ``tests/test_lessons.py`` (which runs before this file) leaves in ``build/executed-lessons/``
 when every lesson has a copy newer than itself (else the book executes them), and
 opens pages in headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
@@ -23,7 +23,7 @@ pytest.importorskip("sphinx", reason="the book extra (Sphinx, MyST-NB) is not in
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the book extra) is not installed")
 
 import tinygrad_ste  # noqa: E402
-from tinygrad_ste.book import API_MODULES, READING_CHAPTER, REPOSITORY, build_book  # noqa: E402
+from tinygrad_ste.tools.book import API_MODULES, READING_CHAPTER, REPOSITORY, build_book  # noqa: E402
 
 LESSONS = sorted((REPOSITORY / "lessons").glob("[0-9][0-9]_*.ipynb"))
 EXECUTED = REPOSITORY / "build" / "executed-lessons"
@@ -90,7 +90,7 @@ def search_hits(browser, url, query):
 
 def test_the_api_page_covers_every_module_of_the_package():
     modules = {info.name for info in pkgutil.iter_modules(tinygrad_ste.__path__)}
-    assert modules - {"book", "figures"} == set(API_MODULES)
+    assert modules - {"tools"} == set(API_MODULES)
 
 
 def test_every_lesson_has_a_page_in_lesson_order(site):

@@ -31,14 +31,14 @@ from pathlib import Path
 
 __all__ = ["build_book", "API_MODULES", "REPOSITORY", "READING_CHAPTER"]
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]
 REPOSITORY = PACKAGE.parent   # the checkout: lessons/ and README.md live here
 
 # The chapter that walks the engine's source; its listings name files as tinygrad_ste/<file>.py.
-READING_CHAPTER = PACKAGE / "reading_the_source.md"
+READING_CHAPTER = Path(__file__).resolve().parent / "reading_the_source.md"
 
 # The API page, in the order the package builds up (see tinygrad_ste/__init__.py).
-# The commands (book, figures) are left out: they are how the site and the plots get made.
+# The tools (the builders of the book, the figures and the models' measurements) are left out.
 API_MODULES = ["arrays", "function", "random", "tensor", "ops", "convolution", "functional", "discrete", "stochastic",
                "estimators", "gradcheck", "module", "nn", "moe", "vq", "fsq", "entropy", "kmeans", "optim", "data",
                "models", "compare", "viz", "exercises"]
@@ -100,7 +100,7 @@ def _settings(execute, timeout):
     mathjax = Path(importlib.util.find_spec("sphinx-mathjax-offline").origin).parent / "static"
     return {
         "project": "tinygrad_ste",
-        "extensions": ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.mathjax", "tinygrad_ste.book"],
+        "extensions": ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.mathjax", "tinygrad_ste.tools.book"],
         "myst_enable_extensions": ["dollarmath", "amsmath"],
         "nb_execution_mode": "force" if execute else "off",
         "nb_execution_timeout": timeout,
