@@ -182,3 +182,13 @@ def test_the_reading_chapter_shows_each_listing(site):
     assert len(listings) == READING_CHAPTER.read_text().count("{literalinclude}")
     assert all(re.search(r"(def|class)</span>", listing) for listing in listings), "a listing shows no definition"
     assert "reading_the_source.html" in (site / "index.html").read_text()
+
+
+def test_screenshot_of_a_lesson_page(site, browser):
+    """Saves build/book/lesson_page.png: the README's picture of the book is a copy of it."""
+    open_page(browser, site / "lessons" / f"{LESSONS[0].stem}.html")
+    browser.execute_script("document.querySelector('article img').scrollIntoView({block: 'center'});")
+    path = REPOSITORY / "build" / "book" / "lesson_page.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(path))
+    assert path.stat().st_size > 20_000   # a rendered page, not a blank one
