@@ -10,7 +10,6 @@ training, the test uses a hard choice: the most likely cell.
 The reference policies need no chooser: no glimpse at all (the thumbnail alone), a random
 cell, the same cell for every canvas, or the cell that holds the digit (the oracle).
 """
-import time
 from dataclasses import dataclass
 
 from functools import partial
@@ -23,17 +22,18 @@ from ..function import no_grad
 from ..module import Module
 from ..nn import MLP, Linear
 from ..optim import Adam
-from ..stochastic import ESTIMATORS, reinforce_loss, sample_categorical
+from ..stochastic import reinforce_loss, sample_categorical
 from ..tensor import Tensor
 from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["LEARNED_CHOICES", "REFERENCE_CHOICES", "CHOICES", "POOL", "thumbnails", "cells_of", "GlimpseModel",
            "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
            "compare_glimpse_choices", "summarize_glimpse_runs", "LABELS", "REFERENCE_POLICIES", "random_cell",
-           "fixed_cell", "oracle_cell", "reference_weights", "weights_as_trained", "glimpse_step", "accuracy_with",
-           "hard_choice_accuracy"]
+           "fixed_cell", "oracle_cell", "reference_weights", "weights_as_trained", "glimpse_step", "correct_with",
+           "hard_choice"]
 
-LEARNED_CHOICES = ("soft",) + ESTIMATORS   # soft attention, then every estimator of a sampled choice
+# soft attention, then the estimators of lesson 3 for a sampled choice
+LEARNED_CHOICES = ("soft", "straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce")
 REFERENCE_CHOICES = ("thumbnail", "random", "fixed", "oracle")
 CHOICES = LEARNED_CHOICES + REFERENCE_CHOICES
 LABELS = {"soft": "soft attention", "straight_through": "straight-through", "gumbel": "Gumbel-softmax",
@@ -111,13 +111,21 @@ class GlimpseResult(TrainingResult):
     test_accuracy_as_trained: test accuracy with the choice made as in training -- the
     softmax mixture ("soft"), a relaxed sample ("gumbel"), a sampled cell (the other
     estimators); for the references the same policy again ("random": a fresh draw).
-    test_count: the number of test canvases.  seconds: training time, in CPU seconds of this
-    process (with one BLAS thread, what a quiet machine would take).
+    test_count: the number of test canvases.  test_correct, test_found: per test canvas (N,) booleans
+    of that hard choice, the class read correctly and the cell holding the digit, and
+    test_correct_as_trained those of the choice as trained, so that two models (or two ways of
+    choosing) scored on the same canvases can be compared canvas by canvas
+    (:func:`tinygrad_ste.compare.paired`).
+    seconds: training time, in CPU seconds of this process: the time it ran on a core, which
+    leaves out waiting for one but still grows on a loaded machine (shared caches, a lower clock).
     """
     test_accuracy: float
     pick_rate: float
     test_accuracy_as_trained: float
     test_count: int
+    test_correct: np.ndarray
+    test_found: np.ndarray
+    test_correct_as_trained: np.ndarray
 
 
 # The reference policies: which cell each canvas looks at, (N,), with no chooser to train.
@@ -177,23 +185,24 @@ def glimpse_step(model, choice, thumbnail, cells, labels, digit_cells, *, rng, c
     return objective, {"loss": loss.item(), "accuracy": accuracy}
 
 
-def accuracy_with(model, thumbnails, cells, labels, weights):
-    """The accuracy of ``model``'s classes read through the glimpse ``weights``."""
+def correct_with(model, thumbnails, cells, labels, weights):
+    """(N,) booleans: the class ``model`` reads through the glimpse ``weights`` is the label."""
     class_logits = model.classify(Tensor(thumbnails), cells, weights)
-    return float((class_logits.data.argmax(axis=-1) == labels).mean())
+    return class_logits.data.argmax(axis=-1) == labels
 
 
-def hard_choice_accuracy(model, choice, thumbnails, cells, labels, digit_cells, rng, cell=0):
-    """The test-time measurement: ``(accuracy, pick rate)`` with a hard choice, the most likely
-    cell (a reference: its own cell).  The pick rate is how often that cell holds the digit."""
+def hard_choice(model, choice, thumbnails, cells, labels, digit_cells, rng, cell=0):
+    """The test-time measurement with a hard choice, the most likely cell (a reference: its own
+    cell): ``(correct, found)``, (N,) booleans, the class read there is the label and the cell
+    holds the digit (never, for "thumbnail", which looks at no cell)."""
     with no_grad():
         logits = model.choice_logits(Tensor(thumbnails))
         if choice in REFERENCE_CHOICES:
             weights = reference_weights(choice, digit_cells, logits.shape[-1], cell, rng)
         else:
             weights = F.one_hot(logits.data.argmax(axis=-1), logits.shape[-1])
-        picks = 0.0 if choice == "thumbnail" else float((weights.data.argmax(axis=-1) == digit_cells).mean())
-        return accuracy_with(model, thumbnails, cells, labels, weights), picks
+        found = (weights.data.argmax(axis=-1) == digit_cells) & (choice != "thumbnail")
+        return correct_with(model, thumbnails, cells, labels, weights), found
 
 
 def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=64, n_samples=4, tau=1.0, cell=0,
@@ -205,7 +214,7 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
 
     * "soft": soft attention, the glimpse is the softmax(logits)-weighted mixture of all
       cells (training and ``test_accuracy_as_trained``); fully differentiable.
-    * an estimator of ``stochastic.ESTIMATORS``: ``n_samples`` cells are drawn per canvas
+    * an estimator of lesson 3 (``LEARNED_CHOICES``): ``n_samples`` cells are drawn per canvas
       with :func:`~tinygrad_ste.stochastic.sample_categorical` (temperature ``tau``); the
       loss is the mean cross-entropy over them.  "gumbel" trains on the relaxed sample, a
       soft mixture; "reinforce" adds :func:`~tinygrad_ste.stochastic.reinforce_loss` with
@@ -236,19 +245,20 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
     test = (test_thumbnails, test_cells, test_labels, test_digit_cells)
 
     def evaluate():
-        return {"test_accuracy": hard_choice_accuracy(model, choice, *test, evaluation_rng, cell=cell)[0]}
+        return {"test_accuracy": float(hard_choice(model, choice, *test, evaluation_rng, cell=cell)[0].mean())}
 
     history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), train_arrays, epochs, batch_size, rng,
                                           verbose, name=f"glimpse model ({choice})", after_epoch=evaluate)
     # the final measurements: one hard choice per test canvas, the same for accuracy and picks
-    accuracy, pick_rate = hard_choice_accuracy(model, choice, *test, evaluation_rng, cell=cell)
+    correct, found = hard_choice(model, choice, *test, evaluation_rng, cell=cell)
     with no_grad():
         weights = weights_as_trained(choice, model.choice_logits(Tensor(test_thumbnails)), test_digit_cells,
                                      evaluation_rng, cell=cell, tau=tau)
-        as_trained = accuracy_with(model, test_thumbnails, test_cells, test_labels, weights)
-    return GlimpseResult(model=model, history=history, test_accuracy=accuracy,
-                         pick_rate=pick_rate, test_accuracy_as_trained=as_trained, test_count=len(test_labels),
-                         seconds=seconds, options=options)
+        correct_as_trained = correct_with(model, test_thumbnails, test_cells, test_labels, weights)
+    return GlimpseResult(model=model, history=history, test_accuracy=float(correct.mean()),
+                         pick_rate=float(found.mean()), test_accuracy_as_trained=float(correct_as_trained.mean()),
+                         test_count=len(test_labels), test_correct=correct, test_found=found,
+                         test_correct_as_trained=correct_as_trained, seconds=seconds, options=options)
 
 
 def train_best_fixed_cell(**settings):
