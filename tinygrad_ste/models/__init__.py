@@ -60,7 +60,7 @@ from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summ
 from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
 from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
 from .conv_vqvae import ConvVQVAE, ConvVQVAEResult, train_conv_vqvae
-from .vqvae2 import VQVAE2, VQVAE2Result, train_vqvae2
+from .vqvae2 import VQVAE2, VQVAE2Result, decode_levels, train_vqvae2
 from .code_prior import (CodePrior, CodePriorResult, MaskedConv2d, independent_prior_bits, sample_quality,
                          train_code_prior, uniform_bits)
 from .mixture_of_experts import MixtureOfExpertsResult, train_mixture_of_experts
@@ -78,7 +78,7 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstructio
            "compare_glimpse_choices", "summarize_glimpse_runs",
            "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
            "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae",
-           "ConvVQVAE", "ConvVQVAEResult", "train_conv_vqvae", "VQVAE2", "VQVAE2Result", "train_vqvae2",
+           "ConvVQVAE", "ConvVQVAEResult", "train_conv_vqvae", "VQVAE2", "VQVAE2Result", "train_vqvae2", "decode_levels",
            "CodePrior", "CodePriorResult", "MaskedConv2d", "train_code_prior", "uniform_bits", "independent_prior_bits",
            "sample_quality",
            "MixtureOfExpertsResult", "train_mixture_of_experts",
