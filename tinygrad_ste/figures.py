@@ -59,10 +59,11 @@ from .estimators import (compare_estimators, demo_problems, exact_gradient, expe
                          normal_variance_sweep)
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, codebook_rate_distortion, compare_glimpse_choices, decode_levels,  # noqa: E402
-                     glimpse, kmeans_baseline, kmeans_test_errors, sample_quality, train_at_equal_bits, train_binary_network,
-                     train_categorical_autoencoder, train_code_prior, train_compression_autoencoder, train_conv_vqvae,
-                     train_dvae, train_gaussian_vae, train_glimpse_model, train_vq_autoencoder, train_vqvae2)
+from .models import (EQUAL_BITS, VAE_ESTIMATORS, benchmark_table, codebook_rate_distortion,  # noqa: E402
+                     compare_glimpse_choices, decode_levels, glimpse, kmeans_baseline, kmeans_test_errors, run_benchmark,
+                     sample_quality, train_at_equal_bits, train_binary_network, train_categorical_autoencoder,
+                     train_code_prior, train_compression_autoencoder, train_conv_vqvae, train_dvae, train_gaussian_vae,
+                     train_glimpse_model, train_vq_autoencoder, train_vqvae2)
 from .entropy import EntropyBottleneck  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 from .models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
@@ -421,6 +422,10 @@ def vq_reconstructions(quick):
     return viz.show_images(rows, title="Test digits and their reconstructions"), {}
 
 
+# What mse_vs_bits's caption says of the ranking: (bits, clearly lower, than).
+MSE_VS_BITS_RANKING = ((40, "FSQ", "VQ"), (40, "RVQ", "VQ"))
+
+
 @figure
 def mse_vs_bits(quick):
     """Test MSE against bits per image: VQ, FSQ and residual VQ at equal bits (mean of the seeds), and the
@@ -467,9 +472,6 @@ def mse_vs_bits(quick):
                      difference.is_clearly("lower"), difference)
     return drawn, numbers
 
-
-# What mse_vs_bits's caption says of the ranking: (bits, clearly lower, than).
-MSE_VS_BITS_RANKING = ((40, "FSQ", "VQ"), (40, "RVQ", "VQ"))
 
 # ------------------------------------------------------------------ learned compression (lesson 7)
 
@@ -997,6 +999,51 @@ def bandit_curves(quick):
     return fig, {"seeds": len(seeds), "epochs": epochs, "supervised": final["supervised"],
                  "no baseline": final["no_baseline"], "moving average": final["moving_average"],
                  "leave-one-out": final["leave_one_out"]}
+
+
+@figure
+def bernoulli_vae_benchmark(quick):
+    """The discrete-VAE benchmark of lesson 12, longer: every estimator, 5 seeds x 20 epochs."""
+    settings = dict(latents=8, hidden=16, epochs=1) if quick else dict(epochs=20)
+    seeds = (0, 1) if quick else (0, 1, 2, 3, 4)
+    table = benchmark_table(run_benchmark(seeds=seeds, variance_every=settings["epochs"], **settings))
+    names = list(table)
+    labels = [VAE_ESTIMATORS[name] for name in names]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    means = np.array([table[name][1].mean() for name in names])
+    left.barh(labels, means, color="tab:blue")
+    left.set_xlim(means.min() - 0.3, means.max() + 0.1)
+    left.set_xlabel("test log-likelihood estimate (nats per image, higher is better)")
+    right.barh(labels, [table[name][2].mean() for name in names], color="tab:orange")
+    right.set_xscale("log")
+    right.set_xlabel("gradient variance at the logits, end of training (log scale)")
+    right.set_yticks(range(len(names)), [""] * len(names))
+    fig.suptitle(f"32 Bernoulli latents, 6 decoder evaluations per image and step, {len(seeds)} seeds x "
+                 f"{settings['epochs']} epochs")
+    fig.tight_layout()
+    log_variance = {pair: compare.across_seeds(np.log(table[pair[0]][2]), np.log(table[pair[1]][2]))
+                    for pair in [("rebar", "reinforce_loo"), ("gumbel_rao", "straight_through_gumbel"),
+                                 ("disarm", "reinforce_loo")]}
+    variance_ratio = {pair: float(np.exp(difference.mean)) for pair, difference in log_variance.items()}
+    vimco = compare.paired(table["vimco"][1], table["reinforce_loo"][1])
+    disarm = compare.paired(table["disarm"][1], table["reinforce_loo"][1])
+    # in the caption's order, settings included
+    numbers = {"latents": 32 if not quick else settings["latents"], "evaluations": 6, "seeds": len(seeds),
+                 "epochs": settings["epochs"], "lesson seeds": 3, "lesson epochs": 5, "importance samples": 100,
+                 "REBAR / REINFORCE variance": variance_ratio["rebar", "reinforce_loo"],
+                 "Gumbel-Rao / straight-through Gumbel variance": variance_ratio["gumbel_rao", "straight_through_gumbel"],
+                 "DisARM / REINFORCE variance": variance_ratio["disarm", "reinforce_loo"],
+                 "DisARM - REINFORCE log p(x)": disarm.mean, "DisARM - REINFORCE SE": disarm.se,
+                 "VIMCO samples": 6, "VIMCO - REINFORCE log p(x)": vimco.mean, "VIMCO - REINFORCE SE": vimco.se,
+                 "best log p(x)": float(means.max()), "worst log p(x)": float(means.min())}
+    caption_says(numbers, "Gumbel-Rao's variance is clearly lower than straight-through Gumbel's",
+                 log_variance["gumbel_rao", "straight_through_gumbel"].is_clearly("lower"),
+                 difference=log_variance["gumbel_rao", "straight_through_gumbel"])
+    caption_says(numbers, "REBAR's variance is lower than leave-one-out's", variance_ratio["rebar", "reinforce_loo"] < 1,
+                 difference=log_variance["rebar", "reinforce_loo"])
+    caption_says(numbers, "VIMCO's log-likelihood is clearly higher than leave-one-out's", vimco.is_clearly("higher"),
+                 difference=vimco)
+    return fig, numbers
 
 
 def main(argv=None):

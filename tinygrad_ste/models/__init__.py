@@ -28,6 +28,10 @@ prints one line per epoch.
   estimator, or soft attention), and classifies the digit.
 * :mod:`.gaussian_vae` (lesson 9) -- a VAE with normal latents and a Bernoulli decoder of
   black-and-white digits, trained with the reparameterization trick or with REINFORCE.
+* :mod:`.bernoulli_vae` (lesson 12) -- the discrete-VAE benchmark of the estimator papers: 32
+  Bernoulli latents on the binarized digits, its encoder trained with each estimator (REINFORCE with
+  leave-one-out or learned baselines, VIMCO, ARM, DisARM, REBAR, straight-through Gumbel, Gumbel-Rao)
+  at an equal number of decoder evaluations per step.
 * :mod:`.dvae` (lesson 9) -- a DALL-E-1-style discrete VAE: a categorical choice among K code
   embeddings per position, trained through Gumbel-softmax with an annealed temperature.
 * :mod:`.conv_vqvae` (lesson 10) -- a convolutional VQ-VAE: an 8x8 digit as a 4x4 (or 2x2) grid
@@ -59,6 +63,8 @@ from .glimpse import (GlimpseModel, GlimpseResult, compare_glimpse_choices, summ
                       train_best_fixed_cell, train_glimpse_model)
 from .gaussian_vae import GaussianVAE, GaussianVAEResult, binarized_digits, train_gaussian_vae
 from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dvae
+from .bernoulli_vae import (VAE_ESTIMATORS, BernoulliVAE, BernoulliVAEResult, benchmark_table,
+                            logit_gradient_variance, run_benchmark, train_bernoulli_vae)
 from .conv_vqvae import ConvVQVAE, ConvVQVAEResult, train_conv_vqvae
 from .vqvae2 import VQVAE2, VQVAE2Result, decode_levels, train_vqvae2
 from .code_prior import (CodePrior, CodePriorResult, MaskedConv2d, independent_prior_bits, sample_quality,
@@ -78,6 +84,8 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstructio
            "compare_glimpse_choices", "summarize_glimpse_runs",
            "GaussianVAE", "GaussianVAEResult", "binarized_digits", "train_gaussian_vae",
            "DiscreteVAE", "DiscreteVAEResult", "annealed_temperature", "train_dvae",
+           "VAE_ESTIMATORS", "BernoulliVAE", "BernoulliVAEResult", "logit_gradient_variance", "train_bernoulli_vae",
+           "run_benchmark", "benchmark_table",
            "ConvVQVAE", "ConvVQVAEResult", "train_conv_vqvae", "VQVAE2", "VQVAE2Result", "train_vqvae2",
            "decode_levels",
            "CodePrior", "CodePriorResult", "MaskedConv2d", "train_code_prior", "uniform_bits", "independent_prior_bits",
