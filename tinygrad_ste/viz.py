@@ -291,15 +291,18 @@ def _plain_log_ticks(ax):
             axis.set_minor_formatter(NullFormatter())
 
 
-def show_images(rows, title, image_shape=(8, 8)):
+def show_images(rows, title, image_shape=(8, 8), fig=None):
     """A grid of grayscale images: one row per entry of ``rows`` (``{label: (n, H*W) array}``).
 
-    Used for originals next to reconstructions; every row shows the same n images.
+    Used for originals next to reconstructions, or samples; every row shows the same number of
+    images.  ``fig``: a figure or subfigure to draw into (None: a new figure of its own size).
     """
     labels = list(rows)
     count = len(rows[labels[0]])
-    fig, axes = plt.subplots(len(labels), count, figsize=(0.9 * count + 1.2, 1.0 * len(labels) + 0.6),
-                             squeeze=False)
+    own = fig is None
+    if own:
+        fig = plt.figure(figsize=(0.9 * count + 1.2, 1.0 * len(labels) + 0.6))
+    axes = fig.subplots(len(labels), count, squeeze=False)
     for r, label in enumerate(labels):
         for c in range(count):
             ax = axes[r, c]
@@ -308,7 +311,8 @@ def show_images(rows, title, image_shape=(8, 8)):
             ax.set_yticks([])
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 

@@ -68,7 +68,7 @@ from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dv
 from .bernoulli_vae import (VAE_ESTIMATORS, BernoulliVAE, BernoulliVAEResult, benchmark_table,
                             logit_gradient_variance, run_benchmark, train_bernoulli_vae)
 from .conv_vqvae import ConvVQVAE, ConvVQVAEResult, train_conv_vqvae
-from .vqvae2 import VQVAE2, VQVAE2Result, train_vqvae2
+from .vqvae2 import VQVAE2, VQVAE2Result, decode_levels, train_vqvae2
 from .code_prior import (CodePrior, CodePriorResult, MaskedConv2d, independent_prior_bits, sample_quality,
                          train_code_prior, uniform_bits)
 from .mixture_of_experts import MixtureOfExpertsResult, train_mixture_of_experts
@@ -89,6 +89,7 @@ __all__ = ["PIXELS", "TrainingResult", "train_epochs", "timed_train_epochs", "km
            "VAE_ESTIMATORS", "BernoulliVAE", "BernoulliVAEResult", "logit_gradient_variance", "train_bernoulli_vae",
            "run_benchmark", "benchmark_table",
            "ConvVQVAE", "ConvVQVAEResult", "train_conv_vqvae", "VQVAE2", "VQVAE2Result", "train_vqvae2",
+           "decode_levels",
            "CodePrior", "CodePriorResult", "MaskedConv2d", "train_code_prior", "uniform_bits", "independent_prior_bits",
            "sample_quality",
            "MixtureOfExpertsResult", "train_mixture_of_experts",

@@ -50,9 +50,13 @@ class DiscreteVAE(Module):
         """The code of each position: argmax_k logits, (N, P) integers (NumPy)."""
         return self.logits(x).data.argmax(axis=-1)
 
+    def decode_codes(self, codes):
+        """Integer codes (N, P), one per position (a prior's samples, say) -> digits (N, 64)."""
+        return self.decode(F.one_hot(np.asarray(codes).reshape(-1, self.positions), self.num_codes))
+
     def reconstruct(self, x):
         """The reconstruction from the hard codes, as evaluated: (N, 64)."""
-        return self.decode(F.one_hot(self.hard_codes(x), self.num_codes))
+        return self.decode_codes(self.hard_codes(x))
 
     @staticmethod
     def kl_to_uniform(logits):
