@@ -55,7 +55,7 @@ import numpy as np  # noqa: E402
 from . import compare, discrete, viz  # noqa: E402
 from .data import cluttered_digits, load_digits  # noqa: E402
 from .estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
-                         normal_variance_sweep)
+                         normal_variance_sweep, trace_variance)
 from .function import no_grad  # noqa: E402
 from .kmeans import kmeans  # noqa: E402
 from .models import (EQUAL_BITS, codebook_rate_distortion, compare_glimpse_choices, glimpse,  # noqa: E402
@@ -123,6 +123,17 @@ def _categorical_demo(rng):
     return cost_fn, logits
 
 
+def _estimate_variance(row):
+    """The total variance of one row of ``compare_estimators`` and its standard error: ``(variance, se)``."""
+    return trace_variance(row.estimates.reshape(len(row.estimates), -1))
+
+
+def _variance_difference(higher, lower):
+    """The difference of two independent rows' total variances in standard errors (its z)."""
+    (v_high, se_high), (v_low, se_low) = _estimate_variance(higher), _estimate_variance(lower)
+    return (v_high - v_low) / np.hypot(se_high, se_low)
+
+
 @figure
 def estimator_histograms(quick):
     """Many independent estimates of one gradient entry, one histogram per estimator."""
@@ -131,12 +142,39 @@ def estimator_histograms(quick):
     n_estimates, n_samples = (20 if quick else 1000), 4
     comparison = compare_estimators(cost_fn, logits, "categorical", rng, n_samples=n_samples, n_estimates=n_estimates)
     largest = np.unravel_index(np.abs(comparison.exact).argmax(), comparison.exact.shape)   # where bias shows most
-    mean = {row.label: float(row.estimates[(slice(None),) + largest].mean()) for row in comparison}
+    exact = comparison.exact[largest]
+    # Each estimate against the exact value: the mean of (estimate - exact) and its Monte Carlo standard error.
+    misses = {row.label: compare.paired(row.estimates[(slice(None),) + largest], np.full(n_estimates, exact))
+              for row in comparison}
+    rows = {row.label: row for row in comparison}
     numbers = {"estimates": n_estimates, "samples per estimate": n_samples, "variables": logits.shape[0],
-               "classes": logits.shape[1], "outcomes": logits.shape[1] ** logits.shape[0],
-               "exact": float(comparison.exact[largest]), "straight_through: mean": mean["straight_through"],
-               "reinforce: mean": mean["reinforce"]}
+               "classes": logits.shape[1], "outcomes": logits.shape[1] ** logits.shape[0], "exact": float(exact),
+               "straight_through: mean": exact + misses["straight_through"].mean,
+               "straight_through: standard error": misses["straight_through"].se,
+               "reinforce: mean": exact + misses["reinforce"].mean, "reinforce: standard error": misses["reinforce"].se,
+               **{f"{label}: total variance": _estimate_variance(rows[label])[0]
+                  for label in ("reinforce", "reinforce, baseline=ema", "reinforce, baseline=leave_one_out")}}
+    relaxed = [label for label, row in rows.items() if row.estimator in ("straight_through", "gumbel",
+                                                                        "straight_through_gumbel")]
+    nearest = min(relaxed, key=lambda label: abs(misses[label].z))
+    caption_says(numbers, "the means of straight-through and the Gumbel estimators each miss the exact value clearly "
+                          f"(3 standard errors; nearest: {nearest})",
+                 all(abs(misses[label].z) >= compare.CLEARLY for label in relaxed), misses[nearest])
+    unbiased = [label for label, row in rows.items() if row.estimator in ("reinforce", "reinmax")]
+    farthest = max(unbiased, key=lambda label: abs(misses[label].z))
+    caption_says(numbers, f"the means of REINFORCE (with and without baselines) and ReinMax are within 2 standard "
+                          f"errors of the exact value (farthest: {farthest})",
+                 all(abs(misses[label].z) < compare.TIED for label in unbiased), misses[farthest])
+    for baseline in ("reinforce, baseline=ema", "reinforce, baseline=leave_one_out"):
+        z = _variance_difference(rows["reinforce"], rows[baseline])
+        caption_says(numbers, f"{baseline}: a clearly lower total variance than REINFORCE without one (3 SE)",
+                     z >= compare.CLEARLY, z=z)
     return viz.plot_estimates(comparison, index=largest), numbers
+
+
+# Straight-through's and ReinMax's bias is computed exactly (they depend on the sample only) at the swept
+# temperatures and at these lower ones, where straight-through's turns down again.
+EXACT_BIAS_BELOW_SWEEP = (0.05, 0.01)
 
 
 @figure
@@ -148,22 +186,47 @@ def estimator_temperature(quick):
     n_estimates, n_samples = (20 if quick else 1000), 4
     swept = ["gumbel", "straight_through_gumbel", "straight_through", "reinmax"]
     bias, variance, noise_floor = ({name: [] for name in swept} for _ in range(3))
+    rows = {}
     for tau in temperatures:
-        rows = compare_estimators(cost_fn, logits, "categorical", rng, estimators=[(name, {"tau": tau}) for name in swept],
-                                  n_samples=n_samples, n_estimates=n_estimates)
-        for name, row in zip(swept, rows):
+        compared = compare_estimators(cost_fn, logits, "categorical", rng,
+                                      estimators=[(name, {"tau": tau}) for name in swept],
+                                      n_samples=n_samples, n_estimates=n_estimates)
+        for name, row in zip(swept, compared):
+            rows[name, tau] = row
             bias[name].append(row.bias)
             variance[name].append(row.variance)
             noise_floor[name].append(row.noise_floor)
     # Straight-through and ReinMax depend on the sample only, so their bias is also known exactly.
     exact = exact_gradient(cost_fn, logits, "categorical")
+    exact_taus = sorted(set(temperatures) | set(EXACT_BIAS_BELOW_SWEEP))
     exact_bias = {(name, tau): float(np.linalg.norm(expected_estimate(cost_fn, logits, name, "categorical", tau=tau)
                                                     - exact)) for name in ("straight_through", "reinmax")
-                  for tau in (0.1, 1.0)}
+                  for tau in exact_taus}
     numbers = {"estimates": n_estimates, "samples per estimate": n_samples,
-               "straight_through, tau=1: exact bias": exact_bias["straight_through", 1.0], "tau (first)": 1.0,
-               "straight_through, tau=0.1: exact bias": exact_bias["straight_through", 0.1], "tau (second)": 0.1,
-               "reinmax: tau": 1.0, "reinmax, tau=1: exact bias": exact_bias["reinmax", 1.0]}
+               **{f"straight_through, tau={tau:g}: exact bias": exact_bias["straight_through", tau]
+                  for tau in exact_taus},
+               "exact gradient: size": float(np.linalg.norm(exact)),
+               "reinmax, tau=1: exact bias": exact_bias["reinmax", 1.0]}
+    falling = [tau for tau in temperatures if tau <= 1.0][::-1]   # 1, 0.5, ..., 0.1
+    st = [exact_bias["straight_through", tau] for tau in falling]
+    caption_says(numbers, "plain straight-through's exact bias is smallest at tau = 1 of the swept temperatures and "
+                          "rises at each lower one down to 0.1",
+                 min(exact_bias["straight_through", tau] for tau in temperatures) == st[0] and bool(np.all(np.diff(st) > 0)))
+    caption_says(numbers, "below the sweep, straight-through's exact bias falls again, toward the size of the exact "
+                          "gradient", exact_bias["straight_through", min(EXACT_BIAS_BELOW_SWEEP)] <
+                 exact_bias["straight_through", min(temperatures)])
+    caption_says(numbers, "ReinMax's exact bias at tau = 1 is 0 up to rounding error",
+                 exact_bias["reinmax", 1.0] < 1e-12 * np.linalg.norm(exact), bias=exact_bias["reinmax", 1.0])
+    for name in ("gumbel", "straight_through_gumbel"):   # the Monte Carlo estimates: at tau = 1 against the lowest tau
+        cold, warm = rows[name, min(temperatures)], rows[name, 1.0]
+        # |measured bias - bias| <= |mean estimate - its expectation|, whose root mean square is the noise floor;
+        # the two rows are independent, so the noise floors combine like standard errors (a bound on the error)
+        bias_z = (warm.bias - cold.bias) / np.hypot(warm.noise_floor, cold.noise_floor)
+        caption_says(numbers, f"{name}: a clearly lower bias at the lowest tau than at tau = 1 (3 noise floors)",
+                     bias_z >= compare.CLEARLY, z=bias_z)
+        variance_z = _variance_difference(cold, warm)
+        caption_says(numbers, f"{name}: a clearly higher variance at the lowest tau than at tau = 1 (3 SE)",
+                     variance_z >= compare.CLEARLY, z=variance_z)
     return viz.plot_bias_variance(temperatures, bias, variance, "temperature tau", noise_floor=noise_floor,
                                   title="Gradient estimators with a temperature: the bias-variance trade-off "
                                         f"({n_estimates} estimates of {n_samples} samples per point)"), numbers

@@ -107,8 +107,13 @@ class GlimpseResult:
     test_accuracy_as_trained: test accuracy with the choice made as in training -- the
     softmax mixture ("soft"), a relaxed sample ("gumbel"), a sampled cell (the other
     estimators); for the references the same policy again ("random": a fresh draw).
-    test_count: the number of test canvases.  seconds: training time, in CPU seconds of this
-    process (with one BLAS thread, what a quiet machine would take).
+    test_count: the number of test canvases.  test_correct, test_found: per test canvas (N,) booleans
+    of that hard choice, the class read correctly and the cell holding the digit, and
+    test_correct_as_trained those of the choice as trained, so that two models (or two ways of
+    choosing) scored on the same canvases can be compared canvas by canvas
+    (:func:`tinygrad_ste.compare.paired`).
+    seconds: training time, in CPU seconds of this process: the time it ran on a core, which
+    leaves out waiting for one but still grows on a loaded machine (shared caches, a lower clock).
     """
     model: GlimpseModel
     history: dict
@@ -116,6 +121,9 @@ class GlimpseResult:
     pick_rate: float
     test_accuracy_as_trained: float
     test_count: int
+    test_correct: np.ndarray
+    test_found: np.ndarray
+    test_correct_as_trained: np.ndarray
     seconds: float
     options: dict = field(default_factory=dict)
 
@@ -191,14 +199,15 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
             return reference_weights(digit_cells, evaluation_rng)
         return F.one_hot(logits.data.argmax(axis=-1), num_cells)
 
-    def test_accuracy(weights):
+    def test_correct(weights):
+        """(N,) booleans: the class read with these weights is the label."""
         class_logits = model.classify(Tensor(test_thumbnails), test_cells, weights)
-        return float((class_logits.data.argmax(axis=-1) == test_labels).mean())
+        return class_logits.data.argmax(axis=-1) == test_labels
 
     def evaluate():
         with no_grad():
-            return {"test_accuracy": test_accuracy(hard_weights(model.choice_logits(Tensor(test_thumbnails)),
-                                                                test_digit_cells))}
+            return {"test_accuracy": float(test_correct(hard_weights(model.choice_logits(Tensor(test_thumbnails)),
+                                                                     test_digit_cells)).mean())}
 
     start = time.process_time()   # CPU time: on a shared machine, wall-clock time would measure the neighbours
     history = train_epochs(step, Adam(model.parameters(), lr=lr), train_arrays, epochs, batch_size, rng, verbose,
@@ -207,12 +216,13 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
     with no_grad():   # the final measurements: one hard choice per test canvas, the same for accuracy and picks
         logits = model.choice_logits(Tensor(test_thumbnails))
         hard = hard_weights(logits, test_digit_cells)
-        accuracy = test_accuracy(hard)
-        pick_rate = float((hard.data.argmax(axis=-1) == test_digit_cells).mean()) if choice != "thumbnail" else 0.0
-        as_trained = test_accuracy(weights_as_trained(logits, test_digit_cells, evaluation_rng))
-    return GlimpseResult(model=model, history=history, test_accuracy=accuracy,
-                         pick_rate=pick_rate, test_accuracy_as_trained=as_trained, test_count=len(test_labels),
-                         seconds=seconds, options=options)
+        correct = test_correct(hard)
+        found = (hard.data.argmax(axis=-1) == test_digit_cells) & (choice != "thumbnail")
+        correct_as_trained = test_correct(weights_as_trained(logits, test_digit_cells, evaluation_rng))
+    return GlimpseResult(model=model, history=history, test_accuracy=float(correct.mean()),
+                         pick_rate=float(found.mean()), test_accuracy_as_trained=float(correct_as_trained.mean()),
+                         test_count=len(test_labels), test_correct=correct, test_found=found,
+                         test_correct_as_trained=correct_as_trained, seconds=seconds, options=options)
 
 
 def train_best_fixed_cell(**settings):
