@@ -236,7 +236,8 @@ def estimator_temperature(quick):
 def estimator_training(quick):
     """The categorical autoencoder of lesson 3 section 7, larger (128 hidden units, 20 epochs instead of 64 and 6):
     left, a temperature sweep for each estimator that has one (seed 0); right, each estimator at the
-    temperature that did best there, mean test MSE per epoch over three other seeds.
+    temperature that did best there, mean test MSE per epoch over three other seeds, compared pair by
+    pair over the test images and those seeds.
 
     One training run is chaotic: a last-bit difference in a matrix product grows into a visibly different
     final error (the same seed gave REINFORCE without a baseline 0.0614 on one machine, 0.0581 on another).
@@ -253,11 +254,12 @@ def estimator_training(quick):
     runs = {f"{name}, tau={chosen[name]:g}": dict(estimator=name, tau=chosen[name]) for name in swept}
     runs.update({"reinforce, leave_one_out": dict(estimator="reinforce", baseline="leave_one_out"),
                  "reinforce, no baseline": dict(estimator="reinforce", baseline="none")})
-    curves, final = {}, {}
+    curves, final, errors = {}, {}, {}
     for label, options in runs.items():
         results = [train_categorical_autoencoder(**options, **settings, seed=seed) for seed in seeds]
         curves[label] = np.mean([r.history["test_mse"] for r in results], axis=0)
         final[label] = np.array([r.test_mse for r in results])
+        errors[label] = _test_errors(results)
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.6), gridspec_kw=dict(width_ratios=[1, 1.5]))
     viz.plot_curves(temperatures, sweep, "temperature tau", f"test MSE after {settings['epochs']} epochs",
@@ -279,6 +281,22 @@ def estimator_training(quick):
         key = label.split(", tau=")[0]   # stable whichever tau was chosen
         numbers[f"{key}: mean test MSE"] = float(final[label].mean())
         numbers[f"{key}: standard error"] = float(final[label].std(ddof=1) / np.sqrt(len(seeds)))
+    caption_says(numbers, "the best tau is not the same for every estimator", len(set(chosen.values())) > 1)
+    label_of = {label.split(", tau=")[0]: label for label in runs}
+    baseline = compare.paired(errors[label_of["reinforce, no baseline"]], errors[label_of["reinforce, leave_one_out"]])
+    caption_says(numbers, "REINFORCE without a baseline: a clearly higher test MSE than with leave-one-out",
+                 baseline.is_clearly("higher"), baseline)
+    above = {name: compare.paired(errors[label_of["reinforce, leave_one_out"]], errors[label_of[name]]) for name in swept}
+    weakest = min(above, key=lambda name: above[name].z)
+    caption_says(numbers, "REINFORCE with leave-one-out: a clearly higher test MSE than each estimator with a "
+                          f"temperature (the least clear: {weakest})",
+                 all(d.is_clearly("higher") for d in above.values()), above[weakest])
+    ahead = {(a, b): compare.paired(errors[label_of[a]], errors[label_of[b]])
+             for a in ("reinmax", "straight_through_gumbel") for b in ("straight_through", "gumbel")}
+    weakest = max(ahead, key=lambda pair: ahead[pair].z)
+    caption_says(numbers, "ReinMax and straight-through Gumbel: a lower test MSE than straight-through and "
+                          f"Gumbel-softmax, each by 2 standard errors or more (the least: {weakest[0]} - {weakest[1]})",
+                 all(d.z <= -compare.TIED for d in ahead.values()), ahead[weakest])
     return fig, numbers
 
 
@@ -373,10 +391,14 @@ def ternary_xnor(quick):
                "threshold / mean |W|": discrete.ternary_threshold_and_scale(np.ones(4))[0].item()}
     weights = ["real weights", "BinaryConnect (sign)", "XNOR-Net weights", "ternary (TWN)"]
     gaps = {(a, b): compare.paired(correct[a], correct[b]) for i, a in enumerate(weights) for b in weights[i + 1:]}
-    largest = max(gaps, key=lambda pair: abs(gaps[pair].z))
-    caption_says(numbers, "no gap between real, BinaryConnect, XNOR-Net and ternary weights is clear (3 SE); "
+    ahead = gaps["real weights", "XNOR-Net weights"]
+    caption_says(numbers, "real weights are ahead of XNOR-Net weights by 2 standard errors or more",
+                 ahead.z >= compare.TIED, ahead)
+    others = {pair: gap for pair, gap in gaps.items() if pair != ("real weights", "XNOR-Net weights")}
+    largest = max(others, key=lambda pair: abs(others[pair].z))
+    caption_says(numbers, "no other gap between real, BinaryConnect, XNOR-Net and ternary weights is clear (3 SE); "
                           f"the largest is {largest[0]} minus {largest[1]}",
-                 all(abs(gap.z) < compare.CLEARLY for gap in gaps.values()), gaps[largest])
+                 all(abs(gap.z) < compare.CLEARLY for gap in others.values()), others[largest])
     for kind in ["XNOR-Net weights", "ternary (TWN)"]:
         gap = gaps["BinaryConnect (sign)", kind]
         caption_says(numbers, f"{kind} and BinaryConnect cannot be told apart", gap.is_tie(NEGLIGIBLE_ACCURACY), gap,
@@ -399,9 +421,10 @@ def _vq_runs(quick):
             for label, options in variants.items()}
 
 
-def _test_errors(results):
-    """Per-image test errors of one model trained with several seeds: (seeds, test images)."""
-    return np.stack([r.test_errors for r in results])
+def _test_errors(results, attribute="test_errors"):
+    """Per-image test errors of one model trained with several seeds: (seeds, test images); ``attribute``
+    names the result's per-image errors ("test_errors_soft": a dVAE's soft mixtures)."""
+    return np.stack([getattr(r, attribute) for r in results])
 
 
 @figure
@@ -434,8 +457,8 @@ def vq_training(quick):
                  rotation.is_clearly("lower"), rotation)
     restart = compare.paired(_test_errors(runs["straight-through + restart"]),
                              _test_errors(runs["straight-through, no restart"]))
-    caption_says(numbers, "restarts lower the test MSE on average, but not clearly", restart.mean < 0 and not
-                 restart.is_clearly("lower"), restart)
+    caption_says(numbers, "restarts lower the test MSE, by 2 standard errors or more", restart.z <= -compare.TIED,
+                 restart)
     return drawn, numbers
 
 
@@ -546,8 +569,14 @@ def rounding_proxies(quick):
     draws = 2000 if quick else 200000
     y = np.random.default_rng(SEED + 1).normal(0, 3, (draws, 1))
     noisy = EntropyBottleneck(1, proxy="noise", rng=np.random.default_rng(SEED))(Tensor(y))[0].data
-    return picture, {"noise variance": float((noisy - y).var()),
-                     "rounding error variance": float((np.round(y) - y).var()), "1/12": 1 / 12, "draws": draws}
+    numbers = {"noise variance": float((noisy - y).var()),
+               "rounding error variance": float((np.round(y) - y).var()), "1/12": 1 / 12, "draws": draws}
+    for name, error in (("noise", noisy - y), ("rounding error", np.round(y) - y)):
+        # the variance is the mean of the squared deviations: against 1/12, with its Monte Carlo standard error
+        versus = compare.paired(((error - error.mean()) ** 2).ravel(), np.full(draws, 1 / 12))
+        caption_says(numbers, f"{name}: the variance is within 2 standard errors of 1/12", abs(versus.z) < compare.TIED,
+                     versus)
+    return picture, numbers
 
 
 @figure
@@ -707,6 +736,19 @@ def normal_estimator_variance(quick):
     numbers["smallest variance ratio, REINFORCE / reparameterization, over the sweeps"] = float(min(
         (variances[swept, label][0] / pathwise[swept]).min() for swept in sweeps for label in NORMAL_RUNS
         if label != "reparameterization"))
+    point = {label: variances["n_samples", label][:, at_4_draws] for label in NORMAL_RUNS}   # (variance, se)
+
+    def above(high, low):   # how many standard errors variance `high` exceeds `low` (independent estimates)
+        return (high[0] - low[0]) / np.hypot(high[1], low[1])
+
+    for high, low in (("REINFORCE", "REINFORCE, leave-one-out"), ("REINFORCE, leave-one-out", "reparameterization")):
+        z = above(point[high], point[low])
+        caption_says(numbers, f"at mean 0, sigma 1, 4 draws: {high}'s variance is clearly higher than {low}'s (3 SE)",
+                     z >= compare.CLEARLY, z=z)
+    least = min(above(variances[swept, label], variances[swept, "reparameterization"]).min()
+                for swept in sweeps for label in NORMAL_RUNS if label != "reparameterization")
+    caption_says(numbers, "REINFORCE's variance, with or without a baseline, is clearly higher than the pathwise one "
+                          "at every point of the sweeps (3 SE)", least >= compare.CLEARLY, least_z=least)
     numbers.update({"estimates per point": n_estimates, "target": 2.0, "lesson estimates per point": 4000,
                     **{f"{swept} from": float(values.min()) for swept, (values, _) in sweeps.items()},
                     **{f"{swept} to": float(values.max()) for swept, (values, _) in sweeps.items()}})   # settings
@@ -715,47 +757,72 @@ def normal_estimator_variance(quick):
 
 @figure
 def gaussian_vae_elbo(quick):
-    """Test ELBO per epoch of the Gaussian VAE trained with the reparameterization trick and with REINFORCE."""
+    """Test ELBO per epoch of the Gaussian VAE trained with the reparameterization trick and with REINFORCE
+    (mean over the seeds), compared pair by pair over the test images and the seeds."""
     settings = dict(epochs=2, hidden=16) if quick else dict(epochs=30)
-    runs = {label: train_gaussian_vae(estimator, latent_dim=16, baseline=baseline, **settings, seed=SEED)
-            for label, (estimator, baseline) in NORMAL_RUNS.items()}
+    runs = {label: [train_gaussian_vae(estimator, latent_dim=16, baseline=baseline, **settings, seed=seed)
+                    for seed in SEEDS] for label, (estimator, baseline) in NORMAL_RUNS.items()}
+    elbos = {label: np.stack([r.test_elbos for r in results]) for label, results in runs.items()}
+    kl = {label: np.array([r.history["kl"][-1] for r in results]) for label, results in runs.items()}
     epochs = np.arange(1, settings["epochs"] + 1)
-    fig = viz.plot_curves(epochs, {f"{label}: final {r.test_elbo:.2f}": r.history["test_elbo"]
-                                   for label, r in runs.items()}, "epoch", "test ELBO per image (nats)",
-                          "VAE of the black-and-white digits, 16 normal latents, 4 draws per image", markers=False)
-    return fig, {f"{label}: test ELBO": r.test_elbo for label, r in runs.items()} | \
-        {f"{label}: KL": r.history["kl"][-1] for label, r in runs.items()} | \
-        {"latents": 16, "epochs": settings["epochs"], "lesson epochs": 12}   # settings the caption states
+    fig = viz.plot_curves(epochs, {f"{label}: final {elbos[label].mean():.2f}":
+                                   np.mean([r.history["test_elbo"] for r in results], axis=0)
+                                   for label, results in runs.items()}, "epoch", "test ELBO per image (nats)",
+                          f"VAE of the black-and-white digits, 16 normal latents, 4 draws per image (mean of "
+                          f"{len(SEEDS)} seeds)", markers=False)
+    numbers = {"latents": 16, "epochs": settings["epochs"], "lesson epochs": 12, "seeds": len(SEEDS),
+               **{f"{label}: test ELBO": float(elbos[label].mean()) for label in runs},
+               **{f"{label}: KL": float(kl[label].mean()) for label in runs}}
+    for higher, lower in (("reparameterization", "REINFORCE, leave-one-out"), ("REINFORCE, leave-one-out", "REINFORCE")):
+        difference = compare.paired(elbos[higher], elbos[lower])
+        caption_says(numbers, f"{higher}: a clearly higher test ELBO than {lower}", difference.is_clearly("higher"),
+                     difference)
+    caption_says(numbers, "without a baseline, REINFORCE ends with a lower KL than the other two in every seed",
+                 bool(np.all(kl["REINFORCE"] < np.minimum(kl["reparameterization"], kl["REINFORCE, leave-one-out"]))))
+    return fig, numbers
 
 
 @figure
 def dvae_soft_hard_gap(quick):
-    """The dVAE's test error with Gumbel-softmax mixtures and with hard codes as tau anneals, against VQ."""
-    settings = dict(num_codes=16, positions=4, code_dim=4, hidden=16, epochs=3) if quick else \
-        dict(num_codes=128, positions=8, code_dim=8, hidden=64, epochs=40)   # lesson 5's VQ autoencoder
-    dvae = train_dvae(**settings, seed=SEED)
-    vq = train_vq_autoencoder(num_codes=settings["num_codes"], codes_per_image=settings["positions"],
-                              code_dim=settings["code_dim"], hidden=settings["hidden"], epochs=settings["epochs"],
-                              seed=SEED)
-    history = dvae.history
+    """The dVAE's test error with Gumbel-softmax mixtures and with hard codes as tau anneals (mean over the seeds),
+    against lesson 5's VQ autoencoder with the same codes, positions and seeds (the runs of ``vq_training``)."""
+    vq = _vq_runs(quick)["straight-through + restart"]
+    options = vq[0].options
+    settings = dict(num_codes=options["num_codes"], positions=options["codes_per_image"], code_dim=options["code_dim"],
+                    hidden=options["hidden"], epochs=options["epochs"])
+    dvae = [train_dvae(**settings, seed=seed) for seed in SEEDS]
+    history = {key: np.mean([r.history[key] for r in dvae], axis=0) for key in ("test_mse_soft", "test_mse_hard", "tau")}
+    hard, vq_errors = _test_errors(dvae), _test_errors(vq)
     epochs = np.arange(1, settings["epochs"] + 1)
     fig, (ax, tau_ax) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     viz.plot_curves(epochs, {"dVAE, soft: Gumbel-softmax mixture at tau (as trained)": history["test_mse_soft"],
                              "dVAE, hard: argmax codes (as used)": history["test_mse_hard"]},
                     "", "test reconstruction MSE",
-                    f"dVAE, {settings['positions']} positions x {settings['num_codes']} codes: soft against hard",
-                    logy=True, markers=False, ax=ax,
-                    reference=(f"VQ autoencoder, same codes and positions (test {vq.test_mse:.4f})", vq.test_mse))
+                    f"dVAE, {settings['positions']} positions x {settings['num_codes']} codes: soft against hard "
+                    f"(mean of {len(SEEDS)} seeds)", logy=True, markers=False, ax=ax,
+                    reference=(f"VQ autoencoder, same codes and positions (test {vq_errors.mean():.4f})",
+                               vq_errors.mean()))
     viz.plot_curves(epochs, {"temperature tau": history["tau"]}, "epoch", "tau", "", logy=True, markers=False,
                     ax=tau_ax)
     fig.tight_layout()
-    gap = np.array(history["test_mse_hard"]) - np.array(history["test_mse_soft"])
-    return fig, {"dVAE: test MSE, hard codes": dvae.test_mse, "dVAE: test MSE, soft": history["test_mse_soft"][-1],
-                 "VQ autoencoder: test MSE": vq.test_mse, "dVAE: hard - soft, first epoch": float(gap[0]),
-                 "dVAE: hard - soft, last epoch": float(gap[-1]), "dVAE: perplexity": dvae.perplexity,
-                 "dVAE: final tau": history["tau"][-1], "positions": settings["positions"],
-                 "codes": settings["num_codes"], "tau at the start": dvae.options["tau_start"],
-                 "epochs": settings["epochs"], "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
+    first = compare.across_seeds([r.history["test_mse_hard"][0] for r in dvae],
+                                 [r.history["test_mse_soft"][0] for r in dvae])
+    last = compare.paired(hard, _test_errors(dvae, "test_errors_soft"))
+    numbers = {"positions": settings["positions"], "codes": settings["num_codes"],
+               "tau at the start": dvae[0].options["tau_start"], "dVAE: final tau": history["tau"][-1],
+               "epochs": settings["epochs"], "seeds": len(SEEDS),
+               "dVAE: hard - soft, first epoch": first.mean, "dVAE: hard - soft, last epoch": last.mean,
+               "dVAE: test MSE, hard codes": float(hard.mean()), "VQ autoencoder: test MSE": float(vq_errors.mean()),
+               "dVAE: perplexity": float(np.mean([r.perplexity for r in dvae])),
+               "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
+    caption_says(numbers, "in the first epoch the hard codes' test MSE is clearly higher than the mixtures' (paired "
+                          "by seed)", first.is_clearly("higher"), first)
+    caption_says(numbers, "in the last epoch the hard codes' test MSE is clearly lower than the mixtures'",
+                 last.is_clearly("lower"), last)
+    versus_vq = compare.paired(hard, vq_errors)
+    caption_says(numbers, "the dVAE's hard codes: a clearly higher test MSE than the VQ autoencoder's",
+                 versus_vq.is_clearly("higher"), versus_vq)
+    return fig, numbers
 
 
 def _paired_correct(runs):
