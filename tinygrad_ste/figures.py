@@ -321,9 +321,10 @@ def _binary_runs(quick):
             for label, options in BINARY_RUNS.items()}
 
 
-def _test_correct(results):
-    """Per-image test correctness (1 or 0) of one classifier trained with several seeds: (seeds, test images)."""
-    return np.stack([r.test_correct for r in results])
+def _test_correct(results, attribute="test_correct"):
+    """Per-image test correctness (1 or 0) of one classifier trained with several seeds: (seeds, test images);
+    ``attribute`` names the result's per-image scores (a glimpse model's "test_correct_as_trained")."""
+    return np.stack([getattr(r, attribute) for r in results]).astype(np.float64)
 
 
 NEGLIGIBLE_ACCURACY = 0.02   # an accuracy gap under 2 points is one the lessons call negligible
@@ -678,7 +679,7 @@ def glimpse_choices(quick):
     se = np.hypot(*(np.sqrt(max(p * (1 - p), 0.1 * 0.9) / n) for p, n in zip((read_found, read_missed), counts)))
     caption_says(numbers, "it reads the canvases where it found the digit clearly more often correctly than those "
                           "where it chose a crop (3 SE)", read_found - read_missed >= compare.CLEARLY * se,
-                 difference=read_found - read_missed, standard_error=se)
+                 gap=read_found - read_missed, standard_error=se)
     return viz.show_glimpses(canvases[shown], thumbs[shown], chosen[shown], digit_cells[shown], predictions[shown],
                              labels[shown], title=f"Hard attention on cluttered test canvases (straight-through): the first "
                                                   f"{int(found.sum())} where it found the digit, the first "
@@ -705,18 +706,51 @@ def glimpse_accuracy(quick):
                         for choice, s in summary.items() for statistic, value in s.items()})
     fig.suptitle("Glimpse models: test accuracy when forced to choose one cell, by how the choice was trained")
     fig.tight_layout()
-    # What the caption states beyond the table: settings, and two differences on the 4-cell canvas.
-    learned = {choice: numbers[f"4 cells, {glimpse.LABELS[choice]}: accuracy"] for choice in glimpse.LEARNED_CHOICES}
-    sampled_gain = [numbers[f"4 cells, {glimpse.LABELS[choice]}: accuracy"] -
-                    numbers[f"4 cells, {glimpse.LABELS[choice]}: as trained"]
-                    for choice in glimpse.LEARNED_CHOICES if choice not in ("soft", "gumbel")]
     numbers.update({"seeds, 4 cells": len(GLIMPSE_SEEDS[2]), "seeds, 9 cells": len(GLIMPSE_SEEDS[3]), "hidden units": 64,
                     "epochs": 30, "lesson hidden units": 32, "lesson epochs": 10, "lesson seeds": 2,
-                    "test canvases": len(load_digits("test")[0]),
-                    "4 cells: largest accuracy gap between ways of training": max(learned.values()) - min(learned.values()),
-                    "4 cells, sampled estimators: least gain of the most likely cell": min(sampled_gain),
-                    "4 cells, sampled estimators: largest gain of the most likely cell": max(sampled_gain)})
+                    "test canvases": len(load_digits("test")[0])})   # settings the caption states
+    # Every model is scored on the same test canvases: compare them canvas by canvas, over the seeds.
+    correct = {grid: {choice: _test_correct(results) for choice, results in _glimpse_runs(quick, grid).items()}
+               for grid in (2, 3)}
+    _glimpse_statements(numbers, correct, {choice: _test_correct(results, "test_correct_as_trained")
+                                           for choice, results in _glimpse_runs(quick, 2).items()})
     return fig, numbers
+
+
+def _glimpse_statements(numbers, correct, as_trained):
+    """What glimpse_accuracy's caption says of its runs, paired over the test canvases and the seeds:
+    ``correct[grid][choice]`` and ``as_trained[choice]`` (4 cells) are (seeds, canvases) scores."""
+    four, nine = correct[2], correct[3]
+    learned = glimpse.LEARNED_CHOICES
+    above_fixed = {choice: compare.paired(four[choice], four["fixed"]) for choice in learned}
+    weakest = min(above_fixed, key=lambda choice: above_fixed[choice].z)
+    caption_says(numbers, f"4 cells: every learned chooser is clearly above the best fixed cell (least: {weakest})",
+                 all(d.is_clearly("higher") for d in above_fixed.values()), above_fixed[weakest])
+    pairs = {(a, b): compare.paired(four[a], four[b]) for i, a in enumerate(learned) for b in learned[i + 1:]}
+    largest = max(pairs, key=lambda pair: abs(pairs[pair].z))
+    caption_says(numbers, f"4 cells: no two learned choosers are clearly apart (the largest: {largest[0]} - {largest[1]})",
+                 all(abs(d.z) < compare.CLEARLY for d in pairs.values()), pairs[largest])
+    for a, b in (("straight_through", "gumbel"), ("straight_through", "soft")):
+        numbers[f"4 cells, {a} - {b}: paired difference"] = compare.paired(four[a], four[b]).mean
+        numbers[f"4 cells, {a} - {b}: standard error"] = compare.paired(four[a], four[b]).se
+    for choice in ("soft", "gumbel"):   # trained on mixtures: does a hard choice cost them anything?
+        forced = compare.paired(four[choice], as_trained[choice])
+        caption_says(numbers, f"4 cells, {choice}: the hard choice and the choice as trained are not clearly apart",
+                     abs(forced.z) < compare.CLEARLY, forced)
+    sampled = [choice for choice in learned if choice not in ("soft", "gumbel")]
+    gains = {choice: compare.paired(four[choice], as_trained[choice]).mean for choice in sampled}
+    numbers["4 cells, sampled estimators: least gain of the most likely cell"] = min(gains.values())
+    numbers["4 cells, sampled estimators: largest gain of the most likely cell"] = max(gains.values())
+    pooled = compare.paired(np.concatenate([four[choice] for choice in sampled]),   # every run of every one of them
+                            np.concatenate([as_trained[choice] for choice in sampled]))
+    caption_says(numbers, "4 cells: the sampled estimators read the most likely cell clearly better than a sampled one "
+                          "(paired over all their runs)", pooled.is_clearly("higher"), pooled)
+    behind = {(a, b): compare.paired(nine[a], nine[b]) for a in ("reinmax", "reinforce")
+              for b in ("soft", "straight_through", "gumbel", "straight_through_gumbel")}
+    weakest = max(behind, key=lambda pair: behind[pair].z)
+    caption_says(numbers, "9 cells: ReinMax and REINFORCE are below each of the other four, by 2 standard errors or more "
+                          f"(the least: {weakest[0]} - {weakest[1]})",
+                 all(d.z <= -compare.TIED for d in behind.values()), behind[weakest])
 
 
 # ------------------------------------------------------------------ lesson 9: reparameterization and the dVAE
