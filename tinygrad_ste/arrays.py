@@ -2,14 +2,19 @@
 
 Nothing here records a graph or knows about Tensors.  These are the small pieces of NumPy
 that several layers need (an op's forward, a backward rule, a sampler, an exact-gradient
-enumeration), written once: axis normalisation, the sigmoid and the softmax computed so
-that they never overflow and keep their precision in the tails, the softmax's vector-Jacobian product, one-hot encoding and the
-nearest-code search of vector quantization.
+enumeration), written once: axis normalisation, the sigmoid, softplus, log-sum-exp, softmax
+and normal CDF computed so that they never overflow and keep their precision in the tails, the
+softmax's vector-Jacobian product, one-hot encoding and the nearest-code search of vector
+quantization.
 """
+import math
+
 import numpy as np
 
-__all__ = ["normalize_axes", "sigmoid_array", "softplus_array", "log_sigmoid_array", "logsumexp_parts", "softmax_array", "softmax_backward",
-           "one_hot_array", "nearest_code"]
+__all__ = ["normalize_axes", "reduction_axes", "sigmoid_array", "softplus_array", "log_sigmoid_array",
+           "logsumexp_parts", "normal_cdf_array", "softmax_array", "softmax_backward", "one_hot_array", "nearest_code",
+           "sort_positions", "cummax_positions"]
+
 
 
 def normalize_axes(axis, ndim):
@@ -30,6 +35,14 @@ def normalize_axes(axis, ndim):
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"repeated axis in {axis!r}")
     return tuple(normalized)
+
+
+def reduction_axes(axis, ndim):
+    """``normalize_axes`` for ops that reduce or scan along an axis: as in PyTorch, a 0-d input
+    counts as having one axis of length 1, so axis 0 or -1 is accepted there (and, like None,
+    means its one element)."""
+    axes = normalize_axes(axis, max(ndim, 1))
+    return None if ndim == 0 else axes
 
 
 def sigmoid_array(x):
@@ -62,11 +75,12 @@ def log_sigmoid_array(x):
 def logsumexp_parts(x, axis):
     """(m, r) with log sum exp(x) = m + r along the int ``axis`` (both kept as length 1), accurately.
 
-    m = max(x), so no exponent is above 0 and nothing overflows.  Each maximal entry's term
-    e^0 is exactly 1: the sum is 1 + t, with t the other terms (and any tied maxima beyond
-    the first), and r = log1p(t) keeps a tiny t that 1 + t would round away.  So a dominant
-    class's log-probability -r is exact to a few ulps (-1.9e-22 at a margin of 50, not 0).
-    Kept apart because x - m is exact, where x - (m + r) would round r away.
+    m = max(x), so no exponent is above 0 and nothing overflows, and the sum is 1 + t: the
+    max's own term e^0 = 1 plus the others, t.  r = log(1 + t) is accurate to a couple of
+    ulps once 1 + t >= 1.5; below that, where 1 + t would round away t's last digits, t is
+    summed again without the max and r = log1p(t) (so a dominant class's log-probability -r
+    is -1.9e-22 at a margin of 50, not 0).  Only arrays with such a slice pay for the second sum.
+    m and r are kept apart because x - m is exact, where x - (m + r) would round r away.
     Where a slice's max is not finite, m = 0 and r = log sum exp(x) for the whole array: -inf
     for a slice of all -inf, inf with a +inf entry, NaN with a NaN.
     """
@@ -76,11 +90,26 @@ def logsumexp_parts(x, axis):
         with np.errstate(divide="ignore"):   # log(0) = -inf for a slice of all -inf
             return m, np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
     shifted = x - m
-    terms = np.exp(shifted)
-    at_max = shifted == 0
-    terms[at_max] = 0
-    ties = at_max.sum(axis=axis, keepdims=True) - 1
-    return m, np.log1p(terms.sum(axis=axis, keepdims=True) + ties)
+    total = np.exp(shifted).sum(axis=axis, keepdims=True)
+    near_one = total < 1.5
+    if not near_one.any():
+        return m, np.log(total)
+    at_max = shifted == 0   # e^0 = 1 exactly; tied maxima beyond the first count in t
+    t = np.where(at_max, 0, np.exp(shifted)).sum(axis=axis, keepdims=True) + (at_max.sum(axis=axis, keepdims=True) - 1)
+    return m, np.where(near_one, np.log1p(t), np.log(total))
+
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)   # NumPy has no erfc; math.erfc, element by element
+
+
+def normal_cdf_array(x):
+    """Phi(x) = erfc(-x / sqrt 2) / 2, the standard normal CDF, on a NumPy array, in x's floating
+    dtype.  The same as (1 + erf(x / sqrt 2)) / 2, but erfc keeps the lower tail to full relative
+    precision (Phi(-30) = 4.9e-198, where 1 + erf rounds to 0).  Through ``math.erfc`` one element
+    at a time: accurate, but about 100 times slower than a NumPy ufunc."""
+    x = np.asarray(x)
+    dtype = np.result_type(x, np.float32)
+    return (0.5 * np.asarray(_erfc(-x / np.sqrt(2)), dtype=np.float64)).astype(dtype)
 
 
 def softmax_array(logits, axis=-1):
@@ -123,3 +152,16 @@ def nearest_code(z, codebook):
     same for every code, so it is left out of the argmin.
     """
     return np.argmin((codebook * codebook).sum(axis=1) - 2 * z @ codebook.T, axis=1)
+
+
+def sort_positions(x, axis=-1, descending=False):
+    """Positions that sort ``x`` along ``axis`` (a stable sort: equal values keep their order)."""
+    return np.argsort(-x if descending else x, axis=axis, kind="stable")
+
+
+def cummax_positions(x, axis):
+    """Position of the running maximum of ``x`` along ``axis``: for each i, the last j <= i where
+    x_j equals max(x_0..x_i), as in PyTorch's ``cummax`` (a later tie takes over)."""
+    running = np.maximum.accumulate(x, axis=axis)
+    steps = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+    return np.maximum.accumulate(np.where(x == running, steps, 0), axis=axis)
