@@ -34,8 +34,11 @@ that comes after everything it imports.
     baseline for REINFORCE (a small MLP trained by Adam)
 14. data -- the bundled digits
 15. models -- the models the lessons train, one module each
-16. compare, viz, exercises, figures, book -- teaching tools: paired comparisons for every
-    comparative sentence, plots, exercise checks, and the builders of the figures and the book
+16. compare, viz, exercises -- teaching tools: paired comparisons for every comparative
+    sentence, plots, exercise checks
+17. tools -- the builders of the figures, the web book and the models' measurements, apart from
+    the library (their ``python -m`` commands keep their short names: ``__main__.py`` files,
+    run and never imported, sit on top with the lessons and are not in this list)
 """
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed

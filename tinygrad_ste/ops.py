@@ -1,6 +1,6 @@
 """The differentiable ops: forward and exact backward of each, side by side.
 
-One section per family, in this order: arithmetic (+ - * / **, their forms with a constant,
+One section per family, in this order: arithmetic (``+ - * / **``, their forms with a constant,
 pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, the
 activations gelu, silu, elu, ...), reductions (sum, mean, max, min, var, std, the cumulative
 sum, prod; argmax, any and all, which have no gradient), losses (log-softmax, negative
@@ -304,7 +304,7 @@ def _explicit_subscripts(subscripts, shapes):
 
 
 class Einsum(Function):
-    """y = numpy.einsum(subscripts, *operands): sums of products named by index letters.
+    """y = ``numpy.einsum(subscripts, *operands)``: sums of products named by index letters.
 
     ``'bij,bjk->bik'`` is a batched matmul, ``'bi,bj->bij'`` a batched outer product,
     ``'ij->ji'`` a transpose, ``'ii->'`` a trace.  Any number of operands; ``...`` stands for

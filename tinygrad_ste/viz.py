@@ -3,7 +3,7 @@
 matplotlib is an optional dependency (the ``lessons`` extra), so it is imported here
 and nowhere in the engine: ``import tinygrad_ste`` works without it.  Every function
 draws into a new figure (or into ``ax`` when given) and returns the figure, so a
-notebook shows it and ``figures.py`` saves it.
+notebook shows it and ``tools/figures.py`` saves it.
 """
 import re
 

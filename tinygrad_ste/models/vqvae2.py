@@ -1,8 +1,7 @@
 """VQ-VAE-2 at the scale of the 8x8 digits (Razavi, van den Oord and Vinyals 2019, "Generating
 Diverse High-Fidelity Images with VQ-VAE-2"): a coarse top grid of codes for the whole digit and a
 4x4 bottom grid for the local detail, the bottom one encoded and decoded given the top one."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from ..nn import Conv2d, ReLU, Sequential, Upsample, VectorQuantizer
 from ..optim import Adam
 from ..tensor import Tensor
 from .conv_vqvae import SIDE, as_images, downsampler, from_code_vectors, to_code_vectors, upsampler
-from .training import train_epochs
+from .training import TrainingResult, timed_train_epochs
 
 __all__ = ["VQVAE2", "VQVAE2Result", "train_vqvae2", "decode_levels"]
 
@@ -80,20 +79,16 @@ class VQVAE2(Module):
 
 
 @dataclass
-class VQVAE2Result:
+class VQVAE2Result(TrainingResult):
     """What :func:`train_vqvae2` measured: per-epoch "loss" and "reconstruction"; test_mse and the
     per-image test_errors; the code grids of every training and test digit (train_top (N, 2, 2),
     train_bottom (N, 4, 4), test_top, test_bottom)."""
-    model: VQVAE2
-    history: dict
     test_mse: float
     test_errors: np.ndarray
     train_top: np.ndarray
     train_bottom: np.ndarray
     test_top: np.ndarray
     test_bottom: np.ndarray
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_vqvae2(top_codes=16, bottom_codes=16, code_dim=8, hidden=32, rule="identity", ema=False, restart_after=100,
@@ -115,10 +110,8 @@ def train_vqvae2(top_codes=16, bottom_codes=16, code_dim=8, hidden=32, rule="ide
         loss = reconstruction_loss + quantizer_loss
         return loss, {"loss": loss.item(), "reconstruction": reconstruction_loss.item()}
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
-                           name="vqvae2")
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name="vqvae2")
     model.eval()
     with no_grad():
         reconstruction, test_top, test_bottom, _ = model(Tensor(test_images))

@@ -53,24 +53,24 @@ matplotlib.use("Agg")   # files only: never open a window
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from . import compare, discrete, viz  # noqa: E402
-from .data import cluttered_digits, load_digits  # noqa: E402
-from .estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
+from .. import compare, discrete, viz  # noqa: E402
+from ..data import cluttered_digits, load_digits  # noqa: E402
+from ..estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
                          normal_variance_sweep)
-from .function import no_grad  # noqa: E402
-from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, VAE_ESTIMATORS, benchmark_table, codebook_rate_distortion,  # noqa: E402
-                     compare_glimpse_choices, decode_levels, glimpse, kmeans_baseline, kmeans_test_errors, run_benchmark,
-                     sample_quality, train_at_equal_bits, train_binary_network, train_categorical_autoencoder,
-                     train_code_prior, train_compression_autoencoder, train_conv_vqvae, train_dvae, train_gaussian_vae,
-                     train_glimpse_model, train_vq_autoencoder, train_vqvae2)
-from .entropy import EntropyBottleneck  # noqa: E402
-from .tensor import Tensor  # noqa: E402
-from .models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
-                                         search_architecture, train_architecture)
-from .models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
-from .models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
-from .moe import ROUTERS  # noqa: E402
+from ..function import no_grad  # noqa: E402
+from ..kmeans import kmeans  # noqa: E402
+from ..models import (EQUAL_BITS, VAE_ESTIMATORS, benchmark_table, codebook_rate_distortion,  # noqa: E402
+                      compare_glimpse_choices, decode_levels, glimpse, kmeans_baseline, kmeans_test_errors,
+                      run_benchmark, sample_quality, train_at_equal_bits, train_binary_network,
+                      train_categorical_autoencoder, train_code_prior, train_compression_autoencoder, train_conv_vqvae,
+                      train_dvae, train_gaussian_vae, train_glimpse_model, train_vq_autoencoder, train_vqvae2)
+from ..entropy import EntropyBottleneck  # noqa: E402
+from ..tensor import Tensor  # noqa: E402
+from ..models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
+                                          search_architecture, train_architecture)
+from ..models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
+from ..models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
+from ..moe import ROUTERS  # noqa: E402
 
 SEED = 0
 FIGURES = {}   # name -> function(quick) -> (figure, numbers), in the order the lessons meet them
