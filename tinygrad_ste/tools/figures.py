@@ -42,7 +42,6 @@ it is a larger run, its caption says so and the lesson says how to make it.
 import argparse
 import json
 import sys
-import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -886,18 +885,12 @@ def _lesson_10_settings(quick):
                 classifier=dict(rule=None, hidden=128, epochs=10), mlp_epochs=(8, 40))
 
 
-def _cpu_seconds(train, **options):
-    """``train(**options)`` and the CPU seconds it took (CPU, not wall-clock: the machine may be shared)."""
-    start = time.process_time()
-    return train(**options), time.process_time() - start
-
-
 @lru_cache(maxsize=None)
 def _generation_runs(quick):
     """Lesson 10's conv VQ-VAE and the prior over its codes, one of each per seed, the samples each pair
     draws at temperature 1, and the classifier of real digits that judges them (trained once per process)."""
     settings = _lesson_10_settings(quick)
-    conv, conv_seconds = zip(*[_cpu_seconds(train_conv_vqvae, **settings["conv"], seed=s) for s in settings["seeds"]])
+    conv = [train_conv_vqvae(**settings["conv"], seed=s) for s in settings["seeds"]]
     num_codes = settings["conv"]["num_codes"]
     priors = [train_code_prior(r.train_codes, r.test_codes, num_codes, **settings["prior"], seed=s)
               for r, s in zip(conv, settings["seeds"])]
@@ -905,8 +898,7 @@ def _generation_runs(quick):
         samples = [r.model.decode(p.model.sample(settings["samples"], rng=np.random.default_rng(s))).data
                    for r, p, s in zip(conv, priors, settings["seeds"])]
     classifier = train_binary_network(**settings["classifier"], seed=SEED)
-    return dict(settings=settings, conv=conv, conv_seconds=conv_seconds, priors=priors, samples=samples,
-                classifier=classifier)
+    return dict(settings=settings, conv=conv, priors=priors, samples=samples, classifier=classifier)
 
 
 def _judge_samples(samples, classifier):
@@ -976,10 +968,10 @@ def conv_vs_mlp_vq(quick):
     short, long = settings["mlp_epochs"]
     mlp_options = dict(num_codes=settings["conv"]["num_codes"], codes_per_image=conv[0].model.grid ** 2, code_dim=8,
                        hidden=64)   # lesson 5's encoder and decoder, with the conv model's codes and positions
-    mlp = {epochs: [_cpu_seconds(train_vq_autoencoder, **mlp_options, epochs=epochs, seed=s) for s in settings["seeds"]]
+    mlp = {epochs: [train_vq_autoencoder(**mlp_options, epochs=epochs, seed=s) for s in settings["seeds"]]
            for epochs in (short, long)}
     errors = {f"conv VQ-VAE, {settings['conv']['epochs']} epochs": _test_errors(conv),
-              **{f"MLP VQ autoencoder, {epochs} epochs": _test_errors([r for r, _ in mlp[epochs]]) for epochs in mlp}}
+              **{f"MLP VQ autoencoder, {epochs} epochs": _test_errors(mlp[epochs]) for epochs in mlp}}
     fig = viz.plot_bars({label: e.mean() for label, e in errors.items()}, "test MSE",
                         f"{conv[0].model.bits:.0f} bits per image: {conv[0].model.grid ** 2} positions, "
                         f"{settings['conv']['num_codes']} codes each (mean of {len(conv)} seeds)", fmt="{:.4f}")
@@ -994,7 +986,7 @@ def conv_vs_mlp_vq(quick):
                  equal_epochs.is_clearly("lower"), equal_epochs)
     caption_says(numbers, "the MLP trained 5 times longer has a clearly lower test MSE than the conv VQ-VAE",
                  longer.is_clearly("lower"), longer)
-    conv_seconds, mlp_seconds = np.mean(runs["conv_seconds"]), np.mean([t for _, t in mlp[long]])
+    conv_seconds, mlp_seconds = np.mean([r.seconds for r in conv]), np.mean([r.seconds for r in mlp[long]])
     caption_says(numbers, "and its training still takes less CPU time", mlp_seconds < conv_seconds,
                  conv_cpu_seconds=conv_seconds, mlp_cpu_seconds=mlp_seconds)
     return fig, numbers
