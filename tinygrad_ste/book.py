@@ -27,8 +27,9 @@ REPOSITORY = Path(__file__).resolve().parents[1]   # the checkout: lessons/ and 
 
 # The API page, in the order the package builds up (see tinygrad_ste/__init__.py).
 # The commands (book, figures) are left out: they are how the site and the plots get made.
-API_MODULES = ["arrays", "function", "random", "tensor", "ops", "convolution", "functional", "discrete", "stochastic",
-               "estimators", "gradcheck", "module", "nn", "moe", "vq", "fsq", "entropy", "kmeans", "optim", "data",
+API_MODULES = ["arrays", "function", "random", "dtypes", "keywords", "cuda", "tensor", "ops", "convolution",
+               "functional", "creation", "tensor_functions", "discrete", "stochastic", "estimators", "gradcheck",
+               "module", "nn", "losses", "moe", "vq", "fsq", "entropy", "kmeans", "optim", "serialization", "data",
                "models", "compare", "viz", "exercises"]
 
 INDEX_PAGE = """\

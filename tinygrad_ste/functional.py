@@ -3,12 +3,16 @@
 Nothing here has a backward of its own: each function is written with Tensor ops (or
 calls one from ops.py), so its gradient follows from theirs by the chain rule (and is
 gradchecked like theirs).
-Import it the PyTorch way: ``import tinygrad_ste.functional as F``.
+Import it the PyTorch way: ``import tinygrad_ste.functional as F``; ``dim=`` and ``keepdim=``
+are accepted wherever ``axis=`` and ``keepdims=`` are (see :mod:`tinygrad_ste.keywords`).
 """
+import sys
+
 import numpy as np
 
 from . import convolution, ops
 from .arrays import one_hot_array
+from .keywords import accept_dim_keywords_in
 from .tensor import Tensor, as_array, as_tensor
 
 __all__ = ["logsumexp", "logsigmoid", "softmax", "log_softmax", "cross_entropy", "mse_loss",
@@ -248,3 +252,6 @@ def upsample(x, scale_factor=2):
     """Nearest-neighbour upsampling of (N, C, H, W) to (N, C, s H, s W) (``convolution.Upsample``),
     as ``torch.nn.functional.interpolate(x, scale_factor=s, mode="nearest")``."""
     return convolution.Upsample.apply(x, scale_factor=scale_factor)
+
+
+accept_dim_keywords_in(sys.modules[__name__])   # F.softmax(x, dim=-1), as PyTorch spells F.softmax(x, axis=-1)
