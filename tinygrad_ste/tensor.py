@@ -23,6 +23,8 @@ Tensors follow Python's protocols the way PyTorch's do: comparisons (``x > 0``) 
 elementwise and give boolean tensors without a gradient, ``bool(x)`` needs one element,
 and tensors stay hashable by identity (usable as dict keys and in sets).
 """
+import math
+
 import numpy as np
 
 from . import dtypes, ops
@@ -35,6 +37,19 @@ __all__ = ["Tensor", "as_tensor", "as_array", "sum_to_shape", "topological_order
 # Operands of + - * / that become a constant of a one-input op (bool and NumPy scalars are left
 # to _lift, which gives them the tensor's dtype: True is not a float, np.float64(2) not weak).
 _PYTHON_NUMBERS = (int, float)
+
+
+class _Size(int):
+    """``x.size``: NumPy's ``size``, the number of elements, and callable as PyTorch's ``size``:
+    ``x.size()`` is the shape and ``x.size(0)`` the length of axis 0."""
+
+    def __new__(cls, shape):
+        size = super().__new__(cls, math.prod(shape))
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
 
 
 def _in_place_form(name):
@@ -94,6 +109,8 @@ class Tensor:
     # ----------------------------------------------------------------- basic facts
     shape = property(lambda self: self.data.shape, doc="Tuple of dimensions, as in NumPy.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: _Size(self.data.shape),
+                    doc="Number of elements, as NumPy's ``size``; called, the shape, as PyTorch's ``size()``.")
     dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.node is None,
                        doc="True for tensors made by the user, not by an op that records a graph.")
@@ -293,11 +310,6 @@ class Tensor:
     # ----------------------------------------------------------------- PyTorch's spellings
     # The methods above under the names PyTorch code uses (``dim=`` and ``keepdim=`` are
     # accepted wherever ``axis=`` and ``keepdims=`` are: see the end of this module).
-    def size(self, dim=None):
-        """The shape, ``x.size()``, or the length of axis ``dim``, ``x.size(0)``, as in PyTorch
-        (NumPy's ``size``, the number of elements, is :meth:`numel`)."""
-        return self.data.shape if dim is None else self.data.shape[dim]
-
     def dim(self): return self.data.ndim
     def numel(self): return self.data.size
     def view(self, *shape): return self.reshape(*shape)
