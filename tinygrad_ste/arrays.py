@@ -62,11 +62,12 @@ def log_sigmoid_array(x):
 def logsumexp_parts(x, axis):
     """(m, r) with log sum exp(x) = m + r along the int ``axis`` (both kept as length 1), accurately.
 
-    m = max(x), so no exponent is above 0 and nothing overflows.  Each maximal entry's term
-    e^0 is exactly 1: the sum is 1 + t, with t the other terms (and any tied maxima beyond
-    the first), and r = log1p(t) keeps a tiny t that 1 + t would round away.  So a dominant
-    class's log-probability -r is exact to a few ulps (-1.9e-22 at a margin of 50, not 0).
-    Kept apart because x - m is exact, where x - (m + r) would round r away.
+    m = max(x), so no exponent is above 0 and nothing overflows, and the sum is 1 + t: the
+    max's own term e^0 = 1 plus the others, t.  r = log(1 + t) is accurate to a couple of
+    ulps once 1 + t >= 1.5; below that, where 1 + t would round away t's last digits, the
+    slices are summed again without their max and r = log1p(t) (so a dominant class's
+    log-probability -r is -1.9e-22 at a margin of 50, not 0).  Only those slices pay for it.
+    m and r are kept apart because x - m is exact, where x - (m + r) would round r away.
     Where a slice's max is not finite, m = 0 and r = log sum exp(x) for the whole array: -inf
     for a slice of all -inf, inf with a +inf entry, NaN with a NaN.
     """
@@ -76,11 +77,15 @@ def logsumexp_parts(x, axis):
         with np.errstate(divide="ignore"):   # log(0) = -inf for a slice of all -inf
             return m, np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
     shifted = x - m
-    terms = np.exp(shifted)
-    at_max = shifted == 0
-    terms[at_max] = 0
-    ties = at_max.sum(axis=axis, keepdims=True) - 1
-    return m, np.log1p(terms.sum(axis=axis, keepdims=True) + ties)
+    total = np.exp(shifted).sum(axis=axis, keepdims=True)
+    r = np.log(total)
+    near_one = np.moveaxis(total, axis, -1)[..., 0] < 1.5      # one flag per slice
+    if near_one.any():
+        others = np.moveaxis(shifted, axis, -1)[near_one]          # (slices, n), a copy
+        at_max = others == 0
+        t = np.where(at_max, 0, np.exp(others)).sum(axis=-1) + (at_max.sum(axis=-1) - 1)   # tied maxima count
+        np.moveaxis(r, axis, -1)[near_one] = np.log1p(t)[:, None]
+    return m, r
 
 
 def softmax_array(logits, axis=-1):

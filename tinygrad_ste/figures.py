@@ -420,6 +420,10 @@ def vq_reconstructions(quick):
     return viz.show_images(rows, title="Test digits and their reconstructions"), {}
 
 
+# What mse_vs_bits's caption says of the ranking: (bits, clearly lower, than).
+MSE_VS_BITS_RANKING = ((40, "FSQ", "VQ"), (40, "RVQ", "VQ"))
+
+
 @figure
 def mse_vs_bits(quick):
     """Test MSE against bits per image: VQ, FSQ and residual VQ at equal bits (mean of the seeds), and the
@@ -466,9 +470,6 @@ def mse_vs_bits(quick):
                      difference.is_clearly("lower"), difference)
     return drawn, numbers
 
-
-# What mse_vs_bits's caption says of the ranking: (bits, clearly lower, than).
-MSE_VS_BITS_RANKING = ((40, "FSQ", "VQ"), (40, "RVQ", "VQ"))
 
 # ------------------------------------------------------------------ learned compression (lesson 7)
 
