@@ -5,6 +5,8 @@ torch``, and the numbers it reaches are checked against the same computation wri
 plain NumPy (PyTorch is not a test dependency): the same draws from the same seeded generator,
 the same gradients by hand, the same updates.
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -185,3 +187,75 @@ def test_digit_classifier_loop_with_minibatches_eval_and_a_saved_state_dict(tmp_
     assert accuracy == pytest.approx(expected_accuracy, abs=1e-12) and accuracy > 0.9
     np.testing.assert_array_equal(reloaded_predicted, predicted)   # the saved state dict round-trips exactly
     assert (tmp_path / "digits.pt").exists() and not (tmp_path / "digits.pt.npz").exists()
+
+
+def test_the_readme_loop_runs_as_written(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Coming from PyTorch", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert code.startswith("import tinygrad_ste as torch")
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    final = namespace["loss"].item()
+    spread = ((namespace["y"] - namespace["y"].mean()) ** 2).mean().item()
+    assert final < 0.1 * spread, "the loop fits the curve"
+    assert capsys.readouterr().out == f"mean squared error {final:.4f}\n"
+
+
+# ----------------------------------------------------------------- what differs, one test per row of the README table
+def test_linear_weight_is_in_by_out():
+    layer = torch.nn.Linear(3, 2)
+    assert layer.weight.shape == (3, 2)   # PyTorch: (2, 3)
+    x = torch.randn(4, 3)
+    np.testing.assert_allclose(layer(x).numpy(), x.numpy() @ layer.weight.numpy() + layer.bias.numpy())
+
+
+def test_max_with_a_dim_gives_the_values():
+    x = torch.tensor([[1.0, 5.0], [7.0, 2.0]])
+    np.testing.assert_array_equal(x.max(dim=1).numpy(), [5.0, 7.0])   # PyTorch: (values, indices)
+    np.testing.assert_array_equal(x.argmax(dim=1).numpy(), [1, 0])
+
+
+def test_grad_is_a_numpy_array():
+    w = torch.ones(2, requires_grad=True)
+    (w * 3).sum().backward()
+    assert type(w.grad) is np.ndarray and not hasattr(w.grad, "zero_")
+
+
+def test_in_place_on_a_tensor_in_a_graph():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    other_name = y
+    y += 1
+    assert y is not other_name and other_name.numpy().tolist() == [2.0, 4.0]
+    with pytest.raises(RuntimeError, match="exp_: in-place ops are not recorded in a graph"):
+        y.exp_()
+
+
+def test_creation_defaults_to_float64():
+    for made in (torch.zeros(2), torch.randn(2), torch.linspace(0, 1, 3), torch.arange(0.5, 2), torch.tensor([0.5])):
+        assert made.dtype == torch.float64
+    mixed = torch.ones(2, dtype=torch.float32) * torch.tensor([2, 3])
+    assert mixed.dtype == torch.float64   # PyTorch: float32
+
+
+def test_random_numbers_are_numpys():
+    torch.manual_seed(0)
+    np.testing.assert_array_equal(torch.randn(3).numpy(), np.random.default_rng(0).standard_normal(3))
+
+
+def test_from_numpy_copies_and_empty_is_zeros():
+    array = np.zeros(2)
+    tensor = torch.from_numpy(array)
+    array += 1
+    assert tensor.numpy().tolist() == [0.0, 0.0] and torch.empty(3).numpy().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_save_takes_dicts_of_arrays_only(tmp_path):
+    with pytest.raises(TypeError, match="save: expects a dict of arrays"):
+        torch.save(torch.nn.Linear(2, 2), tmp_path / "model.pt")   # PyTorch pickles the whole module
+
+
+def test_optimizers_have_no_state_dict():
+    optimizer = torch.optim.Adam(torch.nn.Linear(2, 2).parameters())
+    assert not hasattr(optimizer, "state_dict")

@@ -88,16 +88,23 @@ def cross_entropy(logits, target, reduction="mean"):
     return ops.NLLLoss.apply(log_softmax(logits, axis=-1), target=target, reduction=reduction)
 
 
-def mse_loss(prediction, target):
-    """Mean squared error, (1/n) sum (prediction - target)^2, over all n elements.
+def mse_loss(prediction, target, reduction="mean"):
+    """Squared error, (prediction - target)^2 per element, reduced by ``reduction``: "mean"
+    (the default, (1/n) sum over all n elements, one op: ``ops.MSELoss``), "sum", or "none"
+    (the squared errors themselves).
 
     The shapes must be equal: (N,) against (N, 1) would broadcast to (N, N) and give a
-    wrong loss without any error, a classic silent bug.  One op, ``ops.MSELoss``.
+    wrong loss without any error, a classic silent bug.
     """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     prediction, target = as_tensor(prediction), as_tensor(target)
     if prediction.shape != target.shape:
         raise ValueError(f"mse_loss: prediction shape {prediction.shape} and target shape {target.shape} differ")
-    return ops.MSELoss.apply(prediction, target)
+    if reduction == "mean":
+        return ops.MSELoss.apply(prediction, target)
+    squared = (prediction - target) ** 2
+    return squared.sum() if reduction == "sum" else squared
 
 
 def concatenate(tensors, axis=0):
