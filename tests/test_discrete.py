@@ -7,8 +7,8 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, backward_rules, gradcheck
 from tinygrad_ste.arrays import softmax_array, softmax_backward
-from tinygrad_ste.discrete import (Round, nearest_code, one_hot_argmax, quantize, round, sign, surrogate, ternarize,
-                                   ternary_threshold_and_scale)
+from tinygrad_ste.discrete import (Ceil, Floor, Round, Trunc, ceil, floor, nearest_code, one_hot_argmax, quantize,
+                                   round, sign, surrogate, ternarize, ternary_threshold_and_scale, trunc)
 from rule_checks import forward_as, grad_of
 
 SHAPES = [(5,), (3, 4), (2, 3, 4)]
@@ -17,7 +17,7 @@ SHAPES = [(5,), (3, 4), (2, 3, 4)]
 # ------------------------------------------------------------------ round and sign
 
 
-@pytest.mark.parametrize("op", [round, sign])
+@pytest.mark.parametrize("op", [round, floor, ceil, trunc, sign])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_round_and_sign_rules(op, shape):
     rng = np.random.default_rng(len(shape))
@@ -27,6 +27,28 @@ def test_round_and_sign_rules(op, shape):
     assert np.array_equal(grad_of(lambda t: op(t, backward="zero"), x, g), np.zeros(shape))
     assert np.array_equal(grad_of(lambda t: op(t, backward="identity"), x, g), g)          # straight-through
     assert np.array_equal(grad_of(lambda t: op(t, backward="clipped"), x, g), g * (np.abs(x) <= 1))
+
+
+@pytest.mark.parametrize("op, numpy_op", [(floor, np.floor), (ceil, np.ceil), (trunc, np.trunc)])
+def test_floor_ceil_trunc_forward_as_numpy_and_pytorch(op, numpy_op):
+    x = np.array([-2.5, -1.5, -0.5, -0.0, 0.0, 0.4, 0.5, 1.5, 2.6, np.inf, -np.inf])
+    np.testing.assert_array_equal(op(x).data, numpy_op(x))
+    assert op(np.float32([1.5])).dtype == np.float32
+    np.testing.assert_array_equal(trunc(x).data[:3], [-2.0, -1.0, -0.0])   # towards zero, unlike floor
+
+
+def test_the_staircases_share_round_rules_but_register_their_own():
+    for op in (Floor, Ceil, Trunc):
+        assert op.rules == Round.rules and op.rules is not Round.rules
+    Floor.register_rule("double", lambda ctx, grad: 2 * grad)
+    try:
+        assert "double" not in Round.rules and "double" not in Ceil.rules
+        assert np.array_equal(grad_of(lambda t: floor(t, backward="double"), np.ones(2), np.ones(2)), [2, 2])
+    finally:
+        del Floor.rules["double"]
+    with backward_rules(floor="identity", ceil="clipped", trunc="identity"):
+        x, g = np.array([0.5, 1.5]), np.array([1.0, 1.0])
+        assert np.array_equal(grad_of(floor, x, g), g) and np.array_equal(grad_of(ceil, x, g), [1, 0])
 
 
 def test_clipped_rule_includes_the_boundary():

@@ -264,3 +264,77 @@ def test_einsum_errors_name_op_subscripts_and_shapes(subscripts, shapes, message
         F.einsum(subscripts, *[np.zeros(shape) for shape in shapes])
     with pytest.raises(TypeError, match="einsum: subscripts must be a string"):
         F.einsum(np.zeros(2), np.zeros(2))
+
+
+# ------------------------------------------------------------------ more losses, each with reduction=
+
+_REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda costs: costs}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), seed=st.integers(0, 2**16))
+@settings(max_examples=15, deadline=None)
+def test_elementwise_losses_against_their_formulas(reduction, shape, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(-2, 2, shape), rng.uniform(-2, 2, shape)
+    d = a - b
+    d[np.abs(np.abs(d) - 0.7) < 1e-3] += 0.01    # off the kinks of smooth L1 and Huber
+    d[np.abs(d) < 1e-3] += 0.01
+    a = b + d
+    p, t = rng.uniform(0.05, 0.95, shape), rng.uniform(0, 1, shape)
+    q = rng.uniform(0.05, 1, shape)
+    cases = [
+        (lambda x, y: F.l1_loss(x, y, reduction), np.abs(d), a, b),
+        (lambda x, y: F.smooth_l1_loss(x, y, reduction, beta=0.7),
+         np.where(np.abs(d) < 0.7, 0.5 * d * d / 0.7, np.abs(d) - 0.35), a, b),
+        (lambda x, y: F.huber_loss(x, y, reduction, delta=0.7),
+         np.where(np.abs(d) <= 0.7, 0.5 * d * d, 0.7 * (np.abs(d) - 0.35)), a, b),
+        (lambda x, y: F.binary_cross_entropy(x, y, reduction), -(t * np.log(p) + (1 - t) * np.log(1 - p)), p, t),
+        (lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction),
+         -(t * np.log(1 / (1 + np.exp(-a))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-a)))), a, t),
+        (lambda x, y: F.kl_div(x, y, reduction), q * (np.log(q) - np.log(p)), np.log(p), q),
+        (lambda x, y: F.kl_div(x, y, reduction, log_target=True), q * (np.log(q) - np.log(p)), np.log(p), np.log(q)),
+    ]
+    for loss, costs, x, y in cases:
+        np.testing.assert_allclose(loss(x, y).data, _REDUCE[reduction](costs), rtol=1e-10, atol=1e-12)
+        assert gradcheck(loss, [Tensor(x, requires_grad=True), Tensor(y, requires_grad=True)])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_picks_the_target_log_probability(reduction):
+    rng = np.random.default_rng(0)
+    log_probs = np.log(rng.dirichlet(np.ones(4), size=(2, 3)))
+    target = rng.integers(0, 4, size=(2, 3))
+    costs = -np.take_along_axis(log_probs, target[..., None], -1)[..., 0]
+    np.testing.assert_allclose(F.nll_loss(log_probs, target, reduction).data, _REDUCE[reduction](costs))
+    assert gradcheck(lambda x: F.nll_loss(x, target, reduction), [Tensor(log_probs, requires_grad=True)])
+    with pytest.raises(ValueError, match=r"nll_loss: target values must lie in \[0, 4\)"):
+        F.nll_loss(log_probs, target + 4)
+
+
+def test_losses_stay_finite_where_the_naive_formula_does_not():
+    logits = Tensor([1000.0, -1000.0, 0.0], requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(logits, [0.0, 1.0, 1.0], reduction="none")
+    np.testing.assert_allclose(loss.data, [1000.0, 1000.0, np.log(2)])
+    loss.sum().backward()
+    np.testing.assert_allclose(logits.grad, [1.0, -1.0, -0.5])
+    p = Tensor([0.0, 1.0, 0.5], requires_grad=True)
+    bce = F.binary_cross_entropy(p, [1.0, 0.0, 1.0], reduction="none")   # log clamped at -100, as in PyTorch
+    np.testing.assert_allclose(bce.data, [100.0, 100.0, np.log(2)])
+    bce.sum().backward()
+    assert np.isfinite(p.grad).all()
+    kl = F.kl_div(np.log([0.5, 0.5]), [1.0, 0.0], reduction="sum")     # 0 log 0 = 0
+    np.testing.assert_allclose(kl.data, np.log(2))
+    assert F.kl_div(np.zeros((4, 3)), np.ones((4, 3)), reduction="batchmean").item() == 0.0
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.l1_loss(np.ones(3), np.ones((3, 1))), ValueError, r"l1_loss: prediction shape \(3,\) and target"),
+    (lambda: F.binary_cross_entropy([1.5], [1.0]), ValueError, "binary_cross_entropy: input must be probabilities"),
+    (lambda: F.huber_loss([1.0], [1.0], reduction="max"), ValueError, "huber_loss: reduction must be one of"),
+    (lambda: F.kl_div([1.0], [1.0], reduction="batch"), ValueError, "kl_div: reduction must be one of .*'batchmean'"),
+    (lambda: F.smooth_l1_loss([1.0], [1.0], beta=-1), ValueError, "smooth_l1_loss: beta must be >= 0"),
+])
+def test_loss_errors_name_the_loss(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

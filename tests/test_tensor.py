@@ -3,15 +3,20 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, no_grad, enable_grad, is_grad_enabled
 
 
 def test_dtypes():
-    assert Tensor(3).dtype == np.float64
-    assert Tensor([1, 2]).dtype == np.float64
-    assert Tensor([True, False]).dtype == np.float64
+    """Construction keeps the dtype NumPy gives the data, as PyTorch keeps bool and int64."""
+    assert Tensor(3.0).dtype == np.float64
+    assert Tensor(3).dtype == np.int64
+    assert Tensor([1, 2]).dtype == np.int64
+    assert Tensor([True, False]).dtype == bool
+    assert Tensor(np.array([1, 2], dtype=np.uint8)).dtype == np.uint8
     assert Tensor(np.ones(2, dtype=np.float32)).dtype == np.float32
     assert Tensor(np.ones(2, dtype=np.float32), dtype=np.float64).dtype == np.float64
 
@@ -40,6 +45,79 @@ def test_non_numeric_data_is_a_type_error(bad):
 def test_integer_tensor_cannot_require_grad():
     with pytest.raises(TypeError, match="floating"):
         Tensor([1, 2], dtype=np.int64, requires_grad=True)
+
+
+def test_integer_data_cannot_require_grad_as_in_pytorch():
+    with pytest.raises(TypeError, match=r"floating.*int64.*shape \(2,\)"):
+        Tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="floating.*bool"):
+        Tensor(True, requires_grad=True)
+    assert Tensor([1, 2], dtype=np.float64, requires_grad=True).requires_grad
+
+
+def test_boolean_tensor_from_python_booleans_masks_rows():
+    """Regression: [True, False] used to become float64 and index rows 1 and 0 instead of masking."""
+    a = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    picked = a[Tensor([True, False])]
+    np.testing.assert_array_equal(picked.data, [[1.0, 2.0]])
+    picked.sum().backward()
+    np.testing.assert_array_equal(a.grad, [[1.0, 1.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("index", [1.1, 1.0, [0.0, 1.0], np.float32(1)])
+def test_non_integer_index_tensor_is_an_index_error(index):
+    """Regression: a[Tensor(1.1)] used to return a[1] (truncated); PyTorch raises IndexError."""
+    a = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(IndexError, match=r"getitem: .*integers or booleans.*float"):
+        a[Tensor(index)]
+    with pytest.raises(IndexError, match="getitem"):
+        a[0, Tensor(index)]
+
+
+def test_ops_make_floats_from_integer_tensors_where_they_need_them():
+    i = Tensor([1, 2, 3])
+    assert (i + 1).dtype == np.int64 and (i * i).dtype == np.int64 and i.sum().dtype == np.int64
+    assert (i / 2).dtype == np.float64 and i.mean().dtype == np.float64 and i.exp().dtype == np.float64
+    assert (i * 0.5).dtype == np.float64 and (i + Tensor([0.5, 0, 0])).dtype == np.float64
+    x = Tensor([1.0, 1.0, 1.0], requires_grad=True)
+    (x * i).sum().backward()             # an integer constant in a float graph
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0, 3.0])
+
+
+_NUMERIC_DTYPES = st.sampled_from([np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                                   np.float16, np.float32, np.float64])
+
+
+@given(data=st.data())
+@settings(max_examples=100, deadline=None)
+def test_construction_keeps_dtype_and_indexing_follows_it(data):
+    """Over dtypes and index kinds, the two silent wrong results cannot come back: a Tensor keeps
+    the dtype of its data (NumPy arrays, Python lists of bools, ints or floats), an integer or
+    boolean index tensor selects exactly what the same NumPy index selects, and a
+    floating-point one is an IndexError."""
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), label="shape")
+    source = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    dtype = data.draw(_NUMERIC_DTYPES, label="index dtype")
+    if dtype is np.bool_:
+        index = data.draw(hnp.arrays(np.bool_, shape[:data.draw(st.integers(1, len(shape)))]), label="mask")
+    else:
+        high = shape[0] - 1 if np.dtype(dtype).kind == "f" else min(shape[0] - 1, np.iinfo(dtype).max)
+        index = data.draw(hnp.arrays(dtype, data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3)),
+                                     elements=st.integers(0, high)), label="positions")
+    as_list = data.draw(st.booleans(), label="as a Python list")
+    given_index = index.tolist() if as_list else index
+    index_tensor = Tensor(given_index)
+    assert index_tensor.dtype == np.asarray(given_index).dtype
+    if as_list:   # Python booleans stay bool, ints int64, floats float64
+        assert index_tensor.dtype == {"b": bool, "i": np.int64, "u": np.int64, "f": np.float64}[np.dtype(dtype).kind]
+    else:
+        assert index_tensor.dtype == index.dtype
+    x = Tensor(source)
+    if index_tensor.dtype.kind == "f":
+        with pytest.raises(IndexError, match="getitem"):
+            x[index_tensor]
+    else:
+        np.testing.assert_array_equal(x[index_tensor].data, source[np.asarray(given_index)])
 
 
 def test_basic_facts_and_repr():

@@ -52,7 +52,7 @@ from .tensor_functions import (abs, argmax, argmin, cat, clamp, cos, exp, flatte
                                sum, tanh, transpose, unsqueeze, where)
 from .serialization import load, save
 from .arrays import nearest_code
-from .discrete import one_hot_argmax, quantize, round, sign, surrogate, ternarize
+from .discrete import ceil, floor, one_hot_argmax, quantize, round, sign, surrogate, ternarize, trunc
 from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
 from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck
@@ -61,8 +61,8 @@ from . import cuda, functional, nn, optim
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
            "manual_seed",
-           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "sign", "surrogate",
-           "ternarize",
+           "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "floor", "ceil", "trunc",
+           "sign", "surrogate", "ternarize",
            "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
            "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",

@@ -26,8 +26,9 @@ from .arrays import nearest_code, normalize_axes, softmax_array, softmax_backwar
 from .function import Function
 from .tensor import as_tensor
 
-__all__ = ["round", "sign", "ternarize", "ternary_threshold_and_scale", "one_hot_argmax", "quantize", "surrogate",
-           "zero_gradient", "Round", "Sign", "Ternarize", "OneHotArgmax", "Quantize"]
+__all__ = ["round", "floor", "ceil", "trunc", "sign", "ternarize", "ternary_threshold_and_scale", "one_hot_argmax",
+           "quantize", "surrogate", "zero_gradient", "STAIRCASE_RULES", "Round", "Floor", "Ceil", "Trunc", "Sign",
+           "Ternarize", "OneHotArgmax", "Quantize"]
 
 
 def zero_gradient(ctx, g):
@@ -65,10 +66,14 @@ def surrogate(derivative):
     return rule
 
 
+# The rules every staircase here offers (each op gets its own copy, to register more on).
+STAIRCASE_RULES = {"zero": zero_gradient, "identity": _identity, "clipped": _clipped}
+
+
 class Round(Function):
     """y = round(x), to the nearest integer (halves to even, as ``np.round``).  Rules: see module."""
     name = "round"
-    rules = {"zero": zero_gradient, "identity": _identity, "clipped": _clipped}
+    rules = STAIRCASE_RULES
     backward = staticmethod(zero_gradient)
 
     @staticmethod
@@ -77,13 +82,51 @@ class Round(Function):
         return np.round(x)
 
 
+# floor, ceil and trunc are staircases like round, with steps elsewhere: the same rules, another forward.
+
+class Floor(Function):
+    """y = floor(x), the largest integer <= x (steps at the integers).  Rules: as ``round``."""
+    name = "floor"
+    rules = STAIRCASE_RULES
+    backward = staticmethod(zero_gradient)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.floor(x)
+
+
+class Ceil(Function):
+    """y = ceil(x), the smallest integer >= x.  Rules: as ``round``."""
+    name = "ceil"
+    rules = STAIRCASE_RULES
+    backward = staticmethod(zero_gradient)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.ceil(x)
+
+
+class Trunc(Function):
+    """y = trunc(x), x with its fractional part dropped (towards 0: trunc(-1.5) = -1).  Rules: as ``round``."""
+    name = "trunc"
+    rules = STAIRCASE_RULES
+    backward = staticmethod(zero_gradient)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.trunc(x)
+
+
 class Sign(Function):
     """y = +1 if x >= 0 else -1: the BinaryConnect binarizer (Courbariaux et al. 2015).
 
     Unlike ``np.sign``, sign(0) = +1, so every output is a valid binary weight.
     """
     name = "sign"
-    rules = {"zero": zero_gradient, "identity": _identity, "clipped": _clipped}
+    rules = STAIRCASE_RULES
     backward = staticmethod(zero_gradient)
 
     @staticmethod
@@ -148,6 +191,21 @@ class Ternarize(Function):
 def round(x, backward=None):
     """Round to the nearest integer; ``backward`` = "zero" (default), "identity", "clipped" or a rule."""
     return Round.apply(x, backward=backward)
+
+
+def floor(x, backward=None):
+    """Round down to an integer; ``backward`` = "zero" (default), "identity", "clipped" or a rule."""
+    return Floor.apply(x, backward=backward)
+
+
+def ceil(x, backward=None):
+    """Round up to an integer; ``backward`` = "zero" (default), "identity", "clipped" or a rule."""
+    return Ceil.apply(x, backward=backward)
+
+
+def trunc(x, backward=None):
+    """Round towards zero; ``backward`` = "zero" (default), "identity", "clipped" or a rule."""
+    return Trunc.apply(x, backward=backward)
 
 
 def sign(x, backward=None):

@@ -11,13 +11,15 @@ import sys
 import numpy as np
 
 from . import convolution, ops
-from .arrays import one_hot_array
+from .arrays import one_hot_array, reduction_axes
 from .keywords import accept_dim_keywords_in
 from .tensor import Tensor, as_array, as_tensor
 
-__all__ = ["logsumexp", "logsigmoid", "softmax", "log_softmax", "cross_entropy", "mse_loss",
-           "concatenate", "stack", "where", "one_hot",
-           "softplus", "maximum", "minimum", "broadcast_to", "pad", "einsum",
+__all__ = ["logsumexp", "logsigmoid", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+           "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+           "concatenate", "stack", "where", "masked_fill", "one_hot", "gather", "take_along_axis", "scatter_add",
+           "tril", "triu", "softplus", "gelu", "silu", "elu", "leaky_relu", "hardtanh", "softsign",
+           "maximum", "minimum", "broadcast_to", "pad", "einsum",
            "conv2d", "avg_pool2d", "max_pool2d", "upsample"]
 
 
@@ -71,40 +73,146 @@ def cross_entropy(logits, target, reduction="mean"):
         >>> F.cross_entropy([[0.0, 0.0], [0.0, 0.0]], [0, 1], reduction="none").data   # -log(1/2) each
         array([0.69314718, 0.69314718])
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     logits = as_tensor(logits)
-    target = as_array(target)
-    if logits.ndim == 0 or target.shape != logits.shape[:-1]:
-        raise ValueError(f"cross_entropy: expected logits (..., C) and target (...) with the same leading "
-                         f"shape, got {logits.shape} and {target.shape}")
-    if target.dtype.kind not in "iu" and not (target.dtype.kind == "f" and np.all(target == np.round(target))):
-        raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
-    target = target.astype(np.intp)
-    classes = logits.shape[-1]
-    if target.size and (target.min() < 0 or target.max() >= classes):
-        raise ValueError(f"cross_entropy: target values must lie in [0, {classes}), "
-                         f"got {target.min()}..{target.max()} (logits shape {logits.shape})")
+    target = _class_targets(logits.shape, target, reduction, "cross_entropy")
     return ops.NLLLoss.apply(log_softmax(logits, axis=-1), target=target, reduction=reduction)
+
+
+def nll_loss(log_probs, target, reduction="mean"):
+    """Negative log-likelihood: the cost of item i is ``-log_probs[i, target[i]]`` (``ops.NLLLoss``).
+
+    ``log_probs`` (..., C), log-probabilities (``log_softmax`` of logits) with the classes on the
+    last axis; ``target`` (...) integers in [0, C); ``reduction`` as in :func:`cross_entropy`,
+    which is ``nll_loss(log_softmax(logits), target)``.  PyTorch takes the classes on axis 1.
+    """
+    log_probs = as_tensor(log_probs)
+    target = _class_targets(log_probs.shape, target, reduction, "nll_loss")
+    return ops.NLLLoss.apply(log_probs, target=target, reduction=reduction)
+
+
+def _check_reduction(reduction, op_name, allowed=("mean", "sum", "none")):
+    if reduction not in allowed:
+        raise ValueError(f"{op_name}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}")
+
+
+def _class_targets(scores_shape, target, reduction, op_name):
+    """The integer class targets (...) of scores (..., C), checked, as an intp array."""
+    _check_reduction(reduction, op_name)
+    target = as_array(target)
+    if len(scores_shape) == 0 or target.shape != scores_shape[:-1]:
+        raise ValueError(f"{op_name}: expected scores (..., C) and target (...) with the same leading "
+                         f"shape, got {scores_shape} and {target.shape}")
+    if target.dtype.kind not in "iu" and not (target.dtype.kind == "f" and np.all(target == np.round(target))):
+        raise TypeError(f"{op_name}: target must hold integer class indices, got dtype {target.dtype}")
+    target = target.astype(np.intp)
+    classes = scores_shape[-1]
+    if target.size and (target.min() < 0 or target.max() >= classes):
+        raise ValueError(f"{op_name}: target values must lie in [0, {classes}), "
+                         f"got {target.min()}..{target.max()} (scores shape {scores_shape})")
+    return target
+
+
+def _same_shape_pair(prediction, target, op_name):
+    """Both as Tensors, of equal shapes: (N,) against (N, 1) would broadcast to (N, N) and give a
+    wrong loss without any error, a classic silent bug."""
+    prediction, target = as_tensor(prediction), as_tensor(target)
+    if prediction.shape != target.shape:
+        raise ValueError(f"{op_name}: prediction shape {prediction.shape} and target shape {target.shape} differ")
+    return prediction, target
+
+
+def _reduce(costs, reduction):
+    """The elementwise ``costs`` reduced as ``reduction`` says: their mean, their sum, or themselves."""
+    if reduction == "none":
+        return costs
+    return costs.sum() if reduction == "sum" else costs.mean()
+
+
+def l1_loss(prediction, target, reduction="mean"):
+    """Mean absolute error: cost |prediction - target| per element, reduced by ``reduction``
+    ("mean", "sum" or "none").  Shapes must be equal, as in :func:`mse_loss`."""
+    _check_reduction(reduction, "l1_loss")
+    prediction, target = _same_shape_pair(prediction, target, "l1_loss")
+    return _reduce((prediction - target).abs(), reduction)
+
+
+def smooth_l1_loss(prediction, target, reduction="mean", beta=1.0):
+    """Smooth L1 (Girshick 2015, Fast R-CNN): with d = prediction - target, the cost is
+    d^2 / (2 beta) where |d| < beta and |d| - beta / 2 elsewhere: quadratic near 0, linear
+    in the tails, and continuous with a continuous derivative at |d| = beta.  beta = 0 is the
+    L1 loss.  Reduced by ``reduction``."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    prediction, target = _same_shape_pair(prediction, target, "smooth_l1_loss")
+    diff = prediction - target
+    size = diff.abs()
+    if beta == 0:
+        return _reduce(size, reduction)
+    return _reduce(where(size.data < beta, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction)
+
+
+def huber_loss(prediction, target, reduction="mean", delta=1.0):
+    """Huber's loss (Huber 1964): d^2 / 2 where |d| <= delta, delta (|d| - delta / 2) elsewhere,
+    d = prediction - target.  It is delta * smooth_l1_loss with beta = delta.  ``delta`` > 0."""
+    _check_reduction(reduction, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return smooth_l1_loss(prediction, target, reduction, beta=delta) * delta
+
+
+def binary_cross_entropy(probabilities, target, reduction="mean"):
+    """-(t log p + (1 - t) log(1 - p)) per element, p in [0, 1] (``ops.BinaryCrossEntropy``, which
+    clamps each log at -100 as PyTorch does), reduced by ``reduction``.  Shapes must be equal.
+    On logits, use :func:`binary_cross_entropy_with_logits`: it is exact where this one clamps."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    probabilities, target = _same_shape_pair(probabilities, target, "binary_cross_entropy")
+    return _reduce(ops.BinaryCrossEntropy.apply(probabilities, target), reduction)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    """binary_cross_entropy(sigmoid(x), t), computed stably from the logits x:
+
+        -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) = softplus(x) - t x
+
+    (since log sigmoid(x) = x - softplus(x) and log(1 - sigmoid(x)) = -softplus(x)), and softplus
+    never overflows, so x = 1000 with t = 0 costs 1000, not inf.  dL/dx = g (sigmoid(x) - t).
+    Reduced by ``reduction``; shapes must be equal."""
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    logits, target = _same_shape_pair(logits, target, "binary_cross_entropy_with_logits")
+    return _reduce(softplus(logits) - target * logits, reduction)
+
+
+def kl_div(log_probs, target, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence KL(target || q) term by term, PyTorch's ``kl_div``: ``log_probs``
+    holds log q (as ``log_softmax`` gives it), ``target`` the probabilities p (or log p with
+    ``log_target=True``).  Each element costs p (log p - log q), 0 where p = 0 (the limit of p log p).
+
+    ``reduction``: "mean" averages over *every element* (PyTorch's default, which is not the KL
+    divergence of a batch); "batchmean" divides the sum by the first axis, the true mean KL per
+    item; "sum" and "none" as elsewhere."""
+    _check_reduction(reduction, "kl_div", ("mean", "batchmean", "sum", "none"))
+    log_probs, target = _same_shape_pair(log_probs, target, "kl_div")
+    if log_target:
+        costs = target.exp() * (target - log_probs)
+    else:
+        positive = target.data > 0
+        costs = where(positive, target * where(positive, target, 1.0).log(), 0.0) - target * log_probs
+    if reduction == "batchmean":
+        return costs.sum() / (log_probs.shape[0] if log_probs.ndim else 1)
+    return _reduce(costs, reduction)
 
 
 def mse_loss(prediction, target, reduction="mean"):
     """Squared error, (prediction - target)^2 per element, reduced by ``reduction``: "mean"
     (the default, (1/n) sum over all n elements, one op: ``ops.MSELoss``), "sum", or "none"
-    (the squared errors themselves).
-
-    The shapes must be equal: (N,) against (N, 1) would broadcast to (N, N) and give a
-    wrong loss without any error, a classic silent bug.
+    (the squared errors themselves).  The shapes must be equal (see ``_same_shape_pair``).
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"mse_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    prediction, target = as_tensor(prediction), as_tensor(target)
-    if prediction.shape != target.shape:
-        raise ValueError(f"mse_loss: prediction shape {prediction.shape} and target shape {target.shape} differ")
+    _check_reduction(reduction, "mse_loss")
+    prediction, target = _same_shape_pair(prediction, target, "mse_loss")
     if reduction == "mean":
         return ops.MSELoss.apply(prediction, target)
-    squared = (prediction - target) ** 2
-    return squared.sum() if reduction == "sum" else squared
+    return _reduce((prediction - target) ** 2, reduction)
 
 
 def concatenate(tensors, axis=0):
@@ -135,6 +243,12 @@ def where(condition, a, b):
     return ops.Where.apply(*_tensor_pair(a, b, "where"), condition=condition)
 
 
+def masked_fill(x, mask, value):
+    """x with ``value`` wherever the boolean ``mask`` is True, as PyTorch's ``masked_fill``
+    (``Tensor.masked_fill``)."""
+    return as_tensor(x).masked_fill(mask, value)
+
+
 def one_hot(indices, num_classes=-1, dtype=np.float64):
     """Integer indices (...) -> one-hot Tensor (..., num_classes): 1 at each index, 0 elsewhere.
 
@@ -155,6 +269,77 @@ def one_hot(indices, num_classes=-1, dtype=np.float64):
 # ==================================================================================
 # More ops learners expect: the ones PyTorch has as functions rather than Tensor methods.
 # ==================================================================================
+
+
+def gather(x, axis, index):
+    """y[i] = x[i with its ``axis`` coordinate replaced by index[i]], PyTorch's ``gather``
+    (``ops.Gather``): ``index`` has as many axes as x, y has its shape."""
+    return ops.Gather.apply(x, axis=axis, index=as_array(index))
+
+
+def take_along_axis(x, indices, axis):
+    """``numpy.take_along_axis`` with gradients: like :func:`gather`, but x and ``indices`` are
+    broadcast against each other on every axis but ``axis`` first (PyTorch's ``take_along_dim``)."""
+    x, indices = as_tensor(x), as_array(indices)
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices of shape {indices.shape} need as many axes as x {x.shape}")
+    try:
+        (axis,) = reduction_axes(axis, x.ndim) or (0,)
+        others = np.broadcast_shapes(*[tuple(1 if a == axis else n for a, n in enumerate(shape))
+                                       for shape in (x.shape, indices.shape)])
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"take_along_axis: {error} (shapes {x.shape} and {indices.shape})") from None
+    x_shape = tuple(x.shape[a] if a == axis else n for a, n in enumerate(others))
+    index_shape = tuple(indices.shape[a] if a == axis else n for a, n in enumerate(others))
+    x = x if x.shape == x_shape else ops.BroadcastTo.apply(x, shape=x_shape)
+    return gather(x, axis, np.broadcast_to(indices, index_shape))
+
+
+def scatter_add(x, axis, index, source):
+    """x with source[i] added at x[i with its ``axis`` coordinate replaced by index[i]], for every
+    position i of ``index`` (PyTorch's ``scatter_add``, ``ops.ScatterAdd``); places named twice
+    get both.  Differentiable in x and in source."""
+    return ops.ScatterAdd.apply(x, source, axis=axis, index=as_array(index))
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two axes, as ``torch.tril`` (``ops.Tril``); the rest is 0."""
+    return ops.Tril.apply(x, k=diagonal)
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two axes, as ``torch.triu`` (``ops.Triu``); the rest is 0."""
+    return ops.Triu.apply(x, k=diagonal)
+
+
+def gelu(x, approximate="none"):
+    """x Phi(x), the GELU (``ops.Gelu``): exact with erf, or ``approximate="tanh"``."""
+    return ops.Gelu.apply(x, approximate=approximate)
+
+
+def silu(x):
+    """x sigmoid(x), the SiLU or swish (``ops.Silu``)."""
+    return ops.Silu.apply(x)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha (e^x - 1) otherwise (``ops.Elu``)."""
+    return ops.Elu.apply(x, alpha=alpha)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope x otherwise (``ops.LeakyRelu``)."""
+    return ops.LeakyRelu.apply(x, negative_slope=negative_slope)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """clip(x, min_val, max_val) with PyTorch's gradient: 0 at the corners (``ops.Hardtanh``)."""
+    return ops.Hardtanh.apply(x, min_val=min_val, max_val=max_val)
+
+
+def softsign(x):
+    """x / (1 + |x|) (``ops.Softsign``)."""
+    return ops.Softsign.apply(x)
 
 
 def softplus(x):

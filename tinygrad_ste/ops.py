@@ -1,10 +1,12 @@
 """The differentiable ops: forward and exact backward of each, side by side.
 
 One section per family, in this order: arithmetic (+ - * / **, their forms with a constant,
-pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, ...),
-reductions (sum, mean, max, min, var, std and the cumulative sum), losses (log-softmax,
-negative log-likelihood, mean squared error), shape and indexing (reshape and its kin,
-transpose, broadcast, pad, indexing, concatenate, stack, where).  Convolution and
+pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, the
+activations gelu, silu, elu, ...), reductions (sum, mean, max, min, var, std, the cumulative
+sum, prod; argmax, any and all, which have no gradient), losses (log-softmax, negative
+log-likelihood, mean squared error, binary cross-entropy), shape and indexing (reshape and its
+kin, transpose, broadcast, pad, indexing, concatenate, stack, where, flip, roll, tile, the
+triangles, gather and scatter-add).  Convolution and
 pooling are a family of their own, in ``convolution.py``.  The NumPy-level helpers the
 ops share (axis normalisation, the stable sigmoid, ...) are in ``arrays.py``.
 
@@ -23,8 +25,8 @@ backward, which may see arrays of another rank, means the same axes.
 """
 import numpy as np
 
-from .arrays import (log_sigmoid_array, logsumexp_parts, normalize_axes, sigmoid_array, softmax_array,
-                     softmax_backward, softplus_array)
+from .arrays import (log_sigmoid_array, logsumexp_parts, normal_cdf_array, normalize_axes, reduction_axes,
+                     sigmoid_array, softmax_array, softmax_backward, softplus_array)
 from .function import Function
 
 
@@ -85,8 +87,8 @@ class Pow(Function):
     """y = a ** b.  dL/da = g * b * a^(b-1),  dL/db = g * y * ln(a)  (needs a > 0).
 
     Two limits are taken as PyTorch takes them: where b = 0, y = 1 is constant in a, so
-    dL/da = 0 (even at a = 0, where a^(b-1) is infinite); where a = 0 and b >= 0,
-    dL/db = 0 (y * ln(a) -> 0 as a -> 0+).
+    dL/da = 0 (even at a = 0, where a^(b-1) is infinite, and at a = +-inf, where
+    b * a^(b-1) would be 0 * inf); where a = 0 and b >= 0, dL/db = 0 (y * ln(a) -> 0 as a -> 0+).
     """
     @staticmethod
     def forward(ctx, a, b):
@@ -99,8 +101,9 @@ class Pow(Function):
         a, b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
-        if need_a:   # where b = 0, b * a^1 = 0 stands in for b * a^(b-1), which is 0 * inf at a = 0
-            grad_a = g * b * a ** np.where(b == 0, 1, b - 1)
+        if need_a:   # where b = 0, b * 1^1 = 0 stands in for b * a^(b-1), which is 0 * inf at a = 0 or +-inf
+            exponent_zero = b == 0
+            grad_a = g * b * np.where(exponent_zero, 1, a) ** np.where(exponent_zero, 1, b - 1)
         if need_b:   # where a = 0 and b >= 0, y * ln(1) = 0 stands in for y * ln(0) = 0 * -inf
             grad_b = g * y * np.log(np.where((a == 0) & (b >= 0), 1, a))
         return grad_a, grad_b
@@ -529,13 +532,19 @@ class Relu(Function):
 
 
 class Clip(Function):
-    """y = min(max(x, lo), hi).  dL/dx = g * 1[lo <= x <= hi]."""
+    """y = min(max(x, lo), hi).  dL/dx = g * 1[lo <= x <= hi] (g at the corners too, as in PyTorch).
+
+    Either bound may be None, for no bound on that side (not both); lo > hi is an error
+    (PyTorch instead returns hi everywhere)."""
     @staticmethod
     def forward(ctx, x, lo, hi):
-        if lo > hi:
+        if lo is None and hi is None:
+            raise ValueError("clip needs at least one of lo and hi")
+        ctx.lo = -np.inf if lo is None else lo
+        ctx.hi = np.inf if hi is None else hi
+        if ctx.lo > ctx.hi:
             raise ValueError(f"clip needs lo <= hi, got lo={lo}, hi={hi}")
         ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
         return np.clip(x, lo, hi)
 
     @staticmethod
@@ -569,6 +578,175 @@ class Cos(Function):
         x, = ctx.saved_tensors
         return -g * np.sin(x)
 
+class Tan(Function):
+    """y = tan x.  dL/dx = g * (1 + y^2)  (= g / cos^2 x), from the saved output."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tan(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * (1 + y * y)
+
+
+class Atan(Function):
+    """y = arctan x, in (-pi/2, pi/2).  dL/dx = g / (1 + x^2)."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arctan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (1 + x * x)
+
+
+class Sinh(Function):
+    """y = sinh x = (e^x - e^-x) / 2.  dL/dx = g * cosh x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sinh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * np.cosh(x)
+
+
+class Cosh(Function):
+    """y = cosh x = (e^x + e^-x) / 2.  dL/dx = g * sinh x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cosh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * np.sinh(x)
+
+
+_SQRT_2_OVER_PI = np.sqrt(2 / np.pi)
+
+
+class Gelu(Function):
+    """y = x * Phi(x), Phi the standard normal CDF: the GELU (Hendrycks & Gimpel 2016).
+
+    ``approximate="none"`` (PyTorch's default): Phi(x) = (1 + erf(x / sqrt 2)) / 2 and
+    dL/dx = g * (Phi(x) + x * phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi) the normal density.
+    ``approximate="tanh"``: Phi(x) ~ (1 + tanh(u)) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3),
+    and dL/dx is the derivative of that formula,
+    g * ((1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2), t = tanh(u).
+    """
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))
+        return x * normal_cdf_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x))
+        density = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+        return g * (normal_cdf_array(x) + x * density)
+
+
+class Silu(Function):
+    """y = x * sigmoid(x), the SiLU or swish (Elfwing et al. 2018; Ramachandran et al. 2017).
+
+    dL/dx = g * s (1 + x (1 - s)) with s = sigmoid(x)."""
+    @staticmethod
+    def forward(ctx, x):
+        s = sigmoid_array(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        return g * s * (1 + x * (1 - s))
+
+
+class Elu(Function):
+    """y = x for x > 0, alpha (e^x - 1) otherwise (Clevert et al. 2016).
+
+    dL/dx = g for x > 0, g * alpha e^x otherwise (= g (y + alpha))."""
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+        ctx.save_for_backward(x, y)
+        ctx.alpha = alpha
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g * np.where(x > 0, 1, y + ctx.alpha)
+
+
+class LeakyRelu(Function):
+    """y = x for x > 0, negative_slope * x otherwise (Maas et al. 2013).
+
+    dL/dx = g for x > 0, g * negative_slope otherwise (at 0 too, as in PyTorch)."""
+    name = "leaky_relu"
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        return np.where(x > 0, x, negative_slope * x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * np.where(x > 0, 1, ctx.negative_slope)
+
+
+class Hardtanh(Function):
+    """y = clip(x, min_val, max_val), by default to [-1, 1].
+
+    dL/dx = g strictly inside (min_val, max_val), 0 outside and at the two corners, as in
+    PyTorch (``clip``'s gradient, like ``torch.clamp``'s, is g at the corners too).
+    This is the "clipped" straight-through rule of ``discrete.py`` made an op of its own."""
+    @staticmethod
+    def forward(ctx, x, min_val=-1.0, max_val=1.0):
+        if min_val > max_val:
+            raise ValueError(f"needs min_val <= max_val, got {min_val} and {max_val}")
+        ctx.save_for_backward(x)
+        ctx.min_val, ctx.max_val = min_val, max_val
+        return np.clip(x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * ((x > ctx.min_val) & (x < ctx.max_val))
+
+
+class Softsign(Function):
+    """y = x / (1 + |x|), a tanh-like squashing with polynomial tails.  dL/dx = g / (1 + |x|)^2."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x / (1 + np.abs(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (1 + np.abs(x)) ** 2
+
+
 # ------------------------------------------------------------------ reductions
 
 
@@ -584,7 +762,7 @@ class Sum(Function):
     """y = sum of x over ``axis`` (None: all axes).  dL/dx = g, copied to every summed element."""
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        axis = normalize_axes(axis, x.ndim)
+        axis = reduction_axes(axis, x.ndim)
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
 
@@ -598,7 +776,7 @@ class Mean(Function):
     """y = mean of x over ``axis``.  dL/dx = g / n, n the number of elements averaged."""
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        axis = normalize_axes(axis, x.ndim)
+        axis = reduction_axes(axis, x.ndim)
         y = x.mean(axis=axis, keepdims=keepdims)
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
         ctx.count = x.size // max(np.size(y), 1) if x.size else 1
@@ -619,7 +797,7 @@ class Max(Function):
     """
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        axis = normalize_axes(axis, x.ndim)
+        axis = reduction_axes(axis, x.ndim)
         if any(x.shape[a] == 0 for a in (range(x.ndim) if axis is None else axis)):
             raise ValueError("there is no value over an axis of length 0")   # min, which reuses this, too
         y = x.max(axis=axis, keepdims=True)
@@ -655,7 +833,7 @@ class Var(Function):
     """
     @staticmethod
     def forward(ctx, x, axis=None, ddof=0, keepdims=False):
-        axis = normalize_axes(axis, x.ndim)
+        axis = reduction_axes(axis, x.ndim)
         count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
         if count - ddof <= 0:
             raise ValueError(f"needs more than ddof={ddof} elements per reduction, got {count}")
@@ -696,16 +874,101 @@ class Cumsum(Function):
 
     x_j feeds every y_i with i >= j, so dL/dx_j = g_j + g_{j+1} + ... + g_last: the cumulative
     sum of g taken from the far end (flip, cumsum, flip back).
+    A 0-d x along axis 0 (or -1) is its own running sum, shape (), as in PyTorch.
     """
     @staticmethod
     def forward(ctx, x, axis=None):
-        ctx.shape, ctx.axis = x.shape, axis
+        ctx.shape = x.shape
+        if axis is not None:
+            axis = reduction_axes(axis, x.ndim)
+            if axis is None:   # a 0-d x
+                return x.copy()
+            axis, = axis
+        ctx.axis = axis
         return np.cumsum(x, axis=axis)
 
     @staticmethod
     def backward(ctx, g):
+        if g.ndim == 0:
+            return g
         axis = 0 if ctx.axis is None else ctx.axis
         return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis).reshape(ctx.shape)
+
+
+def _products_of_the_others(x, axis):
+    """For every element x_i, the product of the other elements of its reduction (over ``axis``,
+    a tuple, or None: all), without dividing by x_i, so zeros are exact: the product of what
+    comes before x_i times the product of what comes after (two running products)."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    ends = tuple(range(x.ndim - len(axes), x.ndim))
+    moved = np.moveaxis(x, axes, ends)
+    flat = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
+    if flat.shape[-1] == 0:
+        return np.zeros_like(x)
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis((before * after).reshape(moved.shape), ends, axes)
+
+
+class Prod(Function):
+    """y = product of x over ``axis`` (None: all).  dL/dx_i = g * (product of the other elements).
+
+    Not g * y / x_i, which is 0 / 0 where x_i = 0: with one zero in a product, only that
+    element's gradient is nonzero (the product of the others); with two, every gradient is 0.
+    """
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axis = reduction_axes(axis, x.ndim)
+        ctx.save_for_backward(x)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return x.prod(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        g = _restore_reduced_axes(g, x.ndim, ctx.axis, ctx.keepdims)
+        return g * _products_of_the_others(x, ctx.axis)
+
+
+def _position_of(find, x, axis, keepdims):
+    """``find`` (np.argmax or np.argmin) over ``axis`` as int64; a 0-d x counts as 1-d, as in PyTorch."""
+    if x.ndim == 0:
+        normalize_axes(0 if axis is None else axis, 1)
+        return np.zeros((), dtype=np.int64)
+    if axis is not None:
+        axis, = normalize_axes(axis, x.ndim)
+    return find(x, axis=axis, keepdims=keepdims).astype(np.int64)
+
+
+class ArgMax(Function):
+    """Position of the largest element over ``axis`` (None: of the flattened x), int64.
+    No gradient: positions are integers.  The first of tied elements wins, as in NumPy and PyTorch."""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return _position_of(np.argmax, x, axis, keepdims)
+
+
+class ArgMin(Function):
+    """Position of the smallest element over ``axis``, as ``ArgMax`` (first of ties; no gradient)."""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return _position_of(np.argmin, x, axis, keepdims)
+
+
+class Any(Function):
+    """True where any element over ``axis`` is nonzero (a boolean array; no gradient)."""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return np.any(x, axis=reduction_axes(axis, x.ndim), keepdims=keepdims)
+
+
+class All(Function):
+    """True where every element over ``axis`` is nonzero (a boolean array; no gradient)."""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return np.all(x, axis=reduction_axes(axis, x.ndim), keepdims=keepdims)
+
 
 # ------------------------------------------------------------------ losses
 
@@ -727,9 +990,11 @@ class LogSoftmax(Function):
     """
     @staticmethod
     def forward(ctx, x, axis=-1):
-        axis, = normalize_axes(axis, x.ndim)
-        m, r = logsumexp_parts(x, axis)
-        y = (x - m) - r
+        vector = x.reshape(x.shape or (1,))   # a 0-d x counts as 1-d: its one element has log-probability 0
+        axis, = normalize_axes(axis, vector.ndim)
+        m, r = logsumexp_parts(vector, axis)
+        y = ((vector - m) - r).reshape(x.shape)
+        axis = axis if x.ndim else None
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -751,7 +1016,7 @@ class LogSumExp(Function):
     """
     @staticmethod
     def forward(ctx, x, axis=-1, keepdims=False):
-        axes = normalize_axes(axis, x.ndim) or tuple(range(x.ndim))
+        axes = reduction_axes(axis, x.ndim) or tuple(range(x.ndim))   # a 0-d x: axis 0 or -1, its one element
         moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
         m, r = logsumexp_parts(moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,)), -1)
         m, r = np.expand_dims(m[..., 0], axes), np.expand_dims(r[..., 0], axes)   # keepdims shapes
@@ -777,8 +1042,10 @@ class Softmax(Function):
     """
     @staticmethod
     def forward(ctx, x, axis=-1):
-        ctx.axis, = normalize_axes(axis, x.ndim)
-        y = softmax_array(x, axis=ctx.axis)
+        vector = x.reshape(x.shape or (1,))   # a 0-d x counts as 1-d: its softmax is 1
+        axis, = normalize_axes(axis, vector.ndim)
+        y = softmax_array(vector, axis=axis).reshape(x.shape)
+        ctx.axis = axis if x.ndim else None
         ctx.save_for_backward(y)
         return y
 
@@ -841,6 +1108,38 @@ class MSELoss(Function):
         need_a, need_b = ctx.needs_input_grad
         return (grad_a if need_a else None), (-grad_a if need_b else None)
 
+_LOG_FLOOR = -100.0   # PyTorch's clamp of log p in binary_cross_entropy, so p = 0 costs 100, not inf
+
+
+class BinaryCrossEntropy(Function):
+    """cost = -(t log p + (1 - t) log(1 - p)) for each element: p a probability in [0, 1], t the
+    target (usually 0 or 1).  As in PyTorch, each log is clamped at -100, so a confident wrong
+    p costs at most 100.  The costs, elementwise; ``functional.binary_cross_entropy`` reduces.
+
+    dL/dp = g (p - t) / (p (1 - p)), with p (1 - p) floored at 1e-12 (PyTorch's epsilon), so p
+    at 0 or 1 gives a large finite gradient; dL/dt = g (log(1 - p) - log p), clamped logs.
+    Prefer ``binary_cross_entropy_with_logits`` on logits: it needs no clamp at all.
+    """
+    name = "binary_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, p, t):
+        if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1):
+            raise ValueError(f"input must be probabilities in [0, 1], got {np.nanmin(p):.4g}..{np.nanmax(p):.4g}")
+        with np.errstate(divide="ignore"):   # log 0 = -inf, clamped just below
+            log_p = np.maximum(np.log(p), _LOG_FLOOR)
+            log_not_p = np.maximum(np.log1p(-p), _LOG_FLOOR)
+        ctx.save_for_backward(p, t, log_p, log_not_p)
+        return -(t * log_p + (1 - t) * log_not_p)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, t, log_p, log_not_p = ctx.saved_tensors
+        need_p, need_t = ctx.needs_input_grad
+        grad_p = g * (p - t) / np.maximum(p * (1 - p), 1e-12) if need_p else None
+        return grad_p, (g * (log_not_p - log_p) if need_t else None)
+
+
 # ------------------------------------------------------------------ shape and indexing
 
 
@@ -868,7 +1167,7 @@ class Squeeze(Reshape):
     @staticmethod
     def forward(ctx, x, axis=None):
         ctx.shape = x.shape
-        axes = range(x.ndim) if axis is None else normalize_axes(axis, x.ndim)
+        axes = range(x.ndim) if axis is None else (reduction_axes(axis, x.ndim) or ())
         dropped = {a for a in axes if x.shape[a] == 1}
         return x.reshape(tuple(n for a, n in enumerate(x.shape) if a not in dropped))
 
@@ -1048,3 +1347,165 @@ class Where(Function):
     def backward(ctx, g):
         zero = np.zeros((), dtype=g.dtype)
         return np.where(ctx.condition, g, zero), np.where(ctx.condition, zero, g)
+
+
+class Flip(Function):
+    """y = x reversed along ``axis`` (an int, a tuple, or None: every axis).  dL/dx = g flipped back."""
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        ctx.axis = normalize_axes(axis, x.ndim)
+        return np.flip(x, ctx.axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.flip(g, ctx.axis)
+
+
+class Roll(Function):
+    """y = x shifted cyclically by ``shifts`` along ``axis`` (None: the flattened x, then the
+    shape restored), as ``np.roll`` and ``torch.roll``.  dL/dx = g rolled back by -shifts."""
+    @staticmethod
+    def forward(ctx, x, shifts, axis=None):
+        axis = normalize_axes(axis, x.ndim)
+        if axis is not None and np.ndim(shifts) and len(shifts) != len(axis):
+            raise ValueError(f"{len(shifts)} shifts for {len(axis)} axes")
+        ctx.shifts, ctx.axis = shifts, axis
+        return np.roll(x, shifts, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.roll(g, np.negative(ctx.shifts), ctx.axis)
+
+
+class Tile(Function):
+    """y = x repeated ``reps[i]`` times along axis i (``np.tile``; PyTorch's ``repeat``).  With
+    more reps than axes, x gets leading axes of length 1 first: (2, 3) tiled (2, 1, 2) is (2, 2, 6).
+
+    Each x element has r_0 * r_1 * ... copies; dL/dx sums g over them: seen as
+    (r_0, n_0, r_1, n_1, ...), g is summed over the r axes.
+    """
+    @staticmethod
+    def forward(ctx, x, reps):
+        reps = tuple(reps)
+        if any(not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
+            raise ValueError(f"repetitions must be non-negative integers, got {reps}")
+        ctx.shape = x.shape
+        ctx.reps = (1,) * (x.ndim - len(reps)) + reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        lengths = (1,) * (len(ctx.reps) - len(ctx.shape)) + ctx.shape
+        interleaved = [n for pair in zip(ctx.reps, lengths) for n in pair]
+        return g.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(lengths), 2))).reshape(ctx.shape)
+
+
+class Tril(Function):
+    """y = the lower triangle of x (the last two axes): x[..., i, j] where j <= i + k, else 0.
+    dL/dx = the lower triangle of g.  k > 0 keeps diagonals above the main one, k < 0 drops some."""
+    @staticmethod
+    def forward(ctx, x, k=0):
+        if x.ndim < 2:
+            raise ValueError("needs at least 2 axes (the last two are the matrix)")
+        ctx.k = k
+        return np.tril(x, k)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.tril(g, ctx.k)
+
+
+class Triu(Function):
+    """y = the upper triangle of x (the last two axes): x[..., i, j] where j >= i + k, else 0.
+    dL/dx = the upper triangle of g."""
+    @staticmethod
+    def forward(ctx, x, k=0):
+        if x.ndim < 2:
+            raise ValueError("needs at least 2 axes (the last two are the matrix)")
+        ctx.k = k
+        return np.triu(x, k)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.triu(g, ctx.k)
+
+
+
+def _gather_positions(index, axis):
+    """The full NumPy index that picks ``x[i_0, ..., index[i], ..., i_last]`` for every position i of
+    ``index``: each axis indexed by its own positions (np.indices), ``axis`` by ``index``."""
+    positions = list(np.indices(index.shape, sparse=True))
+    positions[axis] = index
+    return tuple(positions)
+
+
+def _check_gather_index(x_shape, index, axis, source_shape=None):
+    """Shared checks of gather and scatter_add, as in PyTorch: an integer ``index`` with as many
+    axes as x, no longer than x on the other axes (nor than the source, for scatter_add), and
+    positions within x's ``axis``.  Returns ``axis`` normalized."""
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"index must hold integers, got dtype {index.dtype}")
+    axis, = normalize_axes(axis, len(x_shape))
+    limits = [(x_shape, "the input")] + ([] if source_shape is None else [(source_shape, "the source")])
+    if index.ndim != len(x_shape) or any(len(shape) != index.ndim for shape, _ in limits):
+        raise ValueError(f"index of shape {index.shape} must have as many axes as the input {x_shape}"
+                         + ("" if source_shape is None else f" and the source {source_shape}"))
+    for shape, what in limits:
+        for a, (n_index, n) in enumerate(zip(index.shape, shape)):
+            if n_index > n and (a != axis or what == "the source"):
+                raise ValueError(f"index of shape {index.shape} is longer than {what} {shape} on axis {a}")
+    if index.size and (index.min() < -x_shape[axis] or index.max() >= x_shape[axis]):
+        raise ValueError(f"index values must lie in [{-x_shape[axis]}, {x_shape[axis]}) for axis {axis} of "
+                         f"length {x_shape[axis]}, got {index.min()}..{index.max()}")
+    return axis
+
+
+class Gather(Function):
+    """y[i] = x[i with its ``axis`` coordinate replaced by index[i]] (PyTorch's ``gather``).
+
+    ``index`` has as many axes as x and y has its shape; along the other axes index may be
+    shorter than x (it then reads the leading part).  For a 2-D x and axis 1,
+    y[r, c] = x[r, index[r, c]].  dL/dx: g added back at the places read, with
+    ``np.add.at``, so a place read twice gets both contributions.
+
+    ``sort``, ``topk`` and ``cummax`` are gathers: each computes which positions to read
+    (no gradient in that choice) and the values carry g back to those positions.
+    """
+    @staticmethod
+    def forward(ctx, x, axis, index):
+        axis = _check_gather_index(x.shape, index, axis)
+        ctx.shape, ctx.positions = x.shape, _gather_positions(index, axis)
+        return x[ctx.positions]
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        np.add.at(dx, ctx.positions, g)
+        return dx
+
+
+class ScatterAdd(Function):
+    """y = x, then y[i with its ``axis`` coordinate replaced by index[i]] += source[i] for every
+    position i of ``index`` (PyTorch's ``scatter_add``; an "index add").
+
+    dL/dx = g (x passes through unchanged); dL/dsource[i] = g at the place source[i] was added
+    to (a gather of g), 0 where source is longer than index.
+    """
+    name = "scatter_add"
+
+    @staticmethod
+    def forward(ctx, x, source, axis, index):
+        axis = _check_gather_index(x.shape, index, axis, source.shape)
+        ctx.positions, ctx.source_shape = _gather_positions(index, axis), source.shape
+        ctx.read = tuple(slice(0, n) for n in index.shape)
+        y = np.array(x, dtype=np.result_type(x, source))
+        np.add.at(y, ctx.positions, source[ctx.read])
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        grad_source = None
+        if ctx.needs_input_grad[1]:
+            grad_source = np.zeros(ctx.source_shape, dtype=g.dtype)
+            grad_source[ctx.read] = g[ctx.positions]
+        return g, grad_source

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from . import dtypes, ops
-from .arrays import normalize_axes
+from .arrays import cummax_positions, normalize_axes, sort_positions
 from .function import is_grad_enabled, no_grad, record_in_place_write
 from .keywords import accept_dim_keywords_in
 
@@ -65,9 +65,13 @@ class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is anything
-    ``numpy.asarray`` accepts.  Python numbers, booleans and integer arrays become
-    float64; float32 and float64 arrays keep their dtype; anything non-numeric is a
-    TypeError.  The data is copied, so later changes to your array do not leak in.
+    ``numpy.asarray`` accepts, and keeps the dtype NumPy gives it, as in PyTorch:
+    Python floats are float64 (PyTorch's default is float32), Python ints int64,
+    Python booleans bool, and arrays their own dtype.  An op that needs floats makes
+    them (``Tensor([1, 2]) / 2`` is float64); only a floating-point tensor may have
+    ``requires_grad=True``, so write ``Tensor([1.0, 2.0], requires_grad=True)``.
+    Anything non-numeric is a TypeError.  The data is copied, so later changes to your
+    array do not leak in.
     """
 
     # Make NumPy hand ``array + tensor`` over to Tensor.__radd__ instead of trying to
@@ -85,10 +89,9 @@ class Tensor:
         if array.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: expected numeric data, got an array of dtype {array.dtype} "
                             f"and shape {array.shape}")
-        if dtype is None and array.dtype.kind != "f":
-            array = array.astype(np.float64)
         if requires_grad and array.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {array.dtype}")
+            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {array.dtype} "
+                            f"(shape {array.shape}); give float data, e.g. [1.0, 2.0], or dtype=np.float64")
         self.data = array
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -236,7 +239,9 @@ class Tensor:
     def tanh(self): return ops.Tanh.apply(self)
     def sigmoid(self): return ops.Sigmoid.apply(self)
     def relu(self): return ops.Relu.apply(self)
-    def clip(self, lo, hi): return ops.Clip.apply(self, lo=lo, hi=hi)
+    def clip(self, lo=None, hi=None):
+        """Clamp into [lo, hi]; either bound may be None (no bound on that side)."""
+        return ops.Clip.apply(self, lo=lo, hi=hi)
 
     def reshape(self, *shape):
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; one dimension may be -1."""
@@ -306,6 +311,140 @@ class Tensor:
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
         return ops.BroadcastTo.apply(self, shape=sizes)
+
+    # ----------------------------------------------------------------- the ops people reach for next
+    def tan(self): return ops.Tan.apply(self)
+    def atan(self): return ops.Atan.apply(self)
+    def sinh(self): return ops.Sinh.apply(self)
+    def cosh(self): return ops.Cosh.apply(self)
+
+    def prod(self, axis=None, keepdims=False):
+        """Product over ``axis``; exact gradients where elements are 0 (see ``ops.Prod``)."""
+        return ops.Prod.apply(self, axis=axis, keepdims=keepdims)
+
+    # Tests and positions carry no gradient: they run on the detached tensor, so the result
+    # is a plain boolean or int64 tensor whatever the input required.
+    def isnan(self): return Tensor._from_op(np.isnan(self.data), None)
+    def isinf(self): return Tensor._from_op(np.isinf(self.data), None)
+    def isfinite(self): return Tensor._from_op(np.isfinite(self.data), None)
+    def any(self, axis=None, keepdims=False): return ops.Any.apply(self.detach(), axis=axis, keepdims=keepdims)
+    def all(self, axis=None, keepdims=False): return ops.All.apply(self.detach(), axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        """Position (int64) of the largest element over ``axis`` (None: of the flattened tensor)."""
+        return ops.ArgMax.apply(self.detach(), axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        """Position (int64) of the smallest element over ``axis`` (None: of the flattened tensor)."""
+        return ops.ArgMin.apply(self.detach(), axis=axis, keepdims=keepdims)
+
+    def _gather_at(self, positions_of, axis, op_name):
+        """(values, positions) of a selection along ``axis``: ``positions_of(array, axis)`` picks the
+        positions (no gradient), and the values are a gather, carrying g back to those positions.
+        A 0-d tensor counts as 1-d, as in PyTorch."""
+        x = self if self.ndim else self.reshape(1)
+        try:
+            axis, = normalize_axes(axis, x.ndim)
+            positions = positions_of(x.data, axis)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{op_name}: {error} (input shape {self.shape})") from None
+        values = ops.Gather.apply(x, axis=axis, index=positions)
+        if self.ndim == 0:
+            return values.reshape(()), Tensor._from_op(positions.reshape(()), None)
+        return values, Tensor._from_op(positions, None)
+
+    def sort(self, axis=-1, descending=False):
+        """``(values, positions)`` sorted along ``axis`` (stable); the values carry the gradient."""
+        return self._gather_at(lambda x, a: sort_positions(x, a, descending), axis, "sort")
+
+    def topk(self, k, axis=-1, largest=True, sorted=True):
+        """``(values, positions)`` of the ``k`` largest (or smallest) elements along ``axis``, in
+        sorted order (also when ``sorted=False``, which allows any order); values carry the gradient."""
+        def top(x, a):
+            if not 0 <= k <= x.shape[a]:
+                raise ValueError(f"k={k} is out of range for an axis of length {x.shape[a]}")
+            return np.take(sort_positions(x, a, descending=largest), np.arange(k), axis=a)
+        return self._gather_at(top, axis, "topk")
+
+    def cummax(self, axis):
+        """``(values, positions)`` of the running maximum along ``axis``; each value's gradient goes
+        to the element it came from (the latest of tied ones, as in PyTorch)."""
+        return self._gather_at(cummax_positions, axis, "cummax")
+
+    def gather(self, axis, index):
+        """PyTorch's ``gather``: y[i] = x[i with its ``axis`` coordinate replaced by index[i]]."""
+        return ops.Gather.apply(self, axis=axis, index=as_array(index))
+
+    def scatter_add(self, axis, index, source):
+        """PyTorch's ``scatter_add``: a copy of x with source[i] added at the places index names."""
+        return ops.ScatterAdd.apply(self, source, axis=axis, index=as_array(index))
+
+    def masked_fill(self, mask, value):
+        """x with ``value`` where the boolean ``mask`` (broadcast against x) is True; the filled
+        places get no gradient, the others pass g through."""
+        mask = as_array(mask)
+        if mask.dtype != bool:
+            raise TypeError(f"masked_fill: mask must be boolean, got dtype {mask.dtype} (shape {mask.shape})")
+        return ops.Where.apply(self._lift(value, "masked_fill"), self, condition=mask)
+
+    def flip(self, axis=None):
+        """Reverse the order along ``axis`` (an int, a tuple, or None: all axes)."""
+        return ops.Flip.apply(self, axis=axis)
+
+    def roll(self, shifts, axis=None):
+        """Shift cyclically by ``shifts`` along ``axis`` (None: the flattened tensor), as ``torch.roll``."""
+        return ops.Roll.apply(self, shifts=shifts, axis=axis)
+
+    def tile(self, *reps):
+        """``np.tile``: repeat ``reps[i]`` times along axis i; fewer reps than axes leave the first axes alone."""
+        if len(reps) == 1 and isinstance(reps[0], (tuple, list)):
+            reps = tuple(reps[0])
+        return ops.Tile.apply(self, reps=reps)
+
+    def repeat(self, *sizes):
+        """PyTorch's ``repeat`` (NumPy's ``tile``): at least one size per axis, ``x.repeat(2, 3)``."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: {len(sizes)} sizes for a tensor of shape {self.shape}; give at least "
+                             f"one per axis ({self.ndim}), or use tile")
+        return ops.Tile.apply(self, reps=sizes)
+
+    def tril(self, diagonal=0): return ops.Tril.apply(self, k=diagonal)
+    def triu(self, diagonal=0): return ops.Triu.apply(self, k=diagonal)
+
+    def split(self, split_size_or_sections, axis=0):
+        """Cut along ``axis`` into pieces of ``split_size_or_sections`` elements (the last may be
+        shorter) or, given a list, of those sizes, which must add up to the axis; a tuple of views."""
+        try:
+            axis, = normalize_axes(axis, self.ndim)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"split: {error} (input shape {self.shape})") from None
+        length = self.shape[axis]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size <= 0:
+                raise ValueError(f"split: the size of a piece must be positive, got {size}")
+            sizes = [size] * (length // size) + ([length % size] if length % size else [])
+        else:
+            sizes = [int(n) for n in split_size_or_sections]
+            if sum(sizes) != length or min(sizes, default=0) < 0:
+                raise ValueError(f"split: sizes {sizes} do not add up to the length {length} of axis {axis} "
+                                 f"of a tensor of shape {self.shape}")
+        starts = np.cumsum([0] + sizes[:-1])
+        lead = (slice(None),) * axis
+        return tuple(self[lead + (slice(start, start + size),)] for start, size in zip(starts, sizes or [0]))
+
+    def chunk(self, chunks, axis=0):
+        """Cut along ``axis`` into ``chunks`` pieces of ceil(length / chunks) elements (fewer pieces
+        when they run out, as in PyTorch)."""
+        if chunks <= 0:
+            raise ValueError(f"chunk: the number of chunks must be positive, got {chunks}")
+        try:
+            length = self.shape[normalize_axes(axis, self.ndim)[0]]
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"chunk: {error} (input shape {self.shape})") from None
+        return self.split(max(-(-length // chunks), 1), axis)
 
     # ----------------------------------------------------------------- PyTorch's spellings
     # The methods above under the names PyTorch code uses (``dim=`` and ``keepdim=`` are
@@ -612,10 +751,16 @@ def as_array(x, dtype=None):
 
 
 def _plain_index(index):
-    """Tensors used as indices become their integer arrays (boolean ones stay masks: ``x[x > 0]``);
-    indices carry no gradient."""
+    """Tensors used as indices become their arrays; indices carry no gradient.
+
+    As in PyTorch, an index tensor must hold integers (positions) or booleans (a mask, as in
+    ``x[x > 0]``); a floating-point one is an IndexError rather than silently truncated."""
     if isinstance(index, Tensor):
-        return index.data if index.data.dtype == bool else index.data.astype(np.intp)
+        if index.data.dtype.kind not in "biu":
+            raise IndexError(f"getitem: tensors used as indices must hold integers or booleans, got dtype "
+                             f"{index.data.dtype} (shape {index.shape}); convert positions with "
+                             "index.numpy().astype(int)")
+        return index.data
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     return index
