@@ -137,16 +137,17 @@ class Adam(Optimizer):
             raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1), got {group['betas']}")
 
     def update(self, weights, grad, state, group):
-        return group["lr"] * self.adam_direction(grad + group["weight_decay"] * weights, state, group)
+        m_hat, denominator = self.moments(grad + group["weight_decay"] * weights, state, group)
+        return group["lr"] * m_hat / denominator
 
     @staticmethod
-    def adam_direction(g, state, group):
-        """m_hat / (sqrt(v_hat) + eps) for the gradient ``g``, advancing m, v and t in ``state``."""
+    def moments(g, state, group):
+        """(m_hat, sqrt(v_hat) + eps) for the gradient ``g``, advancing m, v and t in ``state``."""
         beta1, beta2 = group["betas"]
         t = state["step"] = state.get("step", 0) + 1
         m = state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * g
         v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * g * g
-        return (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + group["eps"])
+        return m / (1 - beta1 ** t), np.sqrt(v / (1 - beta2 ** t)) + group["eps"]
 
 
 class AdamW(Adam):
@@ -163,7 +164,8 @@ class AdamW(Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def update(self, weights, grad, state, group):
-        return group["lr"] * (self.adam_direction(grad, state, group) + group["weight_decay"] * weights)
+        m_hat, denominator = self.moments(grad, state, group)
+        return group["lr"] * m_hat / denominator + group["lr"] * group["weight_decay"] * weights
 
 
 class RMSprop(Optimizer):
