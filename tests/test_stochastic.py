@@ -5,15 +5,31 @@ import pytest
 
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, gradcheck, manual_seed
-from tinygrad_ste.stochastic import (BASELINES, ESTIMATORS, NORMAL_ESTIMATORS, Bernoulli, Categorical, EMABaseline,
-                                     Normal, NormalSample, RelaxedSample, Sample, gumbel_noise,
-                                     leave_one_out_baseline, log_prob, logistic_noise, make_baseline, reinforce_loss,
-                                     sample_bernoulli, sample_categorical, sample_normal)
+from tinygrad_ste.stochastic import (BASELINES, BERNOULLI_ONLY, COST_ESTIMATORS, ESTIMATORS, NORMAL_ESTIMATORS,
+                                     Bernoulli, Categorical, EMABaseline, Normal, NormalSample, RelaxedSample, Sample,
+                                     antithetic_loss, gumbel_noise, leave_one_out_baseline, log_prob, logistic_noise,
+                                     make_baseline, rebar_loss, reinforce_loss, sample_bernoulli, sample_categorical,
+                                     sample_normal, vimco_loss)
+from tinygrad_ste.learned_baseline import LearnedBaseline
 from rule_checks import forward_as, grad_of
 
 SAMPLERS = {"bernoulli": sample_bernoulli, "categorical": sample_categorical}
 DISTRIBUTION = {"bernoulli": Bernoulli, "categorical": Categorical}
 LOGIT_SHAPES = [(4,), (3, 4), (2, 3, 5)]
+# every (kind, estimator) pair a sampler accepts: "arm", "disarm" and "rebar" are for Bernoulli variables
+KIND_ESTIMATORS = [(kind, estimator) for kind in ("bernoulli", "categorical") for estimator in ESTIMATORS
+                   if kind == "bernoulli" or estimator not in BERNOULLI_ONLY]
+
+
+def estimator_loss(estimator, logits, sample, cost, kind, rng):
+    """What a learner adds to the mean cost for ``estimator``: its loss term, if it learns from costs."""
+    if estimator == "reinforce":
+        return reinforce_loss(logits, sample, cost, kind=kind, baseline="leave_one_out")
+    if estimator in ("arm", "disarm"):
+        return antithetic_loss(logits, sample, cost, estimator, rng)
+    if estimator == "rebar":
+        return rebar_loss(logits, sample, cost)
+    return cost.mean()
 
 
 def link(kind, logits):
@@ -24,16 +40,21 @@ def link(kind, logits):
 # ------------------------------------------------------------------ samples
 
 
-@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
-@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("kind,estimator", KIND_ESTIMATORS)
 @pytest.mark.parametrize("shape", LOGIT_SHAPES)
 def test_sample_shapes_and_values(kind, estimator, shape):
     rng = np.random.default_rng(0)
     logits = rng.normal(size=shape)
-    for n_samples, expected in [(None, shape), (6, (6,) + shape)]:
+    counts = [6] if estimator in COST_ESTIMATORS and COST_ESTIMATORS[estimator] > 1 else [None, 6]
+    for n_samples in counts:
+        expected = shape if n_samples is None else (n_samples,) + shape
         sample = SAMPLERS[kind](logits, estimator, rng, n_samples=n_samples).data
         assert sample.shape == expected
-        if estimator == "gumbel":   # soft: probabilities
+        if estimator == "rebar":   # hard, then two relaxed groups
+            assert set(np.unique(sample[:2])) <= {0.0, 1.0} and ((sample[2:] > 0) & (sample[2:] < 1)).all()
+            # the conditional relaxed sample lies on the same side of 1/2 as the hard one
+            assert np.array_equal(sample[4:] > 0.5, sample[:2] > 0.5)
+        elif estimator == "gumbel":   # soft: probabilities
             assert ((sample >= 0) & (sample <= 1)).all()
             if kind == "categorical":
                 assert np.allclose(sample.sum(axis=-1), 1)
@@ -87,21 +108,16 @@ def test_noise_distributions():
     assert abs(gumbel.var() - np.pi ** 2 / 6) < 0.05 and abs(logistic.var() - np.pi ** 2 / 3) < 0.1
 
 
-@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
-@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("kind,estimator", KIND_ESTIMATORS)
 @pytest.mark.parametrize("tau", [0.1, 1.0])
 def test_huge_logits_stay_finite(kind, estimator, tau):
     rng = np.random.default_rng(3)
     logits = Tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], requires_grad=True)
-    sample = SAMPLERS[kind](logits, estimator, rng, tau=tau, n_samples=5)
+    sample = SAMPLERS[kind](logits, estimator, rng, tau=tau, n_samples=6)
     assert np.isfinite(sample.data).all()
     weights = Tensor(rng.normal(size=(2, 3)))
     cost = (sample * weights).sum(axis=(1, 2))
-    if estimator == "reinforce":
-        loss = reinforce_loss(logits, sample, cost, kind=kind, baseline="leave_one_out")
-    else:
-        loss = cost.mean()
-    loss.backward()   # the engine raises on any inf/NaN in backward
+    estimator_loss(estimator, logits, sample, cost, kind, rng).backward()   # the engine raises on any inf/NaN in backward
     assert np.isfinite(logits.grad).all()
 
 
@@ -198,15 +214,14 @@ def test_reinforce_sample_carries_no_gradient(kind):
     assert not sample.requires_grad and sample.node is None
 
 
-@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
-@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("kind,estimator", KIND_ESTIMATORS)
 def test_fixed_seed_reproduces_exactly(kind, estimator):
     def run(seed):
+        rng = np.random.default_rng(seed)
         logits = Tensor(np.linspace(-2, 2, 12).reshape(3, 4), requires_grad=True)
-        sample = SAMPLERS[kind](logits, estimator, np.random.default_rng(seed), n_samples=3)
+        sample = SAMPLERS[kind](logits, estimator, rng, n_samples=6)
         cost = (sample * Tensor(np.arange(12.0).reshape(3, 4))).sum(axis=(1, 2))
-        loss = reinforce_loss(logits, sample, cost, kind) if estimator == "reinforce" else cost.mean()
-        loss.backward()
+        estimator_loss(estimator, logits, sample, cost, kind, rng).backward()
         return sample.data, logits.grad
 
     (sample_a, grad_a), (sample_b, grad_b), (sample_c, _) = run(11), run(11), run(12)
@@ -474,3 +489,74 @@ def test_sample_normal_without_rng_follows_manual_seed():
     first = sample_normal(np.zeros(3), np.zeros(3), n_samples=2).data
     manual_seed(0)
     assert np.array_equal(sample_normal(np.zeros(3), np.zeros(3), n_samples=2).data, first)
+
+
+# ------------------------------------------------------------------ noise given the sample (Gumbel-Rao, REBAR)
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_conditional_noise_reproduces_the_sample_and_the_noise_distribution(kind):
+    """Noise drawn given b makes b again; and b ~ p, then noise ~ p(noise | b), is the noise's own distribution."""
+    rng, distribution = np.random.default_rng(40), DISTRIBUTION[kind]
+    logits = np.array([[1.5, -0.5, 0.2], [-2.0, 0.0, 3.0]])
+    n = 40000
+    samples = SAMPLERS[kind](logits, "reinforce", rng, n_samples=n).data
+    noise = distribution.conditional_noise(rng, np.broadcast_to(logits, samples.shape), samples)
+    assert np.array_equal(distribution.hard(logits + noise), samples)
+    mean, variance = (np.euler_gamma, np.pi ** 2 / 6) if kind == "categorical" else (0.0, np.pi ** 2 / 3)
+    assert (np.abs(noise.mean(axis=0) - mean) < 4 * np.sqrt(variance / n)).all()
+    # the variance of a sample variance is about (m4 - sigma^4) / n; m4 = 5.4 sigma^4 (Gumbel), 4.2 sigma^4 (logistic)
+    assert (np.abs(noise.var(axis=0) - variance) < 4 * variance * np.sqrt(4.4 / n)).all()
+
+
+def test_rebar_conditional_relaxation_is_differentiable_and_gradchecks():
+    rng = np.random.default_rng(41)
+    samples = (rng.random((3, 4)) < 0.5).astype(float)
+    uniform = rng.random((3, 4))
+    assert gradcheck(lambda logits: Bernoulli.conditional_perturbed(logits, samples, uniform).sigmoid(),
+                     [Tensor(rng.normal(size=4), requires_grad=True)])
+
+
+def test_gumbel_rao_rule_averages_K_conditional_straight_through_gumbel_gradients():
+    """With K noises from p(G | b), the rule is the mean of straight-through Gumbel's backward at each."""
+    logits = Tensor(np.array([[0.3, -1.0, 0.8]]), requires_grad=True)
+    g = np.array([[1.0, -2.0, 0.5]])
+    sample = sample_categorical(logits, "gumbel_rao", np.random.default_rng(42), tau=0.7, K=4)
+    sample.backward(g)
+    replay = np.random.default_rng(42)
+    Categorical.noise(replay, (1, 3))   # the forward's draw
+    noise = Categorical.conditional_noise(replay, np.broadcast_to(logits.data, (4, 1, 3)),
+                                          np.broadcast_to(sample.data, (4, 1, 3)))
+    soft = Categorical.probabilities((logits.data + noise) / 0.7)
+    expected = np.mean([Categorical.probabilities_backward(s, g) / 0.7 for s in soft], axis=0)
+    np.testing.assert_allclose(logits.grad, expected)
+
+
+def test_antithetic_pairs_share_one_noise():
+    rng = np.random.default_rng(43)
+    logits = np.array([2.0, -2.0, 0.0])
+    pairs = sample_bernoulli(logits, "disarm", rng, n_samples=20000).data
+    first, second = pairs[:10000], pairs[10000:]
+    p = 1 / (1 + np.exp(-logits))
+    for half in (first, second):   # each half is an exact sample
+        assert (np.abs(half.mean(axis=0) - p) < 4 * np.sqrt(p * (1 - p) / 10000)).all()
+    # b = 1[U > 1 - p] and b~ = 1[U < p]: with p > 1/2 never both 0, with p < 1/2 never both 1
+    assert not ((first[:, 0] == 0) & (second[:, 0] == 0)).any() and not ((first[:, 1] == 1) & (second[:, 1] == 1)).any()
+
+
+def test_learned_baseline_predicts_the_cost_given_the_input_and_never_sees_its_own_batch():
+    rng = np.random.default_rng(44)
+    baseline = LearnedBaseline(2, hidden=16, lr=3e-2, rng=rng)
+    for _ in range(600):
+        x = rng.normal(size=(32, 2))
+        cost = 3 * x[:, 0] - x[:, 1] + rng.normal(size=(4, 32)) * 0.1   # (n, batch): E[c | x] = 3 x0 - x1
+        before = baseline.predict(x)
+        assert np.array_equal(baseline.given(x)(cost), np.broadcast_to(before, cost.shape))
+    x = rng.normal(size=(200, 2))
+    assert np.abs(baseline.predict(x) - (3 * x[:, 0] - x[:, 1])).mean() < 0.3
+    with pytest.raises(ValueError, match=r"LearnedBaseline: inputs must be \(batch, 2\), got shape \(3,\)"):
+        baseline.given(np.zeros(3))
+    with pytest.raises(ValueError, match="LearnedBaseline: costs of shape \\(4, 5\\) must end in the batch of 3"):
+        baseline.given(np.zeros((3, 2)))(np.zeros((4, 5)))
+    with pytest.raises(ValueError, match="pass baseline=learned.given\\(inputs\\)"):
+        baseline(np.zeros(4))

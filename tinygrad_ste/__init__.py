@@ -32,13 +32,16 @@ that comes after everything it imports.
 10. vq -- vector quantization layers
 11. fsq -- finite scalar quantization
 12. entropy -- the entropy bottleneck of learned compression
-13. nn, losses, moe -- the layers, gathered under PyTorch's names, the loss modules (``nn.MSELoss``,
-    ...), and the mixture of experts (built from nn's Linear and MLP, re-exported by nn as
-    ``nn.MixtureOfExperts``)
+13. nn, losses, moe, learned_baseline -- the layers, gathered under PyTorch's names, the loss modules
+    (``nn.MSELoss``, ...), the mixture of experts (built from nn's Linear and MLP, re-exported by nn
+    as ``nn.MixtureOfExperts``), and NVIL's learned baseline for REINFORCE (a small MLP trained by Adam)
 14. data -- the bundled digits
 15. models -- the models the lessons train, one module each
-16. compare, viz, exercises, figures, book -- teaching tools: paired comparisons for every
-    comparative sentence, plots, exercise checks, and the builders of the figures and the book
+16. compare, viz, exercises -- teaching tools: paired comparisons for every comparative
+    sentence, plots, exercise checks
+17. tools -- the builders of the figures, the web book and the models' measurements, apart from
+    the library (their ``python -m`` commands keep their short names: ``__main__.py`` files,
+    run and never imported, sit on top with the lessons and are not in this list)
 """
 from .function import Function, Node, backward_rules, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
@@ -53,7 +56,8 @@ from .tensor_functions import (abs, argmax, argmin, cat, clamp, cos, exp, flatte
 from .serialization import load, save
 from .arrays import nearest_code
 from .discrete import ceil, floor, one_hot_argmax, quantize, round, sign, surrogate, ternarize, trunc
-from .stochastic import EMABaseline, reinforce_loss, sample_bernoulli, sample_categorical
+from .stochastic import (EMABaseline, antithetic_loss, rebar_loss, reinforce_loss, sample_bernoulli,
+                         sample_categorical, vimco_loss)
 from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck
 from .functional import broadcast_to, einsum, maximum, minimum
@@ -63,7 +67,8 @@ __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad"
            "manual_seed",
            "Tensor", "as_tensor", "nearest_code", "one_hot_argmax", "quantize", "round", "floor", "ceil", "trunc",
            "sign", "surrogate", "ternarize",
-           "EMABaseline", "reinforce_loss", "sample_bernoulli", "sample_categorical",
+           "EMABaseline", "antithetic_loss", "rebar_loss", "reinforce_loss", "sample_bernoulli", "sample_categorical",
+           "vimco_loss",
            "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
            "GradcheckError", "gradcheck", "functional", "nn", "optim",

@@ -13,7 +13,7 @@ random estimate g_hat of that gradient; many independent estimates tell its
 * variance  mean ||g_hat - mean(g_hat)||^2   (the trace of the covariance);
 * cosine    mean cos(g_hat, g)   (does a single estimate point the right way?).
 
-``cost_fn`` maps a batch of samples, a Tensor (n, *logits.shape), to one cost per sample,
+``cost_fn`` maps a batch of samples, a Tensor ``(n, *logits.shape)``, to one cost per sample,
 (n,), a Tensor or a NumPy array.  The relaxed and straight-through estimators
 differentiate through the cost, so for them write it with Tensor ops (these work on any
 Tensor, so the same function serves every estimator and the enumeration).
@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .stochastic import (ESTIMATORS, EMABaseline, NORMAL_ESTIMATORS, Sample, distribution_of, log_prob,
-                         reinforce_loss, sample_bernoulli, sample_categorical, sample_normal)
+from .stochastic import (ESTIMATORS, EMABaseline, NORMAL_ESTIMATORS, Sample, antithetic_loss, distribution_of,
+                         log_prob, rebar_loss, reinforce_loss, sample_bernoulli, sample_categorical, sample_normal)
 from .tensor import Tensor, as_array, as_tensor
 from .function import no_grad
 from .arrays import one_hot_array, sigmoid_array
@@ -66,7 +66,7 @@ def _costs(cost_fn, samples, op):
 
 
 def all_outcomes(shape, kind):
-    """Every joint outcome of a sample shaped ``shape``, stacked: (number of outcomes, *shape).
+    """Every joint outcome of a sample shaped ``shape``, stacked: ``(number of outcomes, *shape)``.
 
     Bernoulli: 2^m outcomes for m variables (binary counting); categorical (..., K):
     K^m outcomes for m one-hot variables.
@@ -158,21 +158,31 @@ def _enumerate_expectation(cost_fn, theta, kind, max_outcomes, op):
     return (log_p.exp() * costs).sum()
 
 
-def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0, baseline=None):
-    """One Monte Carlo estimate of d/dlogits E_b[cost_fn(b)] with ``estimator``, from ``n_samples`` samples.
+def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0, baseline=None, K=None, eta=1.0):
+    """One Monte Carlo estimate of d/dlogits E_b[cost_fn(b)] with ``estimator``, from ``n_samples`` cost evaluations.
 
     Runs exactly what a learner writes: sample with :func:`~tinygrad_ste.stochastic.sample_bernoulli`
-    or ``sample_categorical``, compute the costs, backpropagate their mean (plus
-    ``reinforce_loss`` for "reinforce", with ``baseline``).  Returns an array shaped like ``logits``.
+    or ``sample_categorical``, compute the costs, backpropagate their mean, plus the loss term of
+    an estimator that learns from costs: ``reinforce_loss`` for "reinforce" (with ``baseline``),
+    ``antithetic_loss`` for "arm" and "disarm" (``n_samples`` = 2 per pair), ``rebar_loss`` for
+    "rebar" (``eta``; ``n_samples`` = 3 per hard sample).  ``K``: the conditional noises of
+    "gumbel_rao".  Returns an array shaped like ``logits``.
     """
     distribution_of(kind, "estimate_gradient", discrete=True)
     if baseline is not None and estimator != "reinforce":
         raise ValueError(f"estimate_gradient: a baseline only applies to 'reinforce', not to {estimator!r}")
+    if eta != 1.0 and estimator != "rebar":
+        raise ValueError(f"estimate_gradient: eta, the control variate's scale, only applies to 'rebar', "
+                         f"not to {estimator!r}")
     theta = Tensor(as_array(logits, dtype=np.float64), requires_grad=True)
-    samples = _SAMPLERS[kind](theta, estimator, rng, tau=tau, n_samples=n_samples)
+    samples = _SAMPLERS[kind](theta, estimator, rng, tau=tau, n_samples=n_samples, K=K)
     cost = _costs(cost_fn, samples, "estimate_gradient")
     if estimator == "reinforce":
         loss = reinforce_loss(theta, samples, cost, kind=kind, baseline=baseline)
+    elif estimator in ("arm", "disarm"):
+        loss = antithetic_loss(theta, samples, cost, estimator, rng)
+    elif estimator == "rebar":
+        loss = rebar_loss(theta, samples, cost, eta)
     elif isinstance(cost, Tensor) and cost.requires_grad:
         loss = cost.mean()
     else:
@@ -235,9 +245,11 @@ def _label(estimator, options):
 def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIMATORS, n_samples=4, n_estimates=500):
     """Bias, variance and cosine similarity of each estimator against :func:`exact_gradient`.
 
-    ``estimators``: names, or ``(name, options)`` pairs such as ``("gumbel", {"tau": 0.5})``
-    or ``("reinforce", {"baseline": "ema"})``.  Each row draws ``n_estimates`` independent
-    estimates, each from ``n_samples`` samples.  An "ema" baseline is made once per row and
+    ``estimators``: names, or ``(name, options)`` pairs such as ``("gumbel", {"tau": 0.5})``,
+    ``("gumbel_rao", {"K": 10})``, ``("rebar", {"eta": 0.5})`` or ``("reinforce", {"baseline": "ema"})``
+    (any keyword of :func:`estimate_gradient`).  Each row draws ``n_estimates`` independent
+    estimates, each from ``n_samples`` cost evaluations (an antithetic pair counts two, a REBAR
+    sample three), so the rows compare at equal cost.  An "ema" baseline is made once per row and
     kept across its estimates, as a learner keeps it across training steps.  ``rng`` draws
     the samples (None: the library-wide generator).
     Returns a :class:`Comparison` (print it for the table).

@@ -1,6 +1,6 @@
 """The differentiable ops: forward and exact backward of each, side by side.
 
-One section per family, in this order: arithmetic (+ - * / **, their forms with a constant,
+One section per family, in this order: arithmetic (``+ - * / **``, their forms with a constant,
 pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, the
 activations gelu, silu, elu, ...), reductions (sum, mean, max, min, var, std, the cumulative
 sum, prod; argmax, any and all, which have no gradient), losses (log-softmax, negative
@@ -304,7 +304,7 @@ def _explicit_subscripts(subscripts, shapes):
 
 
 class Einsum(Function):
-    """y = numpy.einsum(subscripts, *operands): sums of products named by index letters.
+    """y = ``numpy.einsum(subscripts, *operands)``: sums of products named by index letters.
 
     ``'bij,bjk->bik'`` is a batched matmul, ``'bi,bj->bij'`` a batched outer product,
     ``'ij->ji'`` a transpose, ``'ii->'`` a trace.  Any number of operands; ``...`` stands for
@@ -666,7 +666,8 @@ class Gelu(Function):
 class Silu(Function):
     """y = x * sigmoid(x), the SiLU or swish (Elfwing et al. 2018; Ramachandran et al. 2017).
 
-    dL/dx = g * s (1 + x (1 - s)) with s = sigmoid(x)."""
+    dL/dx = g * s (1 + x (1 - s)) with s = sigmoid(x), and 1 - s computed as sigmoid(-x): for
+    large x, 1 - s would keep only the digits of s that survived rounding to near 1."""
     @staticmethod
     def forward(ctx, x):
         s = sigmoid_array(x)
@@ -676,24 +677,24 @@ class Silu(Function):
     @staticmethod
     def backward(ctx, g):
         x, s = ctx.saved_tensors
-        return g * s * (1 + x * (1 - s))
+        return g * s * (1 + x * sigmoid_array(-x))
 
 
 class Elu(Function):
     """y = x for x > 0, alpha (e^x - 1) otherwise (Clevert et al. 2016).
 
-    dL/dx = g for x > 0, g * alpha e^x otherwise (= g (y + alpha))."""
+    dL/dx = g for x > 0, g * alpha e^x otherwise: e^x itself, not y + alpha, which would
+    cancel to 0 in the far tail where e^x is tiny but representable (e^-40 = 4.2e-18)."""
     @staticmethod
     def forward(ctx, x, alpha=1.0):
-        y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(x)
         ctx.alpha = alpha
-        return y
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        return g * np.where(x > 0, 1, y + ctx.alpha)
+        x, = ctx.saved_tensors
+        return g * np.where(x > 0, 1, ctx.alpha * np.exp(np.minimum(x, 0)))
 
 
 class LeakyRelu(Function):

@@ -1,7 +1,6 @@
 """The categorical-latent autoencoder of lesson 3: codes *sampled* from the encoder's logits,
 trained with any estimator of :mod:`tinygrad_ste.stochastic`."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,7 +12,7 @@ from ..nn import MLP
 from ..optim import Adam
 from ..stochastic import ESTIMATORS, make_baseline, reinforce_loss, sample_categorical
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder"]
 
@@ -40,7 +39,7 @@ class CategoricalAutoencoder(Module):
 
 
 @dataclass
-class CategoricalAutoencoderResult:
+class CategoricalAutoencoderResult(TrainingResult):
     """What :func:`train_categorical_autoencoder` measured.
 
     history: per epoch, "loss" (the training objective: mean squared error of the
@@ -50,12 +49,8 @@ class CategoricalAutoencoderResult:
     test_mse: the last of those; test_mse_mode: reconstruction from the most likely
     category of every latent instead of a sample.
     """
-    model: CategoricalAutoencoder
-    history: dict
     test_mse: float
     test_mse_mode: float
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_categorical_autoencoder(estimator="straight_through", num_latents=8, num_categories=8, hidden=128,
@@ -106,10 +101,9 @@ def train_categorical_autoencoder(estimator="straight_through", num_latents=8, n
             return {"test_mse": test_mse(sample_categorical(model.logits(test_images), "straight_through",
                                                             evaluation_rng))}
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
-                           name=f"categorical autoencoder ({estimator})", after_epoch=evaluate)
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name=f"categorical autoencoder ({estimator})",
+                                          after_epoch=evaluate)
     with no_grad():
         test_mse_mode = test_mse(F.one_hot(model.logits(test_images).data.argmax(axis=-1), num_categories))
     return CategoricalAutoencoderResult(model=model, history=history, test_mse=history["test_mse"][-1],

@@ -42,6 +42,7 @@ it is a larger run, its caption says so and the lesson says how to make it.
 import argparse
 import json
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,23 +53,24 @@ matplotlib.use("Agg")   # files only: never open a window
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from . import compare, discrete, viz  # noqa: E402
-from .data import cluttered_digits, load_digits  # noqa: E402
-from .estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
+from .. import compare, discrete, viz  # noqa: E402
+from ..data import cluttered_digits, load_digits  # noqa: E402
+from ..estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
                          normal_variance_sweep)
-from .function import no_grad  # noqa: E402
-from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, codebook_rate_distortion, compare_glimpse_choices, glimpse,  # noqa: E402
-                     kmeans_baseline, kmeans_test_errors, train_at_equal_bits, train_binary_network,
-                     train_categorical_autoencoder, train_compression_autoencoder, train_dvae, train_gaussian_vae,
-                     train_glimpse_model, train_vq_autoencoder)
-from .entropy import EntropyBottleneck  # noqa: E402
-from .tensor import Tensor  # noqa: E402
-from .models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
-                                         search_architecture, train_architecture)
-from .models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
-from .models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
-from .moe import ROUTERS  # noqa: E402
+from ..function import no_grad  # noqa: E402
+from ..kmeans import kmeans  # noqa: E402
+from ..models import (EQUAL_BITS, VAE_ESTIMATORS, benchmark_table, codebook_rate_distortion,  # noqa: E402
+                      compare_glimpse_choices, decode_levels, glimpse, kmeans_baseline, kmeans_test_errors,
+                      run_benchmark, sample_quality, train_at_equal_bits, train_binary_network,
+                      train_categorical_autoencoder, train_code_prior, train_compression_autoencoder, train_conv_vqvae,
+                      train_dvae, train_gaussian_vae, train_glimpse_model, train_vq_autoencoder, train_vqvae2)
+from ..entropy import EntropyBottleneck  # noqa: E402
+from ..tensor import Tensor  # noqa: E402
+from ..models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
+                                          search_architecture, train_architecture)
+from ..models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
+from ..models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
+from ..moe import ROUTERS  # noqa: E402
 
 SEED = 0
 FIGURES = {}   # name -> function(quick) -> (figure, numbers), in the order the lessons meet them
@@ -695,6 +697,236 @@ def dvae_soft_hard_gap(quick):
                  "epochs": settings["epochs"], "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
 
 
+# ------------------------------------------------------------------ lesson 10: generating digits from codes
+
+def _lesson_10_settings(quick):
+    """Lesson 10's settings (the figures are its very runs, over three seeds): the conv VQ-VAE, the
+    prior, VQ-VAE-2, the dVAE, the classifier that judges samples, and samples drawn per seed."""
+    if quick:
+        return dict(seeds=(0, 1), samples=40, conv=dict(num_codes=16, hidden=8, epochs=1),
+                    prior=dict(hidden=8, epochs=1), vqvae2=dict(top_codes=16, bottom_codes=16, hidden=8, epochs=1),
+                    dvae=dict(num_codes=16, positions=16, hidden=16, epochs=1),
+                    classifier=dict(rule=None, hidden=16, epochs=1), mlp_epochs=(1, 2))
+    return dict(seeds=SEEDS, samples=1000, conv=dict(num_codes=16, hidden=16, epochs=8),
+                prior=dict(hidden=32, epochs=8), vqvae2=dict(top_codes=16, bottom_codes=16, hidden=16, epochs=8),
+                dvae=dict(num_codes=16, positions=16, hidden=64, epochs=10),
+                classifier=dict(rule=None, hidden=128, epochs=10), mlp_epochs=(8, 40))
+
+
+def _cpu_seconds(train, **options):
+    """``train(**options)`` and the CPU seconds it took (CPU, not wall-clock: the machine may be shared)."""
+    start = time.process_time()
+    return train(**options), time.process_time() - start
+
+
+@lru_cache(maxsize=None)
+def _generation_runs(quick):
+    """Lesson 10's conv VQ-VAE and the prior over its codes, one of each per seed, the samples each pair
+    draws at temperature 1, and the classifier of real digits that judges them (trained once per process)."""
+    settings = _lesson_10_settings(quick)
+    conv, conv_seconds = zip(*[_cpu_seconds(train_conv_vqvae, **settings["conv"], seed=s) for s in settings["seeds"]])
+    num_codes = settings["conv"]["num_codes"]
+    priors = [train_code_prior(r.train_codes, r.test_codes, num_codes, **settings["prior"], seed=s)
+              for r, s in zip(conv, settings["seeds"])]
+    with no_grad():
+        samples = [r.model.decode(p.model.sample(settings["samples"], rng=np.random.default_rng(s))).data
+                   for r, p, s in zip(conv, priors, settings["seeds"])]
+    classifier = train_binary_network(**settings["classifier"], seed=SEED)
+    return dict(settings=settings, conv=conv, conv_seconds=conv_seconds, priors=priors, samples=samples,
+                classifier=classifier)
+
+
+def _judge_samples(samples, classifier):
+    """The classifier's verdict on each seed's samples and on the real test digits: (per seed, real)."""
+    train_images, test_images = load_digits("train")[0], load_digits("test")[0]
+    return ([sample_quality(images, classifier.model, train_images) for images in samples],
+            sample_quality(test_images, classifier.model, train_images))
+
+
+def _against_real(per_seed, real, statistic):
+    """Samples against real test digits, paired by seed: the real digits' mean ``statistic`` minus each
+    seed's samples' mean (the same real digits every seed; the spread is the seeds')."""
+    sample_means = np.array([q[statistic].mean() for q in per_seed])
+    return compare.across_seeds(np.full(len(sample_means), real[statistic].mean()), sample_means)
+
+
+@figure
+def generated_digits(quick):
+    """New digits drawn from the prior over the conv VQ-VAE's codes, and the bits per test image of three priors."""
+    runs = _generation_runs(quick)
+    settings, conv, priors = runs["settings"], runs["conv"], runs["priors"]
+    learned = np.stack([p.test_bits for p in priors])            # (seeds, test digits)
+    independent = np.stack([p.independent_bits for p in priors])
+    uniform = np.full_like(learned, priors[0].uniform_bits)
+    quality, real = _judge_samples(runs["samples"], runs["classifier"])
+
+    fig = plt.figure(figsize=(13, 4.4), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[2.2, 1])
+    shown = runs["samples"][0][:40].clip(0, 1)
+    viz.show_images({"": shown[:10], " ": shown[10:20], "  ": shown[20:30], "   ": shown[30:]},
+                    f"New digits: codes drawn from the prior, decoded (seed {SEED}, temperature 1)", fig=left)
+    viz.plot_bars({"uniform": uniform.mean(), "independent\nper position": independent.mean(),
+                   "learned\n(masked conv)": learned.mean()}, "bits per test image",
+                  f"Priors over the 4x4 code grid (mean of {len(priors)} seeds)", fmt="{:.1f}", ax=right.subplots())
+    numbers = {"codes": settings["conv"]["num_codes"], "bits per image": conv[0].model.bits,
+               "epochs": settings["conv"]["epochs"], "seeds": len(priors), "shown seed": SEED,
+               "uniform prior: bits per test image": priors[0].uniform_bits,
+               "independent prior: bits per test image": float(independent.mean()),
+               "learned prior: bits per test image": float(learned.mean()),
+               "samples per seed": settings["samples"], "classifier: test accuracy": runs["classifier"].test_accuracy,
+               "samples: classifier confidence": float(np.mean([q["confidence"].mean() for q in quality])),
+               "real test digits: classifier confidence": float(real["confidence"].mean()),
+               "samples: total variation of the classes from even": float(np.mean([q["total_variation"]
+                                                                                   for q in quality])),
+               "samples: distance to the nearest training digit": float(np.mean([q["nearest_distance"].mean()
+                                                                                  for q in quality])),
+               "real test digits: distance to the nearest training digit": float(real["nearest_distance"].mean()),
+               "test digits": learned.shape[1]}
+    caption_says(numbers, "the learned prior's bits are clearly fewer than the independent prior's",
+                 compare.paired(learned, independent).is_clearly("lower"), compare.paired(learned, independent))
+    caption_says(numbers, "the independent prior's bits are clearly fewer than the uniform prior's",
+                 compare.paired(independent, uniform).is_clearly("lower"), compare.paired(independent, uniform))
+    confidence = _against_real(quality, real, "confidence")
+    caption_says(numbers, "the classifier is clearly less sure of the samples than of real test digits",
+                 confidence.is_clearly("higher"), confidence)
+    distance = _against_real(quality, real, "nearest_distance")
+    caption_says(numbers, "the samples are clearly further from their nearest training digit than real test digits",
+                 distance.is_clearly("lower"), distance)
+    return fig, numbers
+
+
+@figure
+def conv_vs_mlp_vq(quick):
+    """Lesson 10's conv VQ-VAE against lesson 5's MLP VQ autoencoder at equal bits: 16 codes of 16 per image."""
+    runs = _generation_runs(quick)
+    settings, conv = runs["settings"], runs["conv"]
+    short, long = settings["mlp_epochs"]
+    mlp_options = dict(num_codes=settings["conv"]["num_codes"], codes_per_image=conv[0].model.grid ** 2, code_dim=8,
+                       hidden=64)   # lesson 5's encoder and decoder, with the conv model's codes and positions
+    mlp = {epochs: [_cpu_seconds(train_vq_autoencoder, **mlp_options, epochs=epochs, seed=s) for s in settings["seeds"]]
+           for epochs in (short, long)}
+    errors = {f"conv VQ-VAE, {settings['conv']['epochs']} epochs": _test_errors(conv),
+              **{f"MLP VQ autoencoder, {epochs} epochs": _test_errors([r for r, _ in mlp[epochs]]) for epochs in mlp}}
+    fig = viz.plot_bars({label: e.mean() for label, e in errors.items()}, "test MSE",
+                        f"{conv[0].model.bits:.0f} bits per image: {conv[0].model.grid ** 2} positions, "
+                        f"{settings['conv']['num_codes']} codes each (mean of {len(conv)} seeds)", fmt="{:.4f}")
+    conv_errors, short_errors, long_errors = errors.values()
+    numbers = {"bits per image": conv[0].model.bits, "codes": settings["conv"]["num_codes"], "seeds": len(conv),
+               "conv epochs": settings["conv"]["epochs"], "conv VQ-VAE: test MSE": float(conv_errors.mean()),
+               "MLP, short: epochs": short, "MLP, short: test MSE": float(short_errors.mean()),
+               "MLP, long: epochs": long, "MLP, long: test MSE": float(long_errors.mean()),
+               "MLP hidden units": mlp_options["hidden"], "test digits": conv_errors.shape[1]}
+    equal_epochs, longer = compare.paired(conv_errors, short_errors), compare.paired(long_errors, conv_errors)
+    caption_says(numbers, "at equal epochs the conv VQ-VAE's test MSE is clearly lower than the MLP's",
+                 equal_epochs.is_clearly("lower"), equal_epochs)
+    caption_says(numbers, "the MLP trained 5 times longer has a clearly lower test MSE than the conv VQ-VAE",
+                 longer.is_clearly("lower"), longer)
+    conv_seconds, mlp_seconds = np.mean(runs["conv_seconds"]), np.mean([t for _, t in mlp[long]])
+    caption_says(numbers, "and its training still takes less CPU time", mlp_seconds < conv_seconds,
+                 conv_cpu_seconds=conv_seconds, mlp_cpu_seconds=mlp_seconds)
+    return fig, numbers
+
+
+@figure
+def vqvae2_levels(quick):
+    """What VQ-VAE-2's top and bottom codes each encode, and the bits of a prior over each level."""
+    settings = _lesson_10_settings(quick)
+    seeds, test_images = settings["seeds"], load_digits("test")[0]
+    runs = [train_vqvae2(**settings["vqvae2"], seed=s) for s in seeds]
+    other = np.roll(np.arange(len(test_images)), 1)   # digit i gets the top codes of digit i - 1
+    decoded = [decode_levels(r, r.test_top, r.test_bottom, other) for r in runs]
+    errors = {way: np.stack([((d[way] - test_images) ** 2).mean(axis=1) for d in decoded]) for way in decoded[0]}
+    top_codes, bottom_codes = settings["vqvae2"]["top_codes"], settings["vqvae2"]["bottom_codes"]
+    top_priors = [train_code_prior(r.train_top, r.test_top, top_codes, **settings["prior"], seed=s)
+                  for r, s in zip(runs, seeds)]
+    bottom_priors = [train_code_prior(r.train_bottom, r.test_bottom, bottom_codes, r.train_top, r.test_top,
+                                      condition_codes=top_codes, **settings["prior"], seed=s)
+                     for r, s in zip(runs, seeds)]
+    shown = 10
+    rows = {"test digits": test_images[:shown],
+            **{f"{way}\n(test MSE {errors[way].mean():.3f})": decoded[0][way][:shown].clip(0, 1) for way in decoded[0]}}
+    fig = viz.show_images(rows, f"VQ-VAE-2 (seed {SEED}): a 2x2 top grid and a 4x4 bottom grid of codes; "
+                                f"test MSE to the digit, mean of {len(seeds)} seeds")
+    numbers = {"seeds": len(seeds), "epochs": settings["vqvae2"]["epochs"], "codes per level": top_codes,
+               "test digits": len(test_images),
+               **{f"{way}: test MSE": float(e.mean()) for way, e in errors.items()}}
+    bits = {}
+    for level, priors in (("top", top_priors), ("bottom given top", bottom_priors)):
+        numbers.update({f"{level}: learned prior bits": float(np.mean([p.test_bits.mean() for p in priors])),
+                        f"{level}: independent prior bits": float(np.mean([p.independent_bits.mean()
+                                                                           for p in priors])),
+                        f"{level}: uniform prior bits": priors[0].uniform_bits})
+        bits[level] = compare.paired(np.stack([p.test_bits for p in priors]),
+                                     np.stack([p.independent_bits for p in priors]))
+    caption_says(numbers, "top: the learned prior's bits are fewer than the independent prior's on average, "
+                          "but not clearly", bits["top"].mean < 0 and not bits["top"].is_clearly("lower"), bits["top"])
+    caption_says(numbers, "bottom given top: the learned prior's bits are clearly fewer than the independent prior's",
+                 bits["bottom given top"].is_clearly("lower"), bits["bottom given top"])
+    bottom_alone = compare.paired(errors["bottom alone"], errors["top alone"])
+    caption_says(numbers, "the bottom codes alone are clearly closer to the digit than the top codes alone",
+                 bottom_alone.is_clearly("lower"), bottom_alone)
+    top_adds = compare.paired(errors["both levels"], errors["bottom alone"])
+    caption_says(numbers, "both levels are closer to the digit than the bottom codes alone on average, but not clearly",
+                 top_adds.mean < 0 and not top_adds.is_clearly("lower"), top_adds)
+    swapped = compare.paired(errors["swapped top"], errors["both levels"])
+    caption_says(numbers, "another digit's top codes do not clearly move a digit away from its own",
+                 not swapped.is_clearly("higher"), swapped)
+    return fig, numbers
+
+
+@figure
+def dvae_prior_samples(quick):
+    """The same prior trained on the dVAE's tokens (lesson 9's model, 16 tokens of 16): its samples beside
+    the conv VQ-VAE's, the bits it needs, and the classifier's verdict on both."""
+    runs = _generation_runs(quick)
+    settings = runs["settings"]
+    seeds, train_images, test_images = settings["seeds"], load_digits("train")[0], load_digits("test")[0]
+    num_codes, side = settings["dvae"]["num_codes"], int(np.sqrt(settings["dvae"]["positions"]))
+    dvaes = [train_dvae(**settings["dvae"], seed=s) for s in seeds]
+    with no_grad():
+        tokens = [(d.model.hard_codes(Tensor(train_images)).reshape(-1, side, side),
+                   d.model.hard_codes(Tensor(test_images)).reshape(-1, side, side)) for d in dvaes]
+        dvae_errors = np.stack([((d.model.reconstruct(Tensor(test_images)).data - test_images) ** 2).mean(axis=1)
+                                for d in dvaes])
+    priors = [train_code_prior(train, test, num_codes, **settings["prior"], seed=s)
+              for (train, test), s in zip(tokens, seeds)]
+    with no_grad():
+        samples = [d.model.decode_codes(p.model.sample(settings["samples"], rng=np.random.default_rng(s))).data
+                   for d, p, s in zip(dvaes, priors, seeds)]
+    dvae_quality, real = _judge_samples(samples, runs["classifier"])
+    conv_quality, _ = _judge_samples(runs["samples"], runs["classifier"])
+    fig = viz.show_images({"conv VQ-VAE\n(4x4 grid)": runs["samples"][0][:12].clip(0, 1),
+                           "dVAE tokens\n(16, laid out 4x4)": samples[0][:12].clip(0, 1)},
+                          f"Samples of the same prior over two kinds of codes (seed {SEED}, temperature 1)")
+    learned = np.stack([p.test_bits for p in priors])
+    conv_bits = np.stack([p.test_bits for p in runs["priors"]])
+    numbers = {"tokens": settings["dvae"]["positions"], "codes": num_codes, "seeds": len(seeds),
+               "dVAE: test MSE": float(dvae_errors.mean()),
+               "conv VQ-VAE: test MSE": float(_test_errors(runs["conv"]).mean()),
+               "dVAE tokens: learned prior bits": float(learned.mean()),
+               "dVAE tokens: independent prior bits": float(np.mean([p.independent_bits for p in priors])),
+               "conv VQ-VAE codes: learned prior bits": float(conv_bits.mean()),
+               "dVAE samples: classifier confidence": float(np.mean([q["confidence"].mean() for q in dvae_quality])),
+               "conv VQ-VAE samples: classifier confidence": float(np.mean([q["confidence"].mean()
+                                                                            for q in conv_quality])),
+               "dVAE samples: total variation of the classes from even": float(np.mean([q["total_variation"]
+                                                                                        for q in dvae_quality]))}
+    difference = compare.paired(learned, np.stack([p.independent_bits for p in priors]))
+    caption_says(numbers, "dVAE tokens: the learned prior's bits are clearly fewer than the independent prior's",
+                 difference.is_clearly("lower"), difference)
+    difference = compare.paired(learned, conv_bits)
+    caption_says(numbers, "the learned prior needs clearly fewer bits for the dVAE's tokens than for the conv "
+                          "VQ-VAE's codes", difference.is_clearly("lower"), difference)
+    difference = compare.paired(dvae_errors, _test_errors(runs["conv"]))
+    caption_says(numbers, "the dVAE's test MSE is not clearly different from the conv VQ-VAE's",
+                 abs(difference.z) < compare.CLEARLY, difference)
+    confidence = compare.across_seeds([q["confidence"].mean() for q in dvae_quality],
+                                      [q["confidence"].mean() for q in conv_quality])
+    caption_says(numbers, "the classifier is clearly surer of the dVAE's samples than of the conv VQ-VAE's",
+                 confidence.is_clearly("higher"), confidence)
+    return fig, numbers
+
+
 def _paired_correct(runs):
     """Per-item test scores of several seeds, (seeds, test items), for ``compare.paired``."""
     return np.array([run.test_correct for run in runs], dtype=float)
@@ -767,6 +999,51 @@ def bandit_curves(quick):
     return fig, {"seeds": len(seeds), "epochs": epochs, "supervised": final["supervised"],
                  "no baseline": final["no_baseline"], "moving average": final["moving_average"],
                  "leave-one-out": final["leave_one_out"]}
+
+
+@figure
+def bernoulli_vae_benchmark(quick):
+    """The discrete-VAE benchmark of lesson 12, longer: every estimator, 5 seeds x 20 epochs."""
+    settings = dict(latents=8, hidden=16, epochs=1) if quick else dict(epochs=20)
+    seeds = (0, 1) if quick else (0, 1, 2, 3, 4)
+    table = benchmark_table(run_benchmark(seeds=seeds, variance_every=settings["epochs"], **settings))
+    names = list(table)
+    labels = [VAE_ESTIMATORS[name] for name in names]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    means = np.array([table[name][1].mean() for name in names])
+    left.barh(labels, means, color="tab:blue")
+    left.set_xlim(means.min() - 0.3, means.max() + 0.1)
+    left.set_xlabel("test log-likelihood estimate (nats per image, higher is better)")
+    right.barh(labels, [table[name][2].mean() for name in names], color="tab:orange")
+    right.set_xscale("log")
+    right.set_xlabel("gradient variance at the logits, end of training (log scale)")
+    right.set_yticks(range(len(names)), [""] * len(names))
+    fig.suptitle(f"32 Bernoulli latents, 6 decoder evaluations per image and step, {len(seeds)} seeds x "
+                 f"{settings['epochs']} epochs")
+    fig.tight_layout()
+    log_variance = {pair: compare.across_seeds(np.log(table[pair[0]][2]), np.log(table[pair[1]][2]))
+                    for pair in [("rebar", "reinforce_loo"), ("gumbel_rao", "straight_through_gumbel"),
+                                 ("disarm", "reinforce_loo")]}
+    variance_ratio = {pair: float(np.exp(difference.mean)) for pair, difference in log_variance.items()}
+    vimco = compare.paired(table["vimco"][1], table["reinforce_loo"][1])
+    disarm = compare.paired(table["disarm"][1], table["reinforce_loo"][1])
+    # in the caption's order, settings included
+    numbers = {"latents": 32 if not quick else settings["latents"], "evaluations": 6, "seeds": len(seeds),
+                 "epochs": settings["epochs"], "lesson seeds": 3, "lesson epochs": 5, "importance samples": 100,
+                 "REBAR / REINFORCE variance": variance_ratio["rebar", "reinforce_loo"],
+                 "Gumbel-Rao / straight-through Gumbel variance": variance_ratio["gumbel_rao", "straight_through_gumbel"],
+                 "DisARM / REINFORCE variance": variance_ratio["disarm", "reinforce_loo"],
+                 "DisARM - REINFORCE log p(x)": disarm.mean, "DisARM - REINFORCE SE": disarm.se,
+                 "VIMCO samples": 6, "VIMCO - REINFORCE log p(x)": vimco.mean, "VIMCO - REINFORCE SE": vimco.se,
+                 "best log p(x)": float(means.max()), "worst log p(x)": float(means.min())}
+    caption_says(numbers, "Gumbel-Rao's variance is clearly lower than straight-through Gumbel's",
+                 log_variance["gumbel_rao", "straight_through_gumbel"].is_clearly("lower"),
+                 difference=log_variance["gumbel_rao", "straight_through_gumbel"])
+    caption_says(numbers, "REBAR's variance is lower than leave-one-out's", variance_ratio["rebar", "reinforce_loo"] < 1,
+                 difference=log_variance["rebar", "reinforce_loo"])
+    caption_says(numbers, "VIMCO's log-likelihood is clearly higher than leave-one-out's", vimco.is_clearly("higher"),
+                 difference=vimco)
+    return fig, numbers
 
 
 def main(argv=None):

@@ -33,6 +33,7 @@ def test_decode_of_a_one_hot_picks_the_code_and_reconstruct_uses_the_argmax():
     assert np.allclose(model.reconstruct(x).data, hard.data)
     embeddings = model.codebook.data[codes].reshape(4, 6)
     assert np.allclose(hard.data, model.decoder(Tensor(embeddings)).data)
+    assert np.allclose(model.decode_codes(codes.reshape(4, 3, 1)).data, hard.data)   # any grid of P codes per image
 
 
 def test_short_dvae_run_learns_and_anneals():
