@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinygrad_ste import compare, figures
+from tinygrad_ste import compare
+from tinygrad_ste.tools import figures
 
 
 def test_every_figure_is_written_at_quick_settings(tmp_path, capsys):
@@ -60,7 +61,7 @@ def test_figures_sharing_trained_runs_are_made_in_one_process_and_the_numbers_do
     for group in figures.MADE_TOGETHER:
         assert any(set(group) <= set(job) for job in jobs)
     assert set(figures.LONGEST_FIRST) <= set(figures.FIGURES)
-    assert [job[0] for job in jobs[:len(figures.LONGEST_FIRST)]] == list(figures.LONGEST_FIRST)
+    assert all(name in job for name, job in zip(figures.LONGEST_FIRST, jobs))   # the longest jobs start first
     names = ["staircase", "vq_training", "vq_codebook_usage", "dvae_soft_hard_gap"]
     figures.main(["--quick", "--jobs", "1", "--out", str(tmp_path / "one"), *names])
     figures.main(["--quick", "--jobs", "2", "--out", str(tmp_path / "two"), *names])

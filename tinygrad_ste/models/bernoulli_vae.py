@@ -4,8 +4,7 @@ trained with each gradient estimator for discrete latents at an equal number of 
 The benchmark of the REBAR, VIMCO, ARM, DisARM and Gumbel-Rao papers (there on binarized
 MNIST with 200 latents), at this project's scale: 8x8 digits, 32 latents, a few epochs.
 """
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from ..optim import Adam
 from ..stochastic import (antithetic_loss, log_prob, rebar_loss, reinforce_loss, sample_bernoulli, vimco_loss)
 from ..tensor import Tensor
 from .gaussian_vae import binarized_digits
-from .training import PIXELS, train_epochs
+from .training import PIXELS, Stopwatch, TrainingResult, train_epochs
 
 __all__ = ["BernoulliVAE", "BernoulliVAEResult", "train_bernoulli_vae", "logit_gradient_variance", "run_benchmark",
            "benchmark_table", "VAE_ESTIMATORS"]
@@ -139,22 +138,18 @@ def logit_gradient_variance(model, images, estimator, evaluations, rng, tau, bas
 
 
 @dataclass
-class BernoulliVAEResult:
+class BernoulliVAEResult(TrainingResult):
     """What :func:`train_bernoulli_vae` measured.
 
     history: per epoch, "loss" (the training objective per image, nats).  gradient_variance: a list of
     (epoch, variance, its standard error) at the epochs ``variance_every`` asks for (see :func:`logit_gradient_variance`).
     test_elbo, test_log_likelihood: per test image (NumPy arrays, nats), at the end, from an
-    evaluation generator seeded alike for every estimator.  cpu_seconds: process CPU time of the
+    evaluation generator seeded alike for every estimator.  seconds: process CPU time of the
     training loop alone (no evaluation), so estimators compare on what they cost.
     """
-    model: BernoulliVAE
-    history: dict
     test_elbo: np.ndarray
     test_log_likelihood: np.ndarray
     gradient_variance: list
-    cpu_seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_bernoulli_vae(estimator="disarm", latents=32, hidden=64, evaluations=6, tau=0.5, epochs=10,
@@ -195,22 +190,22 @@ def train_bernoulli_vae(estimator="disarm", latents=32, hidden=64, evaluations=6
                           None if baseline is None else baseline.given(images))
         return loss, {"loss": loss.item()}
 
-    epoch_counter = {"epoch": 0, "cpu": 0.0, "started": time.process_time()}
+    epoch_counter = {"epoch": 0, "cpu": 0.0, "stopwatch": Stopwatch()}
 
     def after_epoch():
-        epoch_counter["cpu"] += time.process_time() - epoch_counter["started"]
+        epoch_counter["cpu"] += epoch_counter["stopwatch"].cpu_seconds()
         epoch_counter["epoch"] += 1
         measure_variance(epoch_counter["epoch"])
-        epoch_counter["started"] = time.process_time()
+        epoch_counter["stopwatch"] = Stopwatch()
         return {}
 
     measure_variance(0)
-    epoch_counter["started"] = time.process_time()
+    epoch_counter["stopwatch"] = Stopwatch()
     history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
                            name=f"bernoulli vae ({estimator})", after_epoch=after_epoch)
     elbo, log_likelihood = model.evaluate(test_images, np.random.default_rng(10_000 + seed))
     return BernoulliVAEResult(model=model, history=history, test_elbo=elbo, test_log_likelihood=log_likelihood,
-                              gradient_variance=variances, cpu_seconds=epoch_counter["cpu"], options=options)
+                              gradient_variance=variances, seconds=epoch_counter["cpu"], options=options)
 
 
 def run_benchmark(estimators=tuple(VAE_ESTIMATORS), seeds=(0, 1, 2), **settings):
@@ -229,5 +224,5 @@ def benchmark_table(runs):
     logit-gradient variance per seed, CPU seconds per seed): the arrays that paired comparisons take."""
     return {estimator: (np.array([r.test_elbo for r in results]), np.array([r.test_log_likelihood for r in results]),
                         np.array([r.gradient_variance[-1][1] if r.gradient_variance else np.nan for r in results]),
-                        np.array([r.cpu_seconds for r in results]))
+                        np.array([r.seconds for r in results]))
             for estimator, results in runs.items()}

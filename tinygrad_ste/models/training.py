@@ -1,15 +1,20 @@
-"""What every lesson model shares: the training loop and the one-code-per-image baseline.
+"""What every lesson model shares: the training loop, the result it returns, and the
+one-code-per-image baseline.
 
 * :func:`train_epochs` -- minibatches, backward, optimizer step, per-epoch history;
+  :func:`timed_train_epochs` -- the same, timed in CPU seconds;
+* :class:`TrainingResult` -- what every ``train_*`` function returns (the trained model, its
+  history, the time, the options), which each model's result extends with its measurements;
 * :func:`kmeans_test_errors`, :func:`kmeans_reconstruction_mse` -- the test error of
   k-means (per image, and its mean), the strong one-code-per-image baseline every
   quantizing autoencoder is measured against;
 * :func:`kmeans_baseline` -- the same baseline for a budget of bits per image;
-* :class:`Stopwatch` -- wall-clock and CPU seconds, for the progress lines of the
+* :class:`Stopwatch` -- wall-clock and CPU seconds: the training times above, and the progress lines of the
   figures and models commands.
 """
 import os
 import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -18,8 +23,8 @@ from ..data import iterate_minibatches, load_digits
 from ..discrete import nearest_code
 from ..kmeans import kmeans
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline",
-           "Stopwatch"]
+__all__ = ["PIXELS", "TrainingResult", "train_epochs", "timed_train_epochs", "kmeans_test_errors",
+           "kmeans_reconstruction_mse", "kmeans_baseline", "Stopwatch"]
 
 PIXELS = 64   # an 8x8 digit, flattened
 
@@ -55,6 +60,32 @@ def train_epochs(step, optimizer, arrays, epochs, batch_size, rng, verbose=False
         if verbose:
             print(f"{name} epoch {epoch:3d}/{epochs}: " + "  ".join(f"{k} {v[-1]:.4f}" for k, v in history.items()))
     return history
+
+
+def timed_train_epochs(*args, **kwargs):
+    """:func:`train_epochs`, timed: returns ``(history, seconds)``.
+
+    Seconds of CPU time (:class:`Stopwatch`), not of the wall clock, which on a shared machine
+    would measure the neighbours too; with one BLAS thread it is what a quiet machine would take.
+    """
+    stopwatch = Stopwatch()
+    history = train_epochs(*args, **kwargs)
+    return history, stopwatch.cpu_seconds()
+
+
+@dataclass(kw_only=True)
+class TrainingResult:
+    """What every ``train_*`` function of the models returns; each model's result (a subclass)
+    adds its own measurements.
+
+    model: the trained model.  history: ``{metric: per-epoch values}`` from :func:`train_epochs`.
+    seconds: the training time (:func:`timed_train_epochs`).  options: the arguments of the run,
+    by name, so that a result says how it was made.
+    """
+    model: object
+    history: dict
+    seconds: float
+    options: dict = field(default_factory=dict)
 
 
 @lru_cache(maxsize=None)   # deterministic, and several lessons and figures ask for the same baseline
@@ -99,20 +130,26 @@ def kmeans_baseline(bits, seed=0):
 class Stopwatch:
     """Seconds since it was made: wall-clock, and CPU (this process, every thread of it, and the
     child processes it has waited for).  On a shared machine the CPU seconds are the steadier
-    measure of the work; the wall-clock seconds include the time spent waiting for a core."""
+    measure of the work; the wall-clock seconds include the time spent waiting for a core.  The
+    one timer of the package: the models' training times and the progress lines of the figures
+    and models commands."""
 
     def __init__(self):
         self.started = self._clocks()
 
     @staticmethod
     def _clocks():
-        times = os.times()
-        return time.perf_counter(), times.user + times.system + times.children_user + times.children_system
+        children = os.times()
+        return time.perf_counter(), time.process_time() + children.children_user + children.children_system
 
     def read(self):
         """(wall seconds, CPU seconds) so far."""
         now = self._clocks()
         return now[0] - self.started[0], now[1] - self.started[1]
+
+    def cpu_seconds(self):
+        """CPU seconds so far."""
+        return self.read()[1]
 
     def __str__(self):
         wall, cpu = self.read()
