@@ -422,6 +422,19 @@ class Abs(Function):
         return g * np.sign(x)
 
 
+class Cast(Function):
+    """y = x converted to ``dtype`` (``x.to(dtype)``, ``x.float()``).  dL/dx = g, converted back
+    to x's dtype by the engine.  Casting to an integer or boolean dtype carries no gradient: the
+    Tensor method detaches first, as rounding to integers has none."""
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
 class Tanh(Function):
     """y = tanh x.  dL/dx = g * (1 - y^2), from the saved output: no second tanh.
 

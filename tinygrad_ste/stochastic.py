@@ -190,7 +190,7 @@ class Bernoulli(_Discrete):
 
         With v held fixed, z~ is a smooth function of the logits: REBAR's conditional
         reparameterization (Tucker et al. 2017, appendix).  logits (S) broadcast against
-        samples and uniform (n, *S) -> z~ of the samples' shape.
+        samples and uniform ``(n, *S)`` -> z~ of the samples' shape.
         """
         logits, p = as_tensor(logits), as_tensor(logits).sigmoid()
         one = (1 - p + p * uniform).log() - logsigmoid(-logits) - np.log1p(-uniform)

@@ -106,7 +106,7 @@ def draw_graph(output, names=None, ax=None):
             kind = "parameter" if tensor.requires_grad else "constant"
             label = names.get(tensor, kind)
             # A one-element constant (the 2 in x ** 2) is clearer shown by its value.
-            label += f" = {tensor.item():g}" if tensor.size == 1 and tensor not in names else f"\nshape {tensor.shape}"
+            label += f" = {tensor.item():g}" if tensor.numel() == 1 and tensor not in names else f"\nshape {tensor.shape}"
         else:
             rule = tensor.node.rule_name
             label = f"{tensor.node.function.name}\nbackward: {rule}\nshape {tensor.shape}"

@@ -17,6 +17,7 @@ def test_short_categorical_autoencoder_run_reduces_its_loss(estimator, options):
     assert history["test_mse"][-1] < history["test_mse"][0]
     assert 0 <= history["entropy"][-1] <= np.log(4)
     assert result.test_mse_mode < history["test_mse"][0]
+    assert result.test_errors.shape == (359,) and result.test_errors.mean() == pytest.approx(result.test_mse)
 
 
 def test_categorical_autoencoder_rejects_unknown_estimators():

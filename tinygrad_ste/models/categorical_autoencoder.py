@@ -46,10 +46,12 @@ class CategoricalAutoencoderResult(TrainingResult):
     reconstructions from the training samples; for "gumbel" those are relaxed samples),
     "entropy" (mean entropy of one latent's distribution, in nats; log K is uniform, 0 is
     deterministic) and "test_mse" (test reconstruction MSE from one hard sample per image).
-    test_mse: the last of those; test_mse_mode: reconstruction from the most likely
-    category of every latent instead of a sample.
+    test_mse: the last of those; test_errors: the per-image test MSE behind it (test images,),
+    for paired comparisons (:func:`tinygrad_ste.compare.paired`); test_mse_mode: reconstruction
+    from the most likely category of every latent instead of a sample.
     """
     test_mse: float
+    test_errors: np.ndarray
     test_mse_mode: float
 
 
@@ -93,18 +95,24 @@ def train_categorical_autoencoder(estimator="straight_through", num_latents=8, n
         entropy = -(np.exp(log_p) * log_p).sum(axis=-1).mean()
         return objective, {"loss": loss.item(), "entropy": float(entropy)}
 
-    def test_mse(z):
-        return float(((model.decode(z).data - test_images.data) ** 2).mean())
+    def test_errors(z):
+        """Per-image test MSE of the reconstructions from codes z: (test images,)."""
+        return ((model.decode(z).data - test_images.data) ** 2).mean(axis=-1)
+
+    last = {}   # the last evaluation's per-image errors
 
     def evaluate():
         with no_grad():   # no graph, so the estimator named here plays no part: a plain hard sample
-            return {"test_mse": test_mse(sample_categorical(model.logits(test_images), "straight_through",
-                                                            evaluation_rng))}
+            last["errors"] = test_errors(sample_categorical(model.logits(test_images), "straight_through",
+                                                            evaluation_rng))
+        return {"test_mse": float(last["errors"].mean())}
 
     history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
                                           rng, verbose, name=f"categorical autoencoder ({estimator})",
                                           after_epoch=evaluate)
     with no_grad():
-        test_mse_mode = test_mse(F.one_hot(model.logits(test_images).data.argmax(axis=-1), num_categories))
+        test_mse_mode = float(test_errors(F.one_hot(model.logits(test_images).data.argmax(axis=-1),
+                                                    num_categories)).mean())
     return CategoricalAutoencoderResult(model=model, history=history, test_mse=history["test_mse"][-1],
-                                        test_mse_mode=test_mse_mode, seconds=seconds, options=options)
+                                        test_errors=last["errors"], test_mse_mode=test_mse_mode, seconds=seconds,
+                                        options=options)

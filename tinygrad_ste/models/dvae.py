@@ -80,9 +80,13 @@ class DiscreteVAEResult(TrainingResult):
     temperature at the end of the epoch), "test_mse_soft" (test MSE of a Gumbel-softmax
     mixture at that tau, as in training), "test_mse_hard" (test MSE from the argmax codes)
     and "test_gap_se" (the standard error of hard - soft, from the per-image differences).
-    test_mse: the last hard-code test MSE.  perplexity: of the hard test codes.
+    test_mse: the last hard-code test MSE; test_errors and test_errors_soft: the per-image test
+    MSE of the last evaluation (test images,), hard codes and soft mixtures, for paired
+    comparisons (:func:`tinygrad_ste.compare.paired`).  perplexity: of the hard test codes.
     """
     test_mse: float
+    test_errors: np.ndarray
+    test_errors_soft: np.ndarray
     perplexity: float
 
 
@@ -121,10 +125,13 @@ def train_dvae(num_codes=128, positions=8, code_dim=8, hidden=64, tau_start=1.0,
     def per_image_mse(reconstruction):
         return ((reconstruction.data - test_images.data) ** 2).mean(axis=1)
 
+    last = {}   # the last evaluation's per-image errors
+
     def evaluate():
         with no_grad():
             soft = sample_categorical(model.logits(test_images), "gumbel", evaluation_rng, tau=schedule["tau"])
             soft_mse, hard_mse = per_image_mse(model.decode(soft)), per_image_mse(model.reconstruct(test_images))
+        last.update(hard=hard_mse, soft=soft_mse)
         gap = hard_mse - soft_mse
         return {"tau": schedule["tau"], "test_mse_soft": float(soft_mse.mean()),
                 "test_mse_hard": float(hard_mse.mean()), "test_gap_se": float(gap.std(ddof=1) / np.sqrt(len(gap)))}
@@ -134,4 +141,5 @@ def train_dvae(num_codes=128, positions=8, code_dim=8, hidden=64, tau_start=1.0,
     with no_grad():
         perplexity, _ = codebook_usage(model.hard_codes(test_images), num_codes)
     return DiscreteVAEResult(model=model, history=history, test_mse=history["test_mse_hard"][-1],
+                             test_errors=last["hard"], test_errors_soft=last["soft"],
                              perplexity=perplexity, seconds=seconds, options=options)

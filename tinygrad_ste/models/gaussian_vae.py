@@ -75,9 +75,12 @@ class GaussianVAEResult(TrainingResult):
 
     history: per epoch, "loss" (the training objective: -ELBO per image in nats, from the
     training draws), "kl" (the KL term per image) and "test_elbo" (the ELBO per test
-    image, from ``evaluation_samples`` draws each).  test_elbo: the last of those.
+    image, from ``evaluation_samples`` draws each).  test_elbo: the last of those;
+    test_elbos: the per-image ELBOs behind it (test images,), for paired comparisons
+    (:func:`tinygrad_ste.compare.paired`).
     """
     test_elbo: float
+    test_elbos: np.ndarray
 
 
 def train_gaussian_vae(estimator="reparameterization", latent_dim=4, hidden=64, n_samples=4,
@@ -116,10 +119,14 @@ def train_gaussian_vae(estimator="reparameterization", latent_dim=4, hidden=64, 
             objective = loss + reinforce_loss((mean, log_std), z, cost, kind="normal", baseline=baseline_fn)
         return objective, {"loss": loss.item(), "kl": kl.mean().item()}
 
+    last = {}   # the last evaluation's per-image ELBOs
+
     def evaluate():
-        return {"test_elbo": float(model.elbo(test_images, evaluation_rng, evaluation_samples).mean())}
+        last["elbos"] = model.elbo(test_images, evaluation_rng, evaluation_samples)
+        return {"test_elbo": float(last["elbos"].mean())}
 
     history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
                                           rng, verbose, name=f"gaussian vae ({estimator})", after_epoch=evaluate)
-    return GaussianVAEResult(model=model, history=history, test_elbo=history["test_elbo"][-1], seconds=seconds,
+    return GaussianVAEResult(model=model, history=history, test_elbo=history["test_elbo"][-1],
+                             test_elbos=last["elbos"], seconds=seconds,
                              options=options)
