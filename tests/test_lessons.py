@@ -17,6 +17,7 @@ cells, exercises unanswered, with the outputs of this run) in ``build/executed-l
 the web-book test (``tests/test_web_book.py``, which runs after this file) builds the book
 from those copies instead of executing every lesson a second time.
 """
+import ast
 import copy
 import os
 import re
@@ -145,6 +146,103 @@ def test_lesson_runs_and_checks_its_exercises(path, monkeypatch):
         printed = printed_text(graded.cells[i])
         assert "correct." in printed and "not quite" not in printed and "not answered" not in printed, \
             f"{path.name}: a reference solution was not accepted:\n{graded.cells[i].source}\n{printed}"
+
+
+def computed_names(statements, computed, in_claim):
+    """Walk ``statements`` in order, adding to ``computed`` every name bound to a value the notebook computed;
+    return the asserts met on the way, as (assert node, whether its test reads a computed name).
+
+    Outside claim cells a name is computed when it is assigned anything but a literal (``results =
+    train(...)`` is, ``seeds = (0, 1)`` is not) or filled in place by a method call
+    (``errors.append(...)``).  Inside a claim cell it must also be derived from one: assigned from an
+    expression, looped over an iterable, or a function whose body reads a name that is already
+    computed.  Imported names never are.
+    """
+    def reads_computed(node):
+        return any(isinstance(n, ast.Name) and n.id in computed for n in ast.walk(node))
+
+    def bound(target):
+        return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+    def counts(value):
+        if in_claim:
+            return reads_computed(value)
+        try:
+            ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return True
+        return False
+
+    asserts = []
+    for statement in statements:
+        if isinstance(statement, ast.Assert):
+            asserts.append((statement, reads_computed(statement.test)))
+        elif isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and statement.value is not None:
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if counts(statement.value) or (isinstance(statement, ast.AugAssign) and reads_computed(statement.target)):
+                computed.update(*(bound(t) for t in targets))
+        elif (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+              and isinstance(statement.value.func, ast.Attribute) and isinstance(statement.value.func.value, ast.Name)
+              and (not in_claim or reads_computed(statement.value))):
+            computed.add(statement.value.func.value.id)   # errors.append(measured): a container filled in place
+        elif isinstance(statement, (ast.For, ast.AsyncFor)) and reads_computed(statement.iter):
+            computed.update(bound(statement.target))
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and reads_computed(statement):
+            computed.add(statement.name)
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            for item in statement.items:
+                if item.optional_vars is not None and counts(item.context_expr):
+                    computed.update(bound(item.optional_vars))
+        for block in ("body", "orelse", "finalbody"):   # compound statements: their blocks, in order
+            asserts += computed_names(getattr(statement, block, []), computed, in_claim)
+        for handler in getattr(statement, "handlers", []):
+            asserts += computed_names(handler.body, computed, in_claim)
+    return asserts
+
+
+def claims_on_constants(notebook):
+    """The asserts of a notebook's claim cells that read no value the notebook computed, as
+    "cell N, line L: source" strings (see :func:`test_every_claim_asserts_on_values_the_lesson_computed`)."""
+    computed, problems = set(), []
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        in_claim = "claim" in tags(cell)
+        for statement, ok in computed_names(ast.parse(cell.source).body, computed, in_claim):
+            if in_claim and not ok:
+                problems.append(f"cell {i}, line {statement.lineno}: {ast.get_source_segment(cell.source, statement)}")
+    return problems
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_claim_asserts_on_values_the_lesson_computed(path):
+    """A claim must be able to fail when the code changes: every ``assert`` in a cell tagged ``claim``
+    reads, in its test, a name whose value the notebook computed.
+
+    The rule, checked on the source with ``ast`` (no execution): a name is *computed* when an earlier
+    code cell that is not a claim assigns it anything but a literal (``runs = train(...)``, not
+    ``seeds = (0, 1)``) or fills it by a method call (``errors.append(...)``), or when the claim cell
+    itself derives it from a computed name (an assignment, a loop over it, a helper function that reads
+    it).  An assert that reads only literals, imported modules or values the claim cell made up from
+    them (a fixed-seed draw, ``assert True``) is rejected.  The rule cannot tell a measurement from a
+    constant of the architecture read off a trained model; that is for review.
+    """
+    problems = claims_on_constants(read(path))
+    assert not problems, f"{path.name}: claim asserts that read no value the lesson computed:\n" + "\n".join(problems)
+
+
+def test_the_claim_rule_rejects_asserts_on_constants():
+    def notebook(*cells):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source, metadata={"tags": tags})
+                                               for source, tags in cells])
+    measured = ("import numpy as np\nseeds = (0, 1)\nscores = np.array([0.9, 0.8])", [])
+    assert claims_on_constants(notebook(measured, ("assert scores.mean() > 0.5", ["claim"]))) == []
+    assert claims_on_constants(notebook(measured, ("gap = scores[0] - scores[1]\n"
+                                                   "def clearly(d):\n    return d > 3 * scores.std()\n"
+                                                   "assert clearly(gap)", ["claim"]))) == []
+    for constant in ["assert len(seeds) == 2", "assert True",
+                     "weights = np.random.default_rng(0).standard_normal(3)\nassert (weights < 0).any()"]:
+        assert len(claims_on_constants(notebook(measured, (constant, ["claim"])))) == 1, constant
 
 
 def printed_text(cell):

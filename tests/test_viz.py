@@ -161,7 +161,14 @@ def test_accuracy_bars_draw_one_bar_per_group_and_name_and_the_references():
     ax = fig.axes[0]
     assert len(ax.patches) == 3
     assert [t.get_text() for t in ax.get_xticklabels()] == ["soft", "ST"]
-    assert "oracle: 93.0%" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["hard", "as trained"]
+    assert "oracle: 93.0%" in [t.get_text() for t in ax.texts]   # labelled beside its line
+
+
+def test_accuracy_bars_move_the_labels_of_close_references_apart():
+    fig = viz.plot_accuracy_bars({"soft": {"hard": (0.8, 0.01)}}, {"random": 0.315, "fixed": 0.324, "none": 0.18})
+    heights = sorted(t.xyann[1] for t in fig.axes[0].texts)
+    assert heights[0] == 0.18 and heights[1] == 0.315 and heights[2] >= 0.315 + 0.06
 
 
 def test_the_engine_imports_without_matplotlib():

@@ -3,7 +3,7 @@
 matplotlib is an optional dependency (the ``lessons`` extra), so it is imported here
 and nowhere in the engine: ``import tinygrad_ste`` works without it.  Every function
 draws into a new figure (or into ``ax`` when given) and returns the figure, so a
-notebook shows it and ``figures.py`` saves it.
+notebook shows it and ``tools/figures.py`` saves it.
 """
 import re
 
@@ -99,13 +99,14 @@ def draw_graph(output, names=None, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(2.4 * width + 1.6, 0.95 * (depth + 1) + 0.9))
 
+    boxes, edges = {}, []   # the node's text (its box), and (parent, child, how often) for the arrows
     for tensor in order:
         x, y = position[id(tensor)]
         if tensor.node is None:
             kind = "parameter" if tensor.requires_grad else "constant"
             label = names.get(tensor, kind)
             # A one-element constant (the 2 in x ** 2) is clearer shown by its value.
-            label += f" = {tensor.item():g}" if tensor.size == 1 and tensor not in names else f"\nshape {tensor.shape}"
+            label += f" = {tensor.item():g}" if tensor.numel() == 1 and tensor not in names else f"\nshape {tensor.shape}"
         else:
             rule = tensor.node.rule_name
             label = f"{tensor.node.function.name}\nbackward: {rule}\nshape {tensor.shape}"
@@ -113,14 +114,19 @@ def draw_graph(output, names=None, ax=None):
             if tensor in names:
                 label = f"{names[tensor]} = " + label
             parents = [id(p) for p in tensor.node.parents]
-            for parent in set(parents):   # x * x: one arrow, labelled "×2"
-                px, py = position[parent]
-                ax.annotate("", xy=(x, y + 0.3), xytext=(px, py - 0.3),
-                            arrowprops=dict(arrowstyle="->", color="#495057", lw=1.2))
-                if parents.count(parent) > 1:
-                    ax.text((x + px) / 2 + 0.08, (y + py) / 2, f"×{parents.count(parent)}", ha="left", fontsize=8)
-        ax.text(x, y, label, ha="center", va="center", fontsize=8.5, family="monospace",
-                bbox=dict(boxstyle="round,pad=0.4", facecolor=_NODE_COLOURS[kind], edgecolor="#495057"))
+            edges += [(parent, id(tensor), parents.count(parent)) for parent in set(parents)]   # x * x: one arrow
+        boxes[id(tensor)] = ax.text(x, y, label, ha="center", va="center", fontsize=8.5, family="monospace",
+                                    bbox=dict(boxstyle="round,pad=0.4", facecolor=_NODE_COLOURS[kind],
+                                              edgecolor="#495057"))
+    for parent, child, count in edges:
+        # From box to box: the arrow is clipped at both boxes' edges, so its head stays visible.
+        (px, py), (x, y) = position[parent], position[child]
+        ax.annotate("", xy=(x, y), xytext=(px, py),
+                    arrowprops=dict(arrowstyle="-|>", mutation_scale=12, color="#495057", lw=1.2, shrinkA=1,
+                                    shrinkB=1, patchA=boxes[parent].get_bbox_patch(),
+                                    patchB=boxes[child].get_bbox_patch()))
+        if count > 1:   # labelled "×2"
+            ax.text((x + px) / 2 + 0.08, (y + py) / 2, f"×{count}", ha="left", fontsize=8)
 
     ax.set_xlim(-width / 2 - 0.1, width / 2 + 0.1)
     ax.set_ylim(-depth - 0.45, 0.45)
@@ -285,15 +291,18 @@ def _plain_log_ticks(ax):
             axis.set_minor_formatter(NullFormatter())
 
 
-def show_images(rows, title, image_shape=(8, 8)):
+def show_images(rows, title, image_shape=(8, 8), fig=None):
     """A grid of grayscale images: one row per entry of ``rows`` (``{label: (n, H*W) array}``).
 
-    Used for originals next to reconstructions; every row shows the same n images.
+    Used for originals next to reconstructions, or samples; every row shows the same number of
+    images.  ``fig``: a figure or subfigure to draw into (None: a new figure of its own size).
     """
     labels = list(rows)
     count = len(rows[labels[0]])
-    fig, axes = plt.subplots(len(labels), count, figsize=(0.9 * count + 1.2, 1.0 * len(labels) + 0.6),
-                             squeeze=False)
+    own = fig is None
+    if own:
+        fig = plt.figure(figsize=(0.9 * count + 1.2, 1.0 * len(labels) + 0.6))
+    axes = fig.subplots(len(labels), count, squeeze=False)
     for r, label in enumerate(labels):
         for c in range(count):
             ax = axes[r, c]
@@ -302,7 +311,8 @@ def show_images(rows, title, image_shape=(8, 8)):
             ax.set_yticks([])
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
@@ -461,7 +471,8 @@ def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="tes
 
     One group per label (say, per estimator), one bar per bar name (say, "hard choice" and
     "choice as trained"), the sd as an error bar.  ``references``: ``{label: value}`` drawn
-    as dashed horizontal lines (baselines a model should beat, a bound it cannot).
+    as horizontal lines of different dashes (baselines a model should beat, a ceiling it cannot),
+    each labelled right of the axes, where labels of close values are moved apart.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4.5))
@@ -473,8 +484,18 @@ def plot_accuracy_bars(rows, references=None, title="Test accuracy", ylabel="tes
         positions = [i + offset for i, label in enumerate(labels) if name in rows[label]]
         means, sds = zip(*(rows[label][name] for label in labels if name in rows[label]))
         ax.bar(positions, means, width=width, yerr=sds, capsize=3, label=name, alpha=1.0 if b == 0 else 0.55)
-    for (label, value), colour in zip((references or {}).items(), plt.cm.Dark2.colors):
-        ax.axhline(value, color=colour, ls="--", lw=1.5, label=f"{label}: {value:.1%}")
+    # Each reference is labelled at the right end of its line; labels of close values are moved apart
+    # (with a thin leader to their line), so two references a point apart stay readable.
+    styles = ["--", ":", "-.", (0, (6, 2))]
+    label_heights = []
+    for i, (label, value) in enumerate(sorted((references or {}).items(), key=lambda item: item[1])):
+        colour, style = plt.cm.Dark2.colors[i % 8], styles[i % len(styles)]
+        ax.axhline(value, color=colour, ls=style, lw=1.5)
+        height = max(value, label_heights[-1] + 0.06) if label_heights else value
+        label_heights.append(height)
+        ax.annotate(f"{label}: {value:.1%}", xy=(1, value), xycoords=("axes fraction", "data"), xytext=(1.02, height),
+                    textcoords=("axes fraction", "data"), va="center", fontsize=8, color=colour,
+                    arrowprops=dict(arrowstyle="-", color=colour, lw=0.8))
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=9)
     ax.set(title=title, ylabel=ylabel, ylim=(0, 1))

@@ -89,6 +89,19 @@ def test_references_pick_as_they_say():
     assert thumbnail.pick_rate == 0
 
 
+def test_per_canvas_scores_are_those_of_the_hard_choice():
+    result = train_glimpse_model("straight_through", hidden=8, epochs=1)
+    canvases, labels, digit_cells = cluttered_digits("test")
+    chosen, predictions = result.model.predict(thumbnails(canvases), cells_of(canvases))
+    assert np.array_equal(result.test_correct, predictions == labels)
+    assert np.array_equal(result.test_found, chosen == digit_cells)
+    assert result.test_correct.mean() == result.test_accuracy and result.test_found.mean() == result.pick_rate
+    assert result.test_correct_as_trained.shape == labels.shape
+    assert result.test_correct_as_trained.mean() == result.test_accuracy_as_trained
+    fixed = train_glimpse_model("fixed", cell=1, hidden=8, epochs=1)
+    assert np.array_equal(fixed.test_found, digit_cells == 1)
+
+
 def test_glimpse_runs_reproduce_and_reject_bad_choices():
     first, second = (train_glimpse_model("reinforce", hidden=8, epochs=1, seed=3) for _ in range(2))
     assert first.history == second.history
