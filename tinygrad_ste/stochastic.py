@@ -237,7 +237,7 @@ class Categorical(_Discrete):
             z~_i = -log(exp(-z~_k) + exp(-logits_i) E_i)                (i != k)
 
         With V held fixed, z~ is a smooth function of the logits: REBAR's conditional
-        reparameterization.  logits (S, K) broadcast against samples and uniform (n, *S, K) -> z~ of
+        reparameterization.  logits (S, K) broadcast against samples and uniform ``(n, *S, K)`` -> z~ of
         the samples' shape.
         """
         logits = as_tensor(logits)
