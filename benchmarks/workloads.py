@@ -16,6 +16,12 @@ The workloads (issue 6):
 * W2 VQ autoencoder training step: encoder 64 -> 128 (relu) -> 16, codebook 64 x 16,
   straight-through, decoder 16 -> 128 (relu) -> 64, reconstruction + codebook +
   0.25 commitment loss (van den Oord et al. 2017), SGD update.
+* W2c the convolutional VQ-VAE of lesson 10 (``tinygrad_ste/models/conv_vqvae.py``): 8x8
+  digits -> conv 3x3 (1 -> 32, relu) -> conv 4x4 stride 2 (32 -> 32, relu) -> conv 1x1
+  (32 -> 8): a 4x4 grid of 8-vectors, each replaced by its nearest of 16 codes
+  (straight-through) -> conv 3x3 (8 -> 32, relu) -> nearest upsampling x2 -> conv 3x3
+  (32 -> 32, relu) -> conv 3x3 (32 -> 1); the losses and the update of W2.  PyTorch is its
+  only peer (HIPS autograd has no convolution without SciPy).
 * W3/W4 a chain of elementwise ops on a (4,) tensor, forward and backward: the cycle
   x -> tanh(x * w + b) * 0.9 repeated, four ops per cycle.
 * W3s the same length of chain where every op has a Python-number operand: the cycle
@@ -56,6 +62,22 @@ def vq_inputs(batch, rng, codes=64, code_dim=16, hidden=128, features=64):
     weights = layer(features, hidden) + layer(hidden, code_dim)
     weights.append(rng.normal(0, 1.0, (codes, code_dim)))
     weights += layer(code_dim, hidden) + layer(hidden, features)
+    return x, weights
+
+
+def conv_vq_inputs(batch, rng, codes=16, code_dim=8, hidden=32):
+    """Digits as images (batch, 1, 8, 8) and weights [conv1 W, b, conv2 W, b, conv3 W, b, codebook,
+    deconv1 W, b, deconv2 W, b, deconv3 W, b], each conv weight (C_out, C_in, kH, kW) scaled 1/sqrt(fan_in)."""
+    from tinygrad_ste.data import load_digits
+    images, _ = load_digits("train")
+    x = images[rng.choice(len(images), size=batch, replace=batch > len(images))].reshape(batch, 1, 8, 8)
+
+    def conv(c_in, c_out, kernel):
+        return [rng.normal(0, (c_in * kernel * kernel) ** -0.5, (c_out, c_in, kernel, kernel)), rng.normal(0, 0.1, c_out)]
+
+    weights = conv(1, hidden, 3) + conv(hidden, hidden, 4) + conv(hidden, code_dim, 1)
+    weights.append(rng.normal(0, 1.0, (codes, code_dim)))
+    weights += conv(code_dim, hidden, 3) + conv(hidden, hidden, 3) + conv(hidden, 1, 3)
     return x, weights
 
 
@@ -106,6 +128,28 @@ def make_vq_ours(engine, x, weights):
         loss = (F.mse_loss(reconstruction, x)
                 + F.mse_loss(codebook[indices], z.detach())        # codebook loss: codes move to z
                 + COMMITMENT * F.mse_loss(z, z_q.detach()))         # commitment: z stays near its code
+        return backward_ours(loss, params, LEARNING_RATE)
+    return step
+
+
+def make_conv_vq_ours(engine, x, weights):
+    Tensor, F, quantize = engine.Tensor, engine.functional, engine.quantize
+    params = [Tensor(w, requires_grad=True) for w in weights]
+    x = Tensor(x)
+
+    def step():
+        W1, b1, W2, b2, W3, b3, codebook, V1, c1, V2, c2, V3, c3 = params
+        h = F.conv2d(F.conv2d(x, W1, b1, padding=1).relu(), W2, b2, stride=2, padding=1).relu()
+        z = F.conv2d(h, W3, b3)                                            # (N, D, 4, 4)
+        n, d, side = z.shape[0], z.shape[1], z.shape[2]
+        rows = z.transpose(0, 2, 3, 1).reshape(n * side * side, d)         # one row per grid position
+        z_q, indices = quantize(rows, codebook, backward="identity")
+        grid = z_q.reshape(n, side, side, d).transpose(0, 3, 1, 2)
+        h = F.conv2d(F.upsample(F.conv2d(grid, V1, c1, padding=1).relu(), 2), V2, c2, padding=1).relu()
+        reconstruction = F.conv2d(h, V3, c3, padding=1)
+        loss = (F.mse_loss(reconstruction, x)
+                + F.mse_loss(codebook[indices], rows.detach())
+                + COMMITMENT * F.mse_loss(rows, z_q.detach()))
         return backward_ours(loss, params, LEARNING_RATE)
     return step
 
@@ -176,6 +220,30 @@ def make_vq_torch(x, weights):
         z_q = z + (code - z).detach()   # straight-through: forward code, backward identity
         reconstruction = torch.relu(z_q @ Wd1 + bd1) @ Wd2 + bd2
         loss = mse(reconstruction, x) + mse(code, z.detach()) + COMMITMENT * mse(z, code.detach())
+        return backward_torch(loss, params, LEARNING_RATE)
+    return step
+
+
+def make_conv_vq_torch(x, weights):
+    import torch
+    conv2d, mse = torch.nn.functional.conv2d, torch.nn.functional.mse_loss
+    params = [torch.tensor(w, requires_grad=True) for w in weights]
+    x = torch.from_numpy(x)
+
+    def step():
+        W1, b1, W2, b2, W3, b3, codebook, V1, c1, V2, c2, V3, c3 = params
+        h = torch.relu(conv2d(torch.relu(conv2d(x, W1, b1, padding=1)), W2, b2, stride=2, padding=1))
+        z = conv2d(h, W3, b3)
+        n, d, side = z.shape[0], z.shape[1], z.shape[2]
+        rows = z.permute(0, 2, 3, 1).reshape(n * side * side, d)
+        with torch.no_grad():
+            indices = torch.argmin((codebook * codebook).sum(1) - 2 * rows @ codebook.T, dim=1)
+        code = codebook[indices]
+        z_q = rows + (code - rows).detach()   # straight-through
+        grid = z_q.reshape(n, side, side, d).permute(0, 3, 1, 2)
+        h = torch.nn.functional.interpolate(torch.relu(conv2d(grid, V1, c1, padding=1)), scale_factor=2, mode="nearest")
+        reconstruction = conv2d(torch.relu(conv2d(h, V2, c2, padding=1)), V3, c3, padding=1)
+        loss = mse(reconstruction, x) + mse(code, rows.detach()) + COMMITMENT * mse(rows, code.detach())
         return backward_torch(loss, params, LEARNING_RATE)
     return step
 
@@ -296,20 +364,23 @@ def make_scalar_chain_autograd(inputs, length):
 FRAMEWORKS = ("ours", "torch", "autograd")
 
 
-def available_peers():
-    """The peers that are installed (the optional ``bench`` extra)."""
+def available_peers(workload=None):
+    """The peers that are installed (the optional ``bench`` extra); given a ``workload``, only
+    those that have it written (``make_<workload>_<peer>``)."""
     peers = []
     for name in ("torch", "autograd"):
         try:
             __import__(name)
         except ImportError:
             continue
-        peers.append(name)
+        if workload is None or f"make_{workload}_{name}" in globals():
+            peers.append(name)
     return peers
 
 
 def make_step(workload, framework, engine, *, batch=256, dtype=np.float64, chain_length=1000, seed=0):
-    """Build one framework's ``step()`` for a workload ("mlp", "vq", "chain" or "scalar_chain") from seeded inputs.
+    """Build one framework's ``step()`` for a workload ("mlp", "vq", "conv_vq", "chain" or "scalar_chain") from
+    seeded inputs.
 
     Every framework gets identical inputs for the same arguments, so their first steps
     must agree.  ``engine`` is the tinygrad_ste namespace used for "ours".
@@ -319,10 +390,13 @@ def make_step(workload, framework, engine, *, batch=256, dtype=np.float64, chain
         args = mlp_inputs(batch, dtype, rng)
     elif workload == "vq":
         args = vq_inputs(batch, rng)
+    elif workload == "conv_vq":
+        args = conv_vq_inputs(batch, rng)
     elif workload in ("chain", "scalar_chain"):
         args = (chain_inputs(rng), chain_length)
     else:
-        raise ValueError(f"unknown workload {workload!r}; expected 'mlp', 'vq', 'chain' or 'scalar_chain'")
+        raise ValueError(f"unknown workload {workload!r}; expected 'mlp', 'vq', 'conv_vq', 'chain' or "
+                         "'scalar_chain'")
     maker = globals()[f"make_{workload}_{framework}"]
     return maker(engine, *args) if framework == "ours" else maker(*args)
 

@@ -12,13 +12,6 @@ def test_python_floats_are_float64():
     assert Tensor([0.5]).dtype == np.float64 and Tensor([1]).dtype == np.int64 and Tensor([True]).dtype == bool
 
 
-def test_axis_and_keepdims_are_numpys_names():
-    x = Tensor(np.ones((2, 3)))
-    assert x.sum(axis=-1, keepdims=True).shape == (2, 1)
-    with pytest.raises(TypeError):
-        x.sum(dim=-1)
-
-
 def test_non_finite_gradient_raises_at_the_op_that_made_it():
     x = Tensor([0.0, 1.0], requires_grad=True)
     with pytest.raises(ValueError, match="backward of log: the gradient became non-finite"), np.errstate(divide="ignore"):
@@ -91,6 +84,64 @@ def test_cumsum_without_axis_flattens():
 
 def test_pad_widths_are_numpys():
     assert F.pad(np.ones((2, 3)), ((1, 0), (2, 2))).shape == (3, 7)   # PyTorch: (left, right, top, bottom)
+
+
+def test_linear_weight_is_in_by_out():
+    layer = tg.nn.Linear(3, 2)
+    assert layer.weight.shape == (3, 2)   # PyTorch: (2, 3)
+    x = tg.randn(4, 3)
+    np.testing.assert_allclose(layer(x).numpy(), x.numpy() @ layer.weight.numpy() + layer.bias.numpy())
+
+
+def test_max_with_a_dim_gives_the_values():
+    x = tg.tensor([[1.0, 5.0], [7.0, 2.0]])
+    np.testing.assert_array_equal(x.max(dim=1).numpy(), [5.0, 7.0])   # PyTorch: (values, indices)
+    np.testing.assert_array_equal(x.argmax(dim=1).numpy(), [1, 0])
+
+
+def test_grad_is_a_numpy_array():
+    w = tg.ones(2, requires_grad=True)
+    (w * 3).sum().backward()
+    assert type(w.grad) is np.ndarray and not hasattr(w.grad, "zero_")
+
+
+def test_in_place_on_a_tensor_in_a_graph():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    other_name = y
+    y += 1
+    assert y is not other_name and other_name.numpy().tolist() == [2.0, 4.0]
+    with pytest.raises(RuntimeError, match="exp_: in-place ops are not recorded in a graph"):
+        y.exp_()
+
+
+def test_creation_defaults_to_float64():
+    for made in (tg.zeros(2), tg.randn(2), tg.linspace(0, 1, 3), tg.arange(0.5, 2), tg.tensor([0.5])):
+        assert made.dtype == tg.float64
+    mixed = tg.ones(2, dtype=tg.float32) * tg.tensor([2, 3])
+    assert mixed.dtype == tg.float64   # PyTorch: float32
+
+
+def test_random_numbers_are_numpys():
+    tg.manual_seed(0)
+    np.testing.assert_array_equal(tg.randn(3).numpy(), np.random.default_rng(0).standard_normal(3))
+
+
+def test_from_numpy_copies_and_empty_is_zeros():
+    array = np.zeros(2)
+    tensor = tg.from_numpy(array)
+    array += 1
+    assert tensor.numpy().tolist() == [0.0, 0.0] and tg.empty(3).numpy().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_save_takes_dicts_of_arrays_only(tmp_path):
+    with pytest.raises(TypeError, match="save: expects a dict of arrays"):
+        tg.save(tg.nn.Linear(2, 2), tmp_path / "model.pt")   # PyTorch pickles the whole module
+
+
+def test_optimizers_have_no_state_dict():
+    optimizer = tg.optim.Adam(tg.nn.Linear(2, 2).parameters())
+    assert not hasattr(optimizer, "state_dict")
 
 
 def test_every_row_of_the_readme_table_names_a_test_here():

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinygrad_ste import compare, figures
+from tinygrad_ste import compare
+from tinygrad_ste.tools import figures
 
 
 def test_every_figure_is_written_at_quick_settings(tmp_path, capsys):

@@ -25,11 +25,14 @@ def layers():
 
 
 def package_modules():
-    """{module: its files}: a top-level .py file is a module, a subpackage (models/) is one with all its files."""
+    """{module: its files}: a top-level .py file is a module, a subpackage (models/) is one with all its files.
+
+    Left out: the package's front door, which imports everything by design, and the ``__main__.py``
+    of each ``python -m`` command, which is run, never imported (an entry point, like a lesson)."""
     modules = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE)
-        if relative != Path("__init__.py"):   # the package's front door imports everything, by design
+        if relative != Path("__init__.py") and path.name != "__main__.py":
             modules.setdefault(relative.parts[0].removesuffix(".py"), []).append(path)
     return modules
 

@@ -152,3 +152,102 @@ def test_repr_shows_the_structure():
     text = repr(Block(make_rng()))
     assert text.startswith("Block(\n  (head): Linear(3, 4, bias=True)")
     assert "(stack.1): Sequential(\n    (layers.0): Tanh()" in text and "(pair.1): ReLU()" in text
+
+
+# ----------------------------------------------------------------- PyTorch's modules and Module methods
+def test_flatten_identity_and_softmax():
+    x = Tensor(make_rng(0).standard_normal((2, 3, 4)))
+    assert nn.Flatten()(x).shape == (2, 12) and nn.Flatten(0, 1)(x).shape == (6, 4)
+    assert nn.Identity()(x) is x
+    np.testing.assert_allclose(nn.Softmax(dim=1)(x).data, F.softmax(x, axis=1).data)
+
+
+def test_dropout_scales_what_it_keeps_and_is_the_identity_in_eval():
+    p, n = 0.3, 20_000
+    dropout = nn.Dropout(p, rng=make_rng(1))
+    x = Tensor(np.ones(n), requires_grad=True)
+    y = dropout(x)
+    kept = y.data != 0
+    np.testing.assert_allclose(y.data[kept], 1 / (1 - p))
+    # The share dropped is a mean of n Bernoulli(p) draws: within 4 standard errors of p.
+    assert abs((1 - kept.mean()) - p) < 4 * np.sqrt(p * (1 - p) / n)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, kept / (1 - p))   # the gradient passes where the element was kept
+    assert dropout.eval()(x) is x and nn.Dropout(0.0)(x) is x
+    with pytest.raises(ValueError, match=r"Dropout: p must lie in \[0, 1\)"):
+        nn.Dropout(1.0)
+
+
+def test_embedding_rows_and_their_gradient():
+    embedding = nn.Embedding(5, 3, rng=make_rng(2))
+    assert embedding.weight.shape == (5, 3)
+    indices = Tensor(np.array([[0, 4], [4, 2]]), dtype=np.int64)
+    np.testing.assert_array_equal(embedding(indices).data, embedding.weight.data[[[0, 4], [4, 2]]])
+    weights = Tensor(make_rng(3).standard_normal((2, 2, 3)))
+    (embedding(indices) * weights).sum().backward()
+    expected = np.zeros((5, 3))
+    np.add.at(expected, np.array([[0, 4], [4, 2]]), weights.data)   # row 4 used twice: its gradients add
+    np.testing.assert_allclose(embedding.weight.grad, expected)
+    with pytest.raises(ValueError, match=r"Embedding\(5, 3\): indices must be integers in \[0, 5\)"):
+        embedding(np.array([5]))
+
+
+def test_leaky_relu_and_gelu_modules():
+    x = Tensor(np.array([-2.0, -0.5, 0.0, 1.5]))
+    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).data, [-0.2, -0.05, 0.0, 1.5])
+    np.testing.assert_allclose(nn.GELU()(x).data, F.gelu(x).data)
+    np.testing.assert_allclose(nn.GELU(approximate="tanh")(x).data, F.gelu(x, approximate="tanh").data)
+
+
+def test_module_tree_methods():
+    model = nn.Sequential(nn.Linear(2, 3, rng=make_rng(0)), nn.ReLU(), nn.Sequential(nn.Linear(3, 1, rng=make_rng(1))))
+    assert len(model) == 3 and isinstance(model[0], nn.Linear) and isinstance(model[-1], nn.Sequential)
+    assert [name for name, _ in model.named_children()] == ["layers.0", "layers.1", "layers.2"]
+    assert model.children() == [model[0], model[1], model[2]]
+    assert model.modules() == [model, model[0], model[1], model[2], model[2][0]]
+    assert [name for name, _ in model.named_parameters()] == [
+        "layers.0.weight", "layers.0.bias", "layers.2.layers.0.weight", "layers.2.layers.0.bias"]
+    seen = []
+    assert model.apply(lambda m: seen.append(type(m).__name__)) is model
+    assert seen == ["Linear", "Sequential", "ReLU", "Linear", "Sequential"]   # the insides first, as in PyTorch
+    assert not model.eval().training and not model[2][0].training and model.train().training
+
+
+def test_requires_grad_freezes_and_unfreezes_exactly_the_parameters():
+    block = Block(make_rng(0))
+    trainable = [name for name, _ in block.named_parameters()]
+    assert block.requires_grad_(False) is block and block.parameters() == []
+    assert not block.running.requires_grad
+    block.requires_grad_(True)
+    assert [name for name, _ in block.named_parameters()] == trainable and not block.running.requires_grad
+
+
+def test_zero_grad_to_none_or_to_zeros():
+    layer = nn.Linear(2, 2, rng=make_rng(0))
+    layer(Tensor(np.ones((1, 2)))).sum().backward()
+    layer.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(layer.weight.grad, np.zeros((2, 2)))
+    layer.zero_grad()
+    assert layer.weight.grad is None
+
+
+def test_parameter_is_a_tensor_that_requires_grad():
+    class Scale(nn.Module):
+        def __init__(self):
+            self.factor = nn.Parameter(Tensor(2.0))
+
+        def forward(self, x):
+            return self.factor * x
+    scale = Scale()
+    assert isinstance(scale.factor, Tensor) and scale.factor.requires_grad and scale.parameters() == [scale.factor]
+    assert not nn.Parameter(np.ones(2), requires_grad=False).requires_grad
+
+
+def test_module_to_converts_floating_tensors_in_place():
+    layer = nn.Linear(2, 2, rng=make_rng(0))
+    weight = layer.weight
+    assert layer.to("cpu") is layer and layer.to(np.float32) is layer
+    assert layer.weight is weight and weight.dtype == np.float32 and layer.bias.dtype == np.float32
+    assert layer.double().weight.dtype == np.float64
+    with pytest.raises(TypeError, match=r"Linear.to: a module converts to floating dtypes only"):
+        layer.to(np.int64)

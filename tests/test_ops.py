@@ -260,7 +260,7 @@ def test_log_softmax_concatenate_and_stack_accept_negative_axes(case, seed):
 @pytest.mark.parametrize("apply, message", [
     (lambda x: x.sum(axis=2), r"sum: axis 2 is out of range for a 2-d input"),
     (lambda x: x.max(axis=(0, -2)), r"max: repeated axis"),
-    (lambda x: x.transpose(0, 0), r"transpose: repeated axis"),
+    (lambda x: x.transpose((0, 0)), r"transpose: repeated axis"),
     (lambda x: x.transpose(1), r"transpose: axes \(1,\) are not a permutation"),
     (lambda x: F.stack([x, x], axis=-4), r"stack: axis -4 is out of range for a 3-d input"),
 ])
@@ -431,7 +431,7 @@ def test_squeeze_unsqueeze_flatten(shape, data, seed):
         assert gradcheck(lambda x: x.flatten(start, end), [x])
     new_axis = data.draw(st.integers(-ndim - 1, ndim))
     assert x.unsqueeze(new_axis).shape == np.expand_dims(x.data, new_axis).shape
-    assert x.flatten().shape == (max(x.size, 1),)
+    assert x.flatten().shape == (max(x.numel(), 1),)
     assert gradcheck(lambda x: x.unsqueeze(new_axis).squeeze(), [x])
     assert x.unsqueeze(new_axis).node.function.name == "unsqueeze"   # graphs name the op you called
 

@@ -122,7 +122,7 @@ def test_construction_keeps_dtype_and_indexing_follows_it(data):
 
 def test_basic_facts_and_repr():
     x = Tensor([[1.0, 2.0]], requires_grad=True)
-    assert x.shape == (1, 2) and x.ndim == 2 and x.size == 2 and len(x) == 1 and x.is_leaf
+    assert x.shape == (1, 2) and x.ndim == 2 and x.numel() == 2 and len(x) == 1 and x.is_leaf
     assert x.numpy() is x.data
     assert Tensor(2.5).item() == 2.5
     assert "requires_grad=True" in repr(x)

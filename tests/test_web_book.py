@@ -1,17 +1,21 @@
 """The web book: built from every lesson, read in a real browser with the network cut.
 
-Builds the site once (``tinygrad_ste.book``), from the executed lessons that
+Builds the site once (``tinygrad_ste.tools.book``), from the executed lessons that
 ``tests/test_lessons.py`` (which runs before this file) leaves in ``build/executed-lessons/``
 when every lesson has a copy newer than itself (else the book executes them), and
 opens pages in headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
 Selenium).  The browser runs with every host name unresolvable and a proxy that does not
-exist, and its network log is read: no request may leave the machine.  Skipped, with the
-reason, only where the book extra or a browser cannot be had.
+exist, and its network log is read: no request may leave the machine.  The build is strict:
+any Sphinx warning fails it.  Skipped, with the reason, only where the book extra or a browser
+cannot be had (``test_reading_the_source.py`` checks the chapter's listings without either).
 """
+import functools
+import http.server
 import json
 import pkgutil
 import re
 import shutil
+import threading
 
 import pytest
 
@@ -19,7 +23,7 @@ pytest.importorskip("sphinx", reason="the book extra (Sphinx, MyST-NB) is not in
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the book extra) is not installed")
 
 import tinygrad_ste  # noqa: E402
-from tinygrad_ste.book import API_MODULES, REPOSITORY, build_book  # noqa: E402
+from tinygrad_ste.tools.book import API_MODULES, READING_CHAPTER, REPOSITORY, build_book  # noqa: E402
 
 LESSONS = sorted((REPOSITORY / "lessons").glob("[0-9][0-9]_*.ipynb"))
 EXECUTED = REPOSITORY / "build" / "executed-lessons"
@@ -32,7 +36,7 @@ def site(tmp_path_factory):
     fresh = all((EXECUTED / p.name).exists() and (EXECUTED / p.name).stat().st_mtime > p.stat().st_mtime
                 for p in LESSONS)
     executed = EXECUTED if fresh else None
-    return build_book(tmp_path_factory.mktemp("book"), executed_dir=executed).parent
+    return build_book(tmp_path_factory.mktemp("book"), executed_dir=executed, strict=True).parent
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +51,7 @@ def browser():
                  # The network is cut: no host name resolves, and any proxied request goes nowhere.
                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost", "--proxy-server=http://127.0.0.1:9"]:
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.set_script_timeout(60)
     yield driver
@@ -55,9 +59,10 @@ def browser():
 
 
 def open_page(browser, path):
-    """Load a page from disk, wait for MathJax to finish, and return the URLs it requested."""
+    """Load a page (a file, or a URL), wait for MathJax to finish, and return the URLs it requested."""
     browser.get_log("performance")   # forget earlier pages' requests
-    browser.get(path.as_uri())
+    browser.get_log("browser")
+    browser.get(path if isinstance(path, str) else path.as_uri())
     browser.execute_async_script("""const done = arguments[arguments.length - 1];
         (window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve()).then(() => done(true));""")
     requests = []
@@ -68,9 +73,24 @@ def open_page(browser, path):
     return requests
 
 
+def search_hits(browser, url, query):
+    """Run the book's search page on ``query``; returns the result links and their snippets."""
+    browser.get(f"{url}?q={query}")
+    return browser.execute_async_script("""const done = arguments[arguments.length - 1];
+        const look = (tries) => {
+            const hits = document.querySelectorAll('#search-results li');
+            const snippets = document.querySelectorAll('#search-results li p.context');
+            if ((hits.length && snippets.length) || tries == 0)
+                done([Array.from(hits).map(li => li.querySelector('a').href),
+                      Array.from(snippets).map(p => p.textContent)]);
+            else setTimeout(() => look(tries - 1), 200);
+        };
+        look(25);""")
+
+
 def test_the_api_page_covers_every_module_of_the_package():
     modules = {info.name for info in pkgutil.iter_modules(tinygrad_ste.__path__)}
-    assert modules - {"book", "figures"} == set(API_MODULES)
+    assert modules - {"tools"} == set(API_MODULES)
 
 
 def test_every_lesson_has_a_page_in_lesson_order(site):
@@ -113,18 +133,55 @@ def test_lesson_page_shows_figures_and_typeset_math_offline(site, browser, lesso
             "no link to the next lesson"
 
 
-def test_search_finds_a_lesson_offline(site, browser):
+def test_search_from_disk_finds_a_lesson_without_errors(site, browser):
     requests = open_page(browser, site / "search.html")
-    browser.get((site / "search.html").as_uri() + "?q=straight-through")
-    found = browser.execute_async_script("""const done = arguments[arguments.length - 1];
-        const look = (tries) => {
-            const hits = document.querySelectorAll('#search-results li a');
-            if (hits.length || tries == 0) done(Array.from(hits).map(a => a.href));
-            else setTimeout(() => look(tries - 1), 200);
-        };
-        look(100);""")
+    found, snippets = search_hits(browser, (site / "search.html").as_uri(), "straight-through")
     assert any("/lessons/" in url for url in found), f"search found no lesson page: {found[:5]}"
     assert all(url.startswith(LOCAL_SCHEMES) for url in requests)
+    assert not snippets   # from disk the pages cannot be fetched for snippets, so none is asked for
+    blocked = [entry["message"] for entry in browser.get_log("browser") if "fetch" in entry["message"].lower()]
+    assert not blocked, f"the search page tried to fetch pages from disk: {blocked[:3]}"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """``python -m http.server``'s handler, without a log line per request."""
+
+    def log_message(self, *args):
+        pass
+
+
+def test_search_served_by_http_server_shows_snippets(site, browser):
+    """The README's way to get snippets: serve the folder, as ``python -m http.server`` does."""
+    server = http.server.ThreadingHTTPServer(("localhost", 0), functools.partial(QuietHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        found, snippets = search_hits(browser, f"http://localhost:{server.server_port}/search.html",
+                                      "straight-through")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert any("/lessons/" in url for url in found), f"search found no lesson page: {found[:5]}"
+    assert any("straight" in text.lower() for text in snippets), f"no snippet shows the query: {snippets[:3]}"
+
+
+def test_the_home_page_has_one_search_box_and_points_only_at_what_it_shows(site, browser):
+    open_page(browser, site / "index.html")
+    boxes = browser.execute_script("""return Array.from(document.querySelectorAll('.search-button-field'))
+        .filter(e => e.offsetParent !== null).length;""")
+    assert boxes == 1, f"the home page shows {boxes} search boxes"
+    text = browser.execute_script("return document.querySelector('article').innerText;")
+    headings = browser.execute_script("""return Array.from(document.querySelectorAll('article h1, article h2, article h3'))
+        .map(h => h.textContent.replace(/#$/, '').trim());""")
+    for pointed in re.findall(r'["\u201c]([^"\u201d]+)["\u201d] (?:below|above)', text):
+        assert pointed in headings, f'the home page says "{pointed}" is below or above, but has no such section'
+
+
+def test_the_reading_chapter_shows_each_listing(site):
+    page = (site / "reading_the_source.html").read_text()
+    listings = re.findall(r'<div class="literal-block-wrapper.*?</pre>', page, re.S)
+    assert len(listings) == READING_CHAPTER.read_text().count("{literalinclude}")
+    assert all(re.search(r"(def|class)</span>", listing) for listing in listings), "a listing shows no definition"
+    assert "reading_the_source.html" in (site / "index.html").read_text()
 
 
 def test_screenshot_of_a_lesson_page(site, browser):

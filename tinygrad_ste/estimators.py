@@ -13,7 +13,7 @@ random estimate g_hat of that gradient; many independent estimates tell its
 * variance  mean ||g_hat - mean(g_hat)||^2   (the trace of the covariance);
 * cosine    mean cos(g_hat, g)   (does a single estimate point the right way?).
 
-``cost_fn`` maps a batch of samples, a Tensor (n, *logits.shape), to one cost per sample,
+``cost_fn`` maps a batch of samples, a Tensor ``(n, *logits.shape)``, to one cost per sample,
 (n,), a Tensor or a NumPy array.  The relaxed and straight-through estimators
 differentiate through the cost, so for them write it with Tensor ops (these work on any
 Tensor, so the same function serves every estimator and the enumeration).
@@ -66,7 +66,7 @@ def _costs(cost_fn, samples, op):
 
 
 def all_outcomes(shape, kind):
-    """Every joint outcome of a sample shaped ``shape``, stacked: (number of outcomes, *shape).
+    """Every joint outcome of a sample shaped ``shape``, stacked: ``(number of outcomes, *shape)``.
 
     Bernoulli: 2^m outcomes for m variables (binary counting); categorical (..., K):
     K^m outcomes for m one-hot variables.

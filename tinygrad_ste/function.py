@@ -32,11 +32,13 @@ leaving a ``with`` block before calling ``.backward()`` does not change the grad
 """
 import os
 import sys
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["Node", "Function", "backward_rules", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly"]
+__all__ = ["Node", "Function", "backward_rules", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+           "record_in_place_write"]
 
 
 # ---------------------------------------------------------------------------------
@@ -97,6 +99,24 @@ def detect_anomaly():
         yield
     finally:
         _detecting_anomalies = previous
+
+
+# ---------------------------------------------------------------------------------
+# In-place writes, and PyTorch's version check: an array an op saved for its backward must
+# not be overwritten before that backward runs, or the gradient would be silently wrong.
+# Every in-place write is counted; a node remembers the count when it was made, so the
+# check (Node.check_saved_unchanged) costs one comparison unless something was written since.
+# ---------------------------------------------------------------------------------
+_in_place_writes = 0
+_written = {}   # id(array) -> (number of its latest in-place write, weak reference to it, the op that wrote)
+
+
+def record_in_place_write(array, op):
+    """Note that ``op`` (``"+="``, ``"exp_"``, ``"SGD.step"`` ...) has just overwritten ``array`` in place."""
+    global _in_place_writes
+    _in_place_writes += 1
+    key = id(array)
+    _written[key] = (_in_place_writes, weakref.ref(array, lambda _: _written.pop(key, None)), op)
 
 
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -179,14 +199,30 @@ class Node:
     # Fixed fields in slots; the __dict__ for op-specific attributes is only created by
     # the ops that set one.  Fewer objects per op means less work for Python's garbage
     # collector, which otherwise walks the whole graph again and again while it grows.
-    __slots__ = ("function", "rule", "parents", "needs_input_grad", "saved_tensors", "__dict__")
+    __slots__ = ("function", "rule", "parents", "needs_input_grad", "saved_tensors", "writes_seen", "__dict__")
 
     def __init__(self, function, parents, needs_input_grad, rule=None):
         self.function, self.parents, self.needs_input_grad, self.rule = function, parents, needs_input_grad, rule
         self.saved_tensors = ()
+        self.writes_seen = _in_place_writes
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
+
+    def check_saved_unchanged(self):
+        """A RuntimeError if an array this node kept for its backward (saved, or set on it as
+        ``ctx.name``) was overwritten in place after its forward ran: PyTorch's version check."""
+        if self.writes_seen == _in_place_writes:
+            return   # nothing at all was written in place since this node was made
+        kept = [a for a in (*self.saved_tensors, *vars(self).values()) if isinstance(a, np.ndarray)]
+        for number, reference, op in list(_written.values()):
+            array = reference()
+            if number > self.writes_seen and array is not None and any(np.shares_memory(array, a) for a in kept):
+                raise RuntimeError(
+                    f"backward of {self.function.name}: an array it saved for the backward pass (shape "
+                    f"{array.shape}) was overwritten by an in-place operation ({op}) after the forward pass, so "
+                    "the gradient would be wrong; do the in-place update after backward(), or write it out of "
+                    "place (y = y + 1 instead of y += 1)")
 
     @property
     def rule_name(self):

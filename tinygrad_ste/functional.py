@@ -3,12 +3,16 @@
 Nothing here has a backward of its own: each function is written with Tensor ops (or
 calls one from ops.py), so its gradient follows from theirs by the chain rule (and is
 gradchecked like theirs).
-Import it the PyTorch way: ``import tinygrad_ste.functional as F``.
+Import it the PyTorch way: ``import tinygrad_ste.functional as F``; ``dim=`` and ``keepdim=``
+are accepted wherever ``axis=`` and ``keepdims=`` are (see :mod:`tinygrad_ste.keywords`).
 """
+import sys
+
 import numpy as np
 
 from . import convolution, ops
 from .arrays import one_hot_array, reduction_axes
+from .keywords import accept_dim_keywords_in
 from .tensor import Tensor, as_array, as_tensor
 
 __all__ = ["logsumexp", "logsigmoid", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
@@ -201,12 +205,16 @@ def kl_div(log_probs, target, reduction="mean", log_target=False):
     return _reduce(costs, reduction)
 
 
-def mse_loss(prediction, target):
-    """Mean squared error, (1/n) sum (prediction - target)^2, over all n elements.
-
-    The shapes must be equal (see ``_same_shape_pair``).  One op, ``ops.MSELoss``.
+def mse_loss(prediction, target, reduction="mean"):
+    """Squared error, (prediction - target)^2 per element, reduced by ``reduction``: "mean"
+    (the default, (1/n) sum over all n elements, one op: ``ops.MSELoss``), "sum", or "none"
+    (the squared errors themselves).  The shapes must be equal (see ``_same_shape_pair``).
     """
-    return ops.MSELoss.apply(*_same_shape_pair(prediction, target, "mse_loss"))
+    _check_reduction(reduction, "mse_loss")
+    prediction, target = _same_shape_pair(prediction, target, "mse_loss")
+    if reduction == "mean":
+        return ops.MSELoss.apply(prediction, target)
+    return _reduce((prediction - target) ** 2, reduction)
 
 
 def concatenate(tensors, axis=0):
@@ -438,3 +446,6 @@ def upsample(x, scale_factor=2):
     """Nearest-neighbour upsampling of (N, C, H, W) to (N, C, s H, s W) (``convolution.Upsample``),
     as ``torch.nn.functional.interpolate(x, scale_factor=s, mode="nearest")``."""
     return convolution.Upsample.apply(x, scale_factor=scale_factor)
+
+
+accept_dim_keywords_in(sys.modules[__name__])   # F.softmax(x, dim=-1), as PyTorch spells F.softmax(x, axis=-1)

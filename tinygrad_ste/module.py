@@ -12,8 +12,8 @@ to assign its weights in ``__init__``::
         def forward(self, x):
             return x @ self.weight + self.bias
 
-There is no separate ``Parameter`` class: **a parameter is any Tensor attribute with
-requires_grad=True**.  A Tensor attribute without it is a *buffer* -- state that is saved
+A **parameter is any Tensor attribute with requires_grad=True**; PyTorch's spelling,
+``nn.Parameter(data)``, is such a Tensor.  A Tensor attribute without it is a *buffer* -- state that is saved
 with the module but not trained by gradient descent (the EMA statistics of a
 :class:`~tinygrad_ste.vq.VectorQuantizer`, for example).
 
@@ -23,9 +23,21 @@ them to a NumPy ``.npz`` file and ``load(path)`` reads them back.
 """
 import numpy as np
 
+from . import dtypes, serialization
 from .tensor import Tensor
 
-__all__ = ["Module"]
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Tensor):
+    """``nn.Parameter(data)``: a Tensor of ``data`` that requires grad, as PyTorch spells a weight.
+
+    Any Tensor attribute with ``requires_grad=True`` is a parameter of its module; this class
+    only makes that the default."""
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        super().__init__(np.zeros(0) if data is None else data, requires_grad=requires_grad)
 
 
 def _walk(value, name, seen):
@@ -86,10 +98,67 @@ class Module:
         """The trainable tensors, e.g. for ``optim.Adam(model.parameters())``."""
         return [tensor for _, tensor in self.named_parameters()]
 
-    def zero_grad(self):
-        """Forget the gradients of every parameter (``backward()`` adds to ``.grad``)."""
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients of every parameter (``backward()`` adds to ``.grad``): set them to
+        None, or to zeros with ``set_to_none=False``."""
         for parameter in self.parameters():
-            parameter.grad = None
+            parameter.grad = None if set_to_none or parameter.grad is None else np.zeros_like(parameter.grad)
+
+    def named_children(self):
+        """(name, module) for each module directly inside this one (not the modules inside those)."""
+        inside = self.named_modules()[1:]
+        names = {name for name, _ in inside}
+        return [(name, module) for name, module in inside
+                if not any(name.startswith(other + ".") for other in names)]
+
+    def children(self):
+        """The modules directly inside this one."""
+        return [module for _, module in self.named_children()]
+
+    def modules(self):
+        """This module and every module inside it."""
+        return [module for _, module in self.named_modules()]
+
+    def apply(self, function):
+        """Call ``function(module)`` on every module inside this one, then on this one; returns self
+        (e.g. ``model.apply(initialise)`` to set the weights of every Linear)."""
+        for module in reversed(self.modules()):
+            function(module)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Stop (False) or restart (True) training this module's parameters; returns self.
+
+        Frozen parameters stop being parameters (here, a parameter is a tensor that requires
+        grad), so the module remembers their names to restart exactly those."""
+        tensors = dict(self.named_tensors())
+        if requires_grad:
+            for name in getattr(self, "_frozen_names", ()):
+                tensors[name].requires_grad = True
+            self._frozen_names = ()
+        else:
+            frozen = [name for name, tensor in self.named_parameters()]
+            for name in frozen:
+                tensors[name].requires_grad = False
+            self._frozen_names = (*getattr(self, "_frozen_names", ()), *frozen)
+        return self
+
+    def to(self, *args, dtype=None, device=None):
+        """``model.to("cpu")``, ``model.to(tg.float32)``: the device must be the CPU; a floating dtype
+        converts every floating parameter and buffer (the same Tensor objects); returns self."""
+        for arg in args:
+            device, dtype = (arg, dtype) if isinstance(arg, (str, dtypes.device)) else (device, arg)
+        dtypes.check_device(device, f"{type(self).__name__}.to")
+        dtype = dtypes.as_dtype(dtype, f"{type(self).__name__}.to")
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: a module converts to floating dtypes only, got {dtype}")
+        for _, tensor in self.named_tensors():
+            if dtype is not None and tensor.data.dtype.kind == "f":
+                tensor.data = tensor.data.astype(dtype)
+        return self
+
+    def float(self): return self.to(dtypes.float32)
+    def double(self): return self.to(dtypes.float64)
 
     # ------------------------------------------------------------- modes
     def train(self, mode=True):
@@ -132,13 +201,12 @@ class Module:
             tensor.data[...] = np.asarray(state[name])   # in place: optimizers keep holding the same tensors
 
     def save(self, path):
-        """Write ``state_dict()`` to a NumPy ``.npz`` file at ``path``."""
-        np.savez(path, **self.state_dict())
+        """Write ``state_dict()`` to a NumPy ``.npz`` file at ``path`` (``tg.save(self.state_dict(), path)``)."""
+        serialization.save(self.state_dict(), path)
 
     def load(self, path):
         """Read a file written by :meth:`save` into this module (strictly, see ``load_state_dict``)."""
-        with np.load(path) as archive:
-            self.load_state_dict({name: archive[name] for name in archive.files})
+        self.load_state_dict(serialization.load(path))
         return self
 
     def __repr__(self):

@@ -19,15 +19,18 @@ lives in :mod:`tinygrad_ste.moe` and is re-exported as ``nn.MixtureOfExperts``.
 import numpy as np
 
 from . import functional as F
-from .module import Module
+from .module import Module, Parameter
 from .random import generator
 from .tensor import Tensor
 from .fsq import FSQ
 from .vq import ResidualVQ, VectorQuantizer
 from .entropy import EntropyBottleneck, rate_bits
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 
-__all__ = ["Module", "Linear", "Conv2d", "Upsample", "Sequential", "ReLU", "Tanh", "Sigmoid", "MLP", "VectorQuantizer",
-           "ResidualVQ", "FSQ", "EntropyBottleneck", "rate_bits", "MixtureOfExperts"]
+__all__ = ["Module", "Parameter", "Linear", "Conv2d", "Upsample", "Sequential", "ReLU", "Tanh", "Sigmoid", "LeakyReLU",
+           "GELU", "Softmax", "Flatten", "Identity", "Dropout", "Embedding", "MLP",
+           "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+           "VectorQuantizer", "ResidualVQ", "FSQ", "EntropyBottleneck", "rate_bits", "MixtureOfExperts"]
 
 
 class Linear(Module):
@@ -141,6 +144,93 @@ class Sigmoid(Module):
     """1 / (1 + e^-x), elementwise."""
     def forward(self, x):
         return x.sigmoid()
+
+
+class LeakyReLU(Module):
+    """x for x >= 0, ``negative_slope`` * x below (:func:`~tinygrad_ste.functional.leaky_relu`)."""
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+
+class GELU(Module):
+    """x Phi(x), Phi the standard normal CDF, or its tanh approximation with ``approximate="tanh"``
+    (Hendrycks and Gimpel 2016; :func:`~tinygrad_ste.functional.gelu`)."""
+    def __init__(self, approximate="none"):
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, approximate=self.approximate)
+
+
+class Softmax(Module):
+    """softmax along ``dim``: exp(x_i) / sum_j exp(x_j) (:func:`~tinygrad_ste.functional.softmax`)."""
+    def __init__(self, dim=-1):
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, axis=self.dim)
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim`` to ``end_dim`` into one: (N, C, H, W) -> (N, C H W) by default,
+    which keeps the batch axis (``Tensor.flatten``'s default, start_dim=0, merges it too)."""
+    def __init__(self, start_dim=1, end_dim=-1):
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
+
+
+class Identity(Module):
+    """Returns its input: a placeholder where a model may or may not have a layer."""
+    def forward(self, x):
+        return x
+
+
+class Dropout(Module):
+    """While training, zero each element with probability ``p`` and scale the others by 1 / (1 - p),
+    so the expected output is the input (Srivastava et al. 2014); after ``eval()``, the identity.
+
+    The gradient passes through the kept elements with the same scale.  ``rng`` draws the mask
+    (None: the library-wide generator, :func:`tinygrad_ste.manual_seed`)."""
+    def __init__(self, p=0.5, *, rng=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must lie in [0, 1), got {p}")
+        self.p, self.rng = p, generator(rng, "Dropout")
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        kept = self.rng.random(x.shape) >= self.p
+        return x * (kept / (1 - self.p)).astype(x.dtype)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim``: indices (...) -> vectors
+    (..., embedding_dim), row ``i`` of ``weight`` for index ``i``.  The gradient of each row is the
+    sum of the gradients where its index was used.  ``weight`` starts standard normal, as in
+    PyTorch; ``rng`` draws it (None: the library-wide generator)."""
+    def __init__(self, num_embeddings, embedding_dim, *, rng=None):
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Tensor(generator(rng, "Embedding").standard_normal((num_embeddings, embedding_dim)),
+                             requires_grad=True)
+
+    def forward(self, indices):
+        indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        if indices.dtype.kind not in "iu" or (indices.size and not 0 <= indices.min() <= indices.max()
+                                               < self.num_embeddings):
+            raise ValueError(f"{self!r}: indices must be integers in [0, {self.num_embeddings}), got dtype "
+                             f"{indices.dtype} and shape {indices.shape}")
+        return self.weight[indices]
+
+    def __repr__(self):
+        return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
 
 
 class MLP(Sequential):

@@ -1,6 +1,6 @@
 """The differentiable ops: forward and exact backward of each, side by side.
 
-One section per family, in this order: arithmetic (+ - * / **, their forms with a constant,
+One section per family, in this order: arithmetic (``+ - * / **``, their forms with a constant,
 pairwise max and min, matmul and einsum), elementwise functions (exp, log, tanh, the
 activations gelu, silu, elu, ...), reductions (sum, mean, max, min, var, std, the cumulative
 sum, prod; argmax, any and all, which have no gradient), losses (log-softmax, negative
@@ -304,7 +304,7 @@ def _explicit_subscripts(subscripts, shapes):
 
 
 class Einsum(Function):
-    """y = numpy.einsum(subscripts, *operands): sums of products named by index letters.
+    """y = ``numpy.einsum(subscripts, *operands)``: sums of products named by index letters.
 
     ``'bij,bjk->bik'`` is a batched matmul, ``'bi,bj->bij'`` a batched outer product,
     ``'ij->ji'`` a transpose, ``'ii->'`` a trace.  Any number of operands; ``...`` stands for
@@ -420,6 +420,19 @@ class Abs(Function):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         return g * np.sign(x)
+
+
+class Cast(Function):
+    """y = x converted to ``dtype`` (``x.to(dtype)``, ``x.float()``).  dL/dx = g, converted back
+    to x's dtype by the engine.  Casting to an integer or boolean dtype carries no gradient: the
+    Tensor method detaches first, as rounding to integers has none."""
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
 
 
 class Tanh(Function):

@@ -69,7 +69,7 @@ score-function estimate, mean_i (cost_i - b_i) d log p(z_i) / dlogits, with a ba
     (2, 3)
 
 Shapes: logits (...,) for Bernoulli, (..., K) for categorical (one-hot over the last
-axis); a sample has the logits' shape, or (n_samples, *logits.shape) with ``n_samples``.
+axis); a sample has the logits' shape, or ``(n_samples, *logits.shape)`` with ``n_samples``.
 
 A continuous variable, z ~ N(mean, exp(log_std)^2), has the gradient the discrete ones lack:
 :func:`sample_normal` draws z = mean + exp(log_std) * eps with eps ~ N(0, 1), a smooth function
@@ -190,7 +190,7 @@ class Bernoulli(_Discrete):
 
         With v held fixed, z~ is a smooth function of the logits: REBAR's conditional
         reparameterization (Tucker et al. 2017, appendix).  logits (S) broadcast against
-        samples and uniform (n, *S) -> z~ of the samples' shape.
+        samples and uniform ``(n, *S)`` -> z~ of the samples' shape.
         """
         logits, p = as_tensor(logits), as_tensor(logits).sigmoid()
         one = (1 - p + p * uniform).log() - logsigmoid(-logits) - np.log1p(-uniform)
@@ -357,7 +357,7 @@ def _gumbel_rao(ctx, g):
 class Sample(Function):
     """b = the hard sample drawn from ``logits`` with ``noise`` (Gumbel-max; see the module docstring).
 
-    logits (S) broadcast against noise (n, *S) or (S) -> b of the noise's shape.
+    logits (S) broadcast against noise ``(n, *S)`` or (S) -> b of the noise's shape.
     Rules: "zero" (the true gradient with the noise held fixed; the default),
     "straight_through", "straight_through_gumbel", "reinmax", "gumbel_rao" (which draws its
     ``K`` conditional noises from ``rng`` in the backward pass).
@@ -450,7 +450,7 @@ def _sample(distribution, op, logits, estimator, rng, tau, n_samples, K):
 def sample_bernoulli(logits, estimator, rng=None, tau=1.0, n_samples=None, K=None):
     """Draw b in {0, 1} with P(b = 1) = sigmoid(logits), differentiable by ``estimator``.
 
-    logits: any shape S -> a Tensor of shape S, or (n_samples, *S).  ``estimator`` is one
+    logits: any shape S -> a Tensor of shape S, or ``(n_samples, *S)``.  ``estimator`` is one
     of ``ESTIMATORS`` (see the module docstring); ``rng`` a ``numpy.random.Generator``
     (None: the library-wide one, see :func:`tinygrad_ste.manual_seed`);
     ``tau`` > 0 the temperature of "straight_through", "gumbel", "straight_through_gumbel",
@@ -494,7 +494,7 @@ class NormalSample(Function):
         dL/dmean = g,    dL/dlog_std = g * sigma * eps = g * (z - mean).
 
     Averaged over eps this is exactly d/d(mean, log_std) E_z[L]: the pathwise estimator.
-    mean, log_std (S) broadcast against noise (n, *S) or (S) -> z of the noise's shape.
+    mean, log_std (S) broadcast against noise ``(n, *S)`` or (S) -> z of the noise's shape.
     """
     name = "normal_sample"
 
@@ -513,7 +513,7 @@ class NormalSample(Function):
 def sample_normal(mean, log_std, rng=None, estimator="reparameterization", n_samples=None):
     """Draw z ~ N(mean, exp(log_std)^2) elementwise, differentiable by ``estimator``.
 
-    mean, log_std: shapes that broadcast to S -> a Tensor of shape S, or (n_samples, *S).
+    mean, log_std: shapes that broadcast to S -> a Tensor of shape S, or ``(n_samples, *S)``.
     ``estimator``: "reparameterization" (z = mean + sigma * eps with the gradient of
     :class:`NormalSample`) or "reinforce" (the same z, without a graph: the gradient comes
     from ``reinforce_loss((mean, log_std), z, cost, kind="normal", baseline=...)``).
@@ -674,7 +674,7 @@ def reinforce_loss(logits, samples, cost, kind, baseline=None):
 
     * "leave_one_out" compares each sample with the *other samples of the same logits*,
       along axis 0, so axis 0 must be a sample axis: the logits must not vary along it
-      (draw with ``n_samples=n``, which gives samples of shape (n, *logits.shape)).
+      (draw with ``n_samples=n``, which gives samples of shape ``(n, *logits.shape)``).
       Otherwise it is a ValueError, rather than a silent average over the items of a batch.
     * The string "ema" is refused: a baseline made inside one call would start from zero
       at every call (no baseline at all).  Make ``EMABaseline()`` once and pass that same

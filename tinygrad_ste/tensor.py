@@ -23,17 +23,42 @@ Tensors follow Python's protocols the way PyTorch's do: comparisons (``x > 0``) 
 elementwise and give boolean tensors without a gradient, ``bool(x)`` needs one element,
 and tensors stay hashable by identity (usable as dict keys and in sets).
 """
+import math
+
 import numpy as np
 
-from . import ops
+from . import dtypes, ops
 from .arrays import cummax_positions, normalize_axes, sort_positions
-from .function import no_grad
+from .function import is_grad_enabled, no_grad, record_in_place_write
+from .keywords import accept_dim_keywords_in
 
 __all__ = ["Tensor", "as_tensor", "as_array", "sum_to_shape", "topological_order"]
 
 # Operands of + - * / that become a constant of a one-input op (bool and NumPy scalars are left
 # to _lift, which gives them the tensor's dtype: True is not a float, np.float64(2) not weak).
 _PYTHON_NUMBERS = (int, float)
+
+
+class _Size(int):
+    """``x.size``: NumPy's ``size``, the number of elements, and callable as PyTorch's ``size``:
+    ``x.size()`` is the shape and ``x.size(0)`` the length of axis 0."""
+
+    def __new__(cls, shape):
+        size = super().__new__(cls, math.prod(shape))
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+
+def _in_place_form(name):
+    """The method ``name + "_"``: ``x.exp_()`` overwrites x with ``x.exp()`` (see ``Tensor._update``)."""
+    def in_place(self, *args, **kwargs):
+        return self._update(lambda x: getattr(x, name)(*args, **kwargs), name + "_")
+    in_place.__name__ = in_place.__qualname__ = name + "_"
+    in_place.__doc__ = f"In place: ``x.{name}_(...)`` overwrites x with ``x.{name}(...)`` (see ``_update``)."
+    return in_place
 
 
 class Tensor:
@@ -87,7 +112,8 @@ class Tensor:
     # ----------------------------------------------------------------- basic facts
     shape = property(lambda self: self.data.shape, doc="Tuple of dimensions, as in NumPy.")
     ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
-    size = property(lambda self: self.data.size, doc="Number of elements.")
+    size = property(lambda self: _Size(self.data.shape),
+                    doc="Number of elements, as NumPy's ``size``; called, the shape, as PyTorch's ``size()``.")
     dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.node is None,
                        doc="True for tensors made by the user, not by an op that records a graph.")
@@ -224,8 +250,15 @@ class Tensor:
         return ops.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes):
-        """Permute axes: ``x.transpose()`` reverses them, ``x.transpose(0, 2, 1)`` is explicit."""
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        """Permute axes: ``x.transpose()`` reverses them, ``x.transpose(0, 2, 1)`` is explicit.
+
+        Two axes given apart are swapped, as PyTorch's ``transpose(dim0, dim1)`` does whatever the
+        rank (``x.transpose(1, 2)`` of a (N, C, L) tensor is (N, L, C)); NumPy's reading of two
+        axes, a permutation of a 2-d tensor, agrees except for the do-nothing ``(0, 1)``.  A tuple,
+        ``x.transpose((1, 0))``, is always a permutation."""
+        if len(axes) == 2 and self.ndim >= 2:
+            axes = _swapping(axes, self.ndim)
+        elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = tuple(axes[0] or ())   # x.transpose(None) reverses too, as in NumPy
         return ops.Transpose.apply(self, axes=axes or None)
 
@@ -413,6 +446,119 @@ class Tensor:
             raise type(error)(f"chunk: {error} (input shape {self.shape})") from None
         return self.split(max(-(-length // chunks), 1), axis)
 
+    # ----------------------------------------------------------------- PyTorch's spellings
+    # The methods above under the names PyTorch code uses (``dim=`` and ``keepdim=`` are
+    # accepted wherever ``axis=`` and ``keepdims=`` are: see the end of this module).
+    def dim(self): return self.data.ndim
+    def numel(self): return self.data.size
+    def view(self, *shape): return self.reshape(*shape)
+    def permute(self, *dims): return self.transpose(*dims)
+    def pow(self, exponent): return self ** exponent
+    def matmul(self, other): return self @ other
+    def neg(self): return -self
+    def add(self, other, alpha=1): return self + (other if alpha == 1 else alpha * other)
+    def sub(self, other, alpha=1): return self - (other if alpha == 1 else alpha * other)
+    def mul(self, other): return self * other
+    def div(self, other): return self / other
+    def clamp(self, min=None, max=None): return self.clip(min, max)   # noqa: A002 -- PyTorch's keywords
+    def tolist(self): return self.data.tolist()
+    def is_floating_point(self): return self.data.dtype.kind == "f"
+    def cpu(self): return self
+    device = property(lambda self: dtypes.device("cpu"), doc="Where the data lives: always the CPU.")
+
+    def t(self):
+        """The transpose of a tensor of at most two dimensions, as ``torch.t``."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor of at most 2 dimensions, got shape {self.shape}; use permute")
+        return self.transpose()
+
+    def clone(self):
+        """A copy with data of its own; gradients flow through it to ``self``, as in PyTorch."""
+        return ops.Cast.apply(self, dtype=self.dtype)   # astype copies
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` of this leaf in place (a floating-point one); returns the tensor."""
+        if not self.is_leaf:
+            raise RuntimeError(f"requires_grad_: only leaf tensors can be changed (this one, shape {self.shape}, "
+                               f"was made by {self.node.function.name}); use .detach().requires_grad_()")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: only floating-point tensors can require grad, got dtype "
+                            f"{self.data.dtype} (shape {self.shape})")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def to(self, *args, dtype=None, device=None, copy=False):
+        """PyTorch's ``to``: ``x.to(tg.float32)``, ``x.to("cpu")``, ``x.to("cpu", tg.float32)``,
+        ``x.to(other)`` (other's dtype).  The device must be the CPU.  A new floating dtype gives a
+        converted tensor that gradients flow back through; an integer or boolean one, a tensor
+        without gradient; the same dtype, ``x`` itself (a copy if ``copy=True``)."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, dtypes.device)):
+                device = arg
+            else:
+                dtype = arg
+        dtypes.check_device(device, "to")
+        dtype = dtypes.as_dtype(dtype, "to") or self.data.dtype
+        if dtype == self.data.dtype and not copy:
+            return self
+        return ops.Cast.apply(self if dtype.kind == "f" else self.detach(), dtype=dtype)
+
+    # ----------------------------------------------------------------- in-place updates
+    # ``w -= lr * w.grad`` inside ``no_grad()`` overwrites w's numbers and leaves w the same leaf,
+    # as in PyTorch's hand-written training loops.  Every write is recorded, so a backward pass
+    # that still needs the old numbers is an error (Node.check_saved_unchanged), never a silently
+    # wrong gradient.
+    def __iadd__(self, other): return self._update(lambda x: x + other, "+=", operator=True)
+    def __isub__(self, other): return self._update(lambda x: x - other, "-=", operator=True)
+    def __imul__(self, other): return self._update(lambda x: x * other, "*=", operator=True)
+    def __itruediv__(self, other): return self._update(lambda x: x / other, "/=", operator=True)
+    def zero_(self): return self._update(lambda x: Tensor._from_op(np.zeros_like(x.data), None), "zero_")
+    def fill_(self, value): return self._update(lambda x: Tensor._from_op(np.full_like(x.data, value), None), "fill_")
+    def copy_(self, source): return self._update(lambda x: as_tensor(source), "copy_")
+
+    def _update(self, compute, op, operator=False):
+        """Overwrite this tensor's data with ``compute(self)``, the in-place form ``op`` of an op.
+
+        Allowed when no graph would record it: inside ``no_grad()``, or for tensors outside
+        any graph.  A leaf that requires grad must be updated inside ``no_grad()`` (a RuntimeError
+        otherwise, as in PyTorch).  For a tensor in a graph, ``y += 1`` is written out of place,
+        ``y = y + 1`` (the name moves to the new tensor); ``y.exp_()`` is a RuntimeError, as this
+        engine records no in-place op in a graph."""
+        if self.requires_grad and self.is_leaf and is_grad_enabled():
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad (shape {self.shape}) cannot be changed in "
+                               "place while gradients are recorded; update it inside `with tg.no_grad():`")
+        result = compute(self)
+        if result.node is not None:   # the update would be part of a graph
+            if operator:
+                return result
+            raise RuntimeError(f"{op}: in-place ops are not recorded in a graph here; write it out of place "
+                               f"(y = y.{op[:-1]}(...)), or inside `with tg.no_grad():`")
+        if result.shape != self.shape:
+            raise ValueError(f"{op}: the result has shape {result.shape}, but the tensor updated in place has "
+                             f"shape {self.shape}")
+        try:
+            np.copyto(self.data, result.data, casting="same_kind")
+        except (TypeError, ValueError) as error:   # float into int, or a read-only (broadcast) array
+            raise type(error)(f"{op}: cannot write into a {self.dtype} tensor of shape {self.shape}: {error}") from None
+        record_in_place_write(self.data, op)
+        return self
+
+    add_, sub_, mul_, div_, pow_, neg_, clamp_, clip_ = (
+        _in_place_form(name) for name in ("add", "sub", "mul", "div", "pow", "neg", "clamp", "clip"))
+    exp_, log_, sqrt_, abs_, sin_, cos_, tanh_, sigmoid_, relu_ = (
+        _in_place_form(name) for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu"))
+
+    # ----------------------------------------------------------------- conversions: last, as they
+    # are named after Python's float, int and bool, which the class body above must still see
+    def float(self): return self.to(dtypes.float32)
+    def double(self): return self.to(dtypes.float64)
+    def half(self): return self.to(dtypes.float16)
+    def long(self): return self.to(dtypes.int64)
+    def int(self): return self.to(dtypes.int32)
+    def bool(self): return self.to(dtypes.bool)
+
     # ----------------------------------------------------------------- backward
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate dL/dx into ``.grad`` of every leaf x that requires grad.
@@ -473,6 +619,7 @@ def _call_rule(node, grad, retain_graph):
         raise RuntimeError(f"backward: the graph through {node.function.name} was already freed by an earlier "
                            "backward(); to backpropagate through the same ops again, call the first one as "
                            "backward(retain_graph=True)")
+    node.check_saved_unchanged()
     input_grads = node.rule(node, grad)   # the node is the op's ctx
     if not retain_graph:
         node.saved_tensors = None
@@ -579,6 +726,17 @@ def _accumulate(tensor, grad):
     tensor.grad = np.array(grad) if tensor.grad is None else tensor.grad + grad
 
 
+def _swapping(pair, ndim):
+    """The permutation of ``ndim`` axes that swaps the two axes in ``pair`` (negative ones count from the end)."""
+    try:
+        (first,), (second,) = (normalize_axes(axis, ndim) for axis in pair)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"transpose: {error}") from None
+    axes = list(range(ndim))
+    axes[first], axes[second] = second, first
+    return tuple(axes)
+
+
 def as_tensor(x):
     """``x`` itself if it is a Tensor, else a new constant Tensor of it."""
     return x if isinstance(x, Tensor) else Tensor(x)
@@ -606,3 +764,6 @@ def _plain_index(index):
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     return index
+
+
+accept_dim_keywords_in(Tensor)   # x.sum(dim=1, keepdim=True), as PyTorch spells x.sum(axis=1, keepdims=True)

@@ -3,7 +3,7 @@
 matplotlib is an optional dependency (the ``lessons`` extra), so it is imported here
 and nowhere in the engine: ``import tinygrad_ste`` works without it.  Every function
 draws into a new figure (or into ``ax`` when given) and returns the figure, so a
-notebook shows it and ``figures.py`` saves it.
+notebook shows it and ``tools/figures.py`` saves it.
 """
 import re
 
@@ -106,7 +106,7 @@ def draw_graph(output, names=None, ax=None):
             kind = "parameter" if tensor.requires_grad else "constant"
             label = names.get(tensor, kind)
             # A one-element constant (the 2 in x ** 2) is clearer shown by its value.
-            label += f" = {tensor.item():g}" if tensor.size == 1 and tensor not in names else f"\nshape {tensor.shape}"
+            label += f" = {tensor.item():g}" if tensor.numel() == 1 and tensor not in names else f"\nshape {tensor.shape}"
         else:
             rule = tensor.node.rule_name
             label = f"{tensor.node.function.name}\nbackward: {rule}\nshape {tensor.shape}"
@@ -291,15 +291,18 @@ def _plain_log_ticks(ax):
             axis.set_minor_formatter(NullFormatter())
 
 
-def show_images(rows, title, image_shape=(8, 8)):
+def show_images(rows, title, image_shape=(8, 8), fig=None):
     """A grid of grayscale images: one row per entry of ``rows`` (``{label: (n, H*W) array}``).
 
-    Used for originals next to reconstructions; every row shows the same n images.
+    Used for originals next to reconstructions, or samples; every row shows the same number of
+    images.  ``fig``: a figure or subfigure to draw into (None: a new figure of its own size).
     """
     labels = list(rows)
     count = len(rows[labels[0]])
-    fig, axes = plt.subplots(len(labels), count, figsize=(0.9 * count + 1.2, 1.0 * len(labels) + 0.6),
-                             squeeze=False)
+    own = fig is None
+    if own:
+        fig = plt.figure(figsize=(0.9 * count + 1.2, 1.0 * len(labels) + 0.6))
+    axes = fig.subplots(len(labels), count, squeeze=False)
     for r, label in enumerate(labels):
         for c in range(count):
             ax = axes[r, c]
@@ -308,7 +311,8 @@ def show_images(rows, title, image_shape=(8, 8)):
             ax.set_yticks([])
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 

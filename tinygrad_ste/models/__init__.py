@@ -1,13 +1,14 @@
 """Small models trained on the 8x8 digits: the ones the lessons, figures and tests train.
 
 One module per lesson model.  Each ``train_*`` function builds a model, trains it with
-Adam and returns a result object holding the trained model, per-epoch histories, the
-final test metrics and the training time.  Every random choice comes from
-``numpy.random.default_rng(seed)``, so a seed reproduces a run exactly; ``verbose=True``
-prints one line per epoch.
+Adam and returns a result object (a :class:`TrainingResult`) holding the trained model,
+per-epoch histories, the final test metrics, the training time in CPU seconds and the
+options.  Every random choice comes from ``numpy.random.default_rng(seed)``, so a seed
+reproduces a run exactly; ``verbose=True`` prints one line per epoch.
 
-* :mod:`.training` -- :func:`train_epochs`, the loop every model shares, and
-  :func:`kmeans_reconstruction_mse`, the one-code-per-image k-means baseline.
+* :mod:`.training` -- :func:`train_epochs`, the loop every model shares (timed by
+  :func:`timed_train_epochs`); :class:`TrainingResult`, the model, history, seconds and options
+  every result holds; and :func:`kmeans_reconstruction_mse`, the one-code-per-image k-means baseline.
 * :mod:`.categorical_autoencoder` (lesson 3) -- an autoencoder whose code is a few
   categorical variables *sampled* from the encoder's logits, trained with any estimator
   of :mod:`tinygrad_ste.stochastic`, so their training curves can be compared on one task.
@@ -52,7 +53,8 @@ prints one line per epoch.
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
 """
-from .training import PIXELS, kmeans_baseline, kmeans_reconstruction_mse, kmeans_test_errors, train_epochs
+from .training import (PIXELS, TrainingResult, kmeans_baseline, kmeans_reconstruction_mse, kmeans_test_errors,
+                       timed_train_epochs, train_epochs)
 from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoencoderResult,
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
@@ -66,7 +68,7 @@ from .dvae import DiscreteVAE, DiscreteVAEResult, annealed_temperature, train_dv
 from .bernoulli_vae import (VAE_ESTIMATORS, BernoulliVAE, BernoulliVAEResult, benchmark_table,
                             logit_gradient_variance, run_benchmark, train_bernoulli_vae)
 from .conv_vqvae import ConvVQVAE, ConvVQVAEResult, train_conv_vqvae
-from .vqvae2 import VQVAE2, VQVAE2Result, train_vqvae2
+from .vqvae2 import VQVAE2, VQVAE2Result, decode_levels, train_vqvae2
 from .code_prior import (CodePrior, CodePriorResult, MaskedConv2d, independent_prior_bits, sample_quality,
                          train_code_prior, uniform_bits)
 from .mixture_of_experts import MixtureOfExpertsResult, train_mixture_of_experts
@@ -74,7 +76,7 @@ from .architecture_search import (ArchitectureResult, SearchResult, SearchSpace,
                                   train_architecture)
 from .bandit import BanditResult, train_bandit
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline",
+__all__ = ["PIXELS", "TrainingResult", "train_epochs", "timed_train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits",
@@ -87,6 +89,7 @@ __all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstructio
            "VAE_ESTIMATORS", "BernoulliVAE", "BernoulliVAEResult", "logit_gradient_variance", "train_bernoulli_vae",
            "run_benchmark", "benchmark_table",
            "ConvVQVAE", "ConvVQVAEResult", "train_conv_vqvae", "VQVAE2", "VQVAE2Result", "train_vqvae2",
+           "decode_levels",
            "CodePrior", "CodePriorResult", "MaskedConv2d", "train_code_prior", "uniform_bits", "independent_prior_bits",
            "sample_quality",
            "MixtureOfExpertsResult", "train_mixture_of_experts",

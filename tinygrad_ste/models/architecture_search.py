@@ -43,7 +43,7 @@ from ..nn import Linear
 from ..optim import Adam
 from ..stochastic import EMABaseline, reinforce_loss, sample_categorical
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["OPERATIONS", "EDGES", "SEARCHES", "SEARCH_LABELS", "SearchSpace", "SearchResult", "search_architecture",
            "ArchitectureResult", "train_architecture", "architecture_name", "validation_split"]
@@ -218,14 +218,12 @@ def search_architecture(method, steps=300, hidden=32, batch_size=32, lr=3e-3, al
 
 
 @dataclass
-class ArchitectureResult:
+class ArchitectureResult(TrainingResult):
     """A found architecture retrained from scratch: test_correct, bool (test images,); test_accuracy
     its mean; history per epoch ("loss", "accuracy"); seconds of CPU time."""
     architecture: tuple
     test_correct: np.ndarray
     test_accuracy: float
-    history: dict
-    seconds: float
 
 
 def train_architecture(architecture, hidden=32, epochs=10, batch_size=32, lr=3e-3, seed=0):
@@ -241,9 +239,11 @@ def train_architecture(architecture, hidden=32, epochs=10, batch_size=32, lr=3e-
         loss = F.cross_entropy(logits, labels)
         return loss, {"loss": loss.item(), "accuracy": _accuracy(logits, labels)}
 
-    start = time.process_time()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (images, labels), epochs, batch_size, rng)
-    seconds = time.process_time() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (images, labels), epochs, batch_size,
+                                          rng)
     with no_grad():
         correct = model(Tensor(test_images), architecture).data.argmax(axis=-1) == test_labels
-    return ArchitectureResult(tuple(architecture), correct, float(correct.mean()), history, seconds)
+    return ArchitectureResult(model=model, architecture=tuple(architecture), test_correct=correct,
+                              test_accuracy=float(correct.mean()), history=history, seconds=seconds,
+                              options=dict(architecture=tuple(architecture), hidden=hidden, epochs=epochs,
+                                           batch_size=batch_size, lr=lr, seed=seed))

@@ -9,8 +9,7 @@ baseline, with a moving-average baseline, and with leave-one-out over two picks 
 against supervised cross-entropy on the same network (the label told outright).  The curves
 are test accuracy (the most likely class) against the number of rewards (or labels) seen.
 """
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,7 +20,7 @@ from ..nn import MLP
 from ..optim import Adam
 from ..stochastic import EMABaseline, reinforce_loss, sample_categorical
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["LEARNERS", "LEARNER_LABELS", "BanditResult", "train_bandit"]
 
@@ -32,22 +31,18 @@ LEARNER_LABELS = {"supervised": "supervised cross-entropy", "no_baseline": "REIN
 
 
 @dataclass
-class BanditResult:
+class BanditResult(TrainingResult):
     """What :func:`train_bandit` measured.
 
     feedback_seen: (epochs + 1,) the number of rewards (labels, for "supervised") seen at each
     point of the curve, starting at 0; test_accuracy: (epochs + 1,) test accuracy of the most
     likely class there.  test_correct: bool (test images,), after training (for paired
-    comparisons).  history: per-epoch "reward" (mean reward of the picks in training; for
+    comparisons).  model: the policy MLP.  history: per-epoch "reward" (mean reward of the picks in training; for
     "supervised", of the most likely class).  seconds: training time in CPU seconds.
     """
-    policy: MLP
     feedback_seen: np.ndarray
     test_accuracy: np.ndarray
     test_correct: np.ndarray
-    history: dict
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_bandit(learner="leave_one_out", hidden=32, epochs=10, batch_size=32, lr=3e-3, decay=0.9, seed=0,
@@ -86,13 +81,11 @@ def train_bandit(learner="leave_one_out", hidden=32, epochs=10, batch_size=32, l
         with no_grad():
             return policy(Tensor(test_images)).data.argmax(axis=-1) == test_labels
 
-    start = time.process_time()   # CPU time: on a shared machine, wall-clock time would measure the neighbours
     first = float(test_correct().mean())
-    history = train_epochs(step, Adam(policy.parameters(), lr=lr), (train_images, train_labels), epochs, batch_size,
-                           rng, verbose, name=f"bandit ({learner})",
-                           after_epoch=lambda: {"test_accuracy": float(test_correct().mean())})
-    seconds = time.process_time() - start
+    history, seconds = timed_train_epochs(step, Adam(policy.parameters(), lr=lr), (train_images, train_labels), epochs,
+                                          batch_size, rng, verbose, name=f"bandit ({learner})",
+                                          after_epoch=lambda: {"test_accuracy": float(test_correct().mean())})
     feedback_seen = np.arange(epochs + 1) * len(train_labels) * picks
-    return BanditResult(policy=policy, feedback_seen=feedback_seen,
+    return BanditResult(model=policy, feedback_seen=feedback_seen,
                         test_accuracy=np.array([first] + history["test_accuracy"]), test_correct=test_correct(),
                         history=history, seconds=seconds, options=options)

@@ -5,7 +5,7 @@ The benchmark of the REBAR, VIMCO, ARM, DisARM and Gumbel-Rao papers (there on b
 MNIST with 200 latents), at this project's scale: 8x8 digits, 32 latents, a few epochs.
 """
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from ..optim import Adam
 from ..stochastic import (antithetic_loss, log_prob, rebar_loss, reinforce_loss, sample_bernoulli, vimco_loss)
 from ..tensor import Tensor
 from .gaussian_vae import binarized_digits
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, train_epochs
 
 __all__ = ["BernoulliVAE", "BernoulliVAEResult", "train_bernoulli_vae", "logit_gradient_variance", "run_benchmark",
            "benchmark_table", "VAE_ESTIMATORS"]
@@ -139,22 +139,18 @@ def logit_gradient_variance(model, images, estimator, evaluations, rng, tau, bas
 
 
 @dataclass
-class BernoulliVAEResult:
+class BernoulliVAEResult(TrainingResult):
     """What :func:`train_bernoulli_vae` measured.
 
     history: per epoch, "loss" (the training objective per image, nats).  gradient_variance: a list of
     (epoch, variance, its standard error) at the epochs ``variance_every`` asks for (see :func:`logit_gradient_variance`).
     test_elbo, test_log_likelihood: per test image (NumPy arrays, nats), at the end, from an
-    evaluation generator seeded alike for every estimator.  cpu_seconds: process CPU time of the
+    evaluation generator seeded alike for every estimator.  seconds: process CPU time of the
     training loop alone (no evaluation), so estimators compare on what they cost.
     """
-    model: BernoulliVAE
-    history: dict
     test_elbo: np.ndarray
     test_log_likelihood: np.ndarray
     gradient_variance: list
-    cpu_seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_bernoulli_vae(estimator="disarm", latents=32, hidden=64, evaluations=6, tau=0.5, epochs=10,
@@ -210,7 +206,7 @@ def train_bernoulli_vae(estimator="disarm", latents=32, hidden=64, evaluations=6
                            name=f"bernoulli vae ({estimator})", after_epoch=after_epoch)
     elbo, log_likelihood = model.evaluate(test_images, np.random.default_rng(10_000 + seed))
     return BernoulliVAEResult(model=model, history=history, test_elbo=elbo, test_log_likelihood=log_likelihood,
-                              gradient_variance=variances, cpu_seconds=epoch_counter["cpu"], options=options)
+                              gradient_variance=variances, seconds=epoch_counter["cpu"], options=options)
 
 
 def run_benchmark(estimators=tuple(VAE_ESTIMATORS), seeds=(0, 1, 2), **settings):
@@ -229,5 +225,5 @@ def benchmark_table(runs):
     logit-gradient variance per seed, CPU seconds per seed): the arrays that paired comparisons take."""
     return {estimator: (np.array([r.test_elbo for r in results]), np.array([r.test_log_likelihood for r in results]),
                         np.array([r.gradient_variance[-1][1] if r.gradient_variance else np.nan for r in results]),
-                        np.array([r.cpu_seconds for r in results]))
+                        np.array([r.seconds for r in results]))
             for estimator, results in runs.items()}

@@ -1,8 +1,7 @@
 """The binary networks of lesson 4: BinaryConnect (Courbariaux et al. 2015) and BinaryNet
 (Hubara et al. 2016), +/-1 weights (and activations) trained through ``sign``; with XNOR-Net
 scaling (Rastegari et al. 2016) and ternary weights (TWN, Li et al. 2016) as options."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from ..module import Module
 from ..optim import Adam
 from ..random import generator
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network", "WEIGHT_KINDS"]
 
@@ -91,16 +90,12 @@ class BinaryNetwork(Module):
 
 
 @dataclass
-class BinaryNetworkResult:
+class BinaryNetworkResult(TrainingResult):
     """What :func:`train_binary_network` measured: per-epoch "loss" and "accuracy"
     (training batches), test_accuracy, the training time, and test_correct: per test image,
     1.0 where the prediction is right (test images,), to pair this network with another
     scored on the same images."""
-    model: BinaryNetwork
-    history: dict
     test_accuracy: float
-    seconds: float
-    options: dict = field(default_factory=dict)
     test_correct: np.ndarray = None
 
 
@@ -135,11 +130,9 @@ def train_binary_network(rule="identity", binarize_activations=False, hidden=128
         for weight in latent_weights:
             np.clip(weight.data, -1, 1, out=weight.data)
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images, train_labels), epochs, batch_size,
-                           rng, verbose, name=f"binary network ({weights}, {rule})",
-                           after_step=None if rule is None else clip_latent_weights)
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images, train_labels), epochs,
+                                          batch_size, rng, verbose, name=f"binary network ({weights}, {rule})",
+                                          after_step=None if rule is None else clip_latent_weights)
     with no_grad():
         test_correct = (model(Tensor(test_images)).data.argmax(axis=1) == test_labels).astype(np.float64)
     test_accuracy = float(test_correct.mean())

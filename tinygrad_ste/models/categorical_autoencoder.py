@@ -1,7 +1,6 @@
 """The categorical-latent autoencoder of lesson 3: codes *sampled* from the encoder's logits,
 trained with any estimator of :mod:`tinygrad_ste.stochastic`."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,7 +12,7 @@ from ..nn import MLP
 from ..optim import Adam
 from ..stochastic import ESTIMATORS, make_baseline, reinforce_loss, sample_categorical
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder"]
 
@@ -40,22 +39,20 @@ class CategoricalAutoencoder(Module):
 
 
 @dataclass
-class CategoricalAutoencoderResult:
+class CategoricalAutoencoderResult(TrainingResult):
     """What :func:`train_categorical_autoencoder` measured.
 
     history: per epoch, "loss" (the training objective: mean squared error of the
     reconstructions from the training samples; for "gumbel" those are relaxed samples),
     "entropy" (mean entropy of one latent's distribution, in nats; log K is uniform, 0 is
     deterministic) and "test_mse" (test reconstruction MSE from one hard sample per image).
-    test_mse: the last of those; test_mse_mode: reconstruction from the most likely
-    category of every latent instead of a sample.
+    test_mse: the last of those; test_errors: the per-image test MSE behind it (test images,),
+    for paired comparisons (:func:`tinygrad_ste.compare.paired`); test_mse_mode: reconstruction
+    from the most likely category of every latent instead of a sample.
     """
-    model: CategoricalAutoencoder
-    history: dict
     test_mse: float
+    test_errors: np.ndarray
     test_mse_mode: float
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_categorical_autoencoder(estimator="straight_through", num_latents=8, num_categories=8, hidden=128,
@@ -98,19 +95,24 @@ def train_categorical_autoencoder(estimator="straight_through", num_latents=8, n
         entropy = -(np.exp(log_p) * log_p).sum(axis=-1).mean()
         return objective, {"loss": loss.item(), "entropy": float(entropy)}
 
-    def test_mse(z):
-        return float(((model.decode(z).data - test_images.data) ** 2).mean())
+    def test_errors(z):
+        """Per-image test MSE of the reconstructions from codes z: (test images,)."""
+        return ((model.decode(z).data - test_images.data) ** 2).mean(axis=-1)
+
+    last = {}   # the last evaluation's per-image errors
 
     def evaluate():
         with no_grad():   # no graph, so the estimator named here plays no part: a plain hard sample
-            return {"test_mse": test_mse(sample_categorical(model.logits(test_images), "straight_through",
-                                                            evaluation_rng))}
+            last["errors"] = test_errors(sample_categorical(model.logits(test_images), "straight_through",
+                                                            evaluation_rng))
+        return {"test_mse": float(last["errors"].mean())}
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
-                           name=f"categorical autoencoder ({estimator})", after_epoch=evaluate)
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name=f"categorical autoencoder ({estimator})",
+                                          after_epoch=evaluate)
     with no_grad():
-        test_mse_mode = test_mse(F.one_hot(model.logits(test_images).data.argmax(axis=-1), num_categories))
+        test_mse_mode = float(test_errors(F.one_hot(model.logits(test_images).data.argmax(axis=-1),
+                                                    num_categories)).mean())
     return CategoricalAutoencoderResult(model=model, history=history, test_mse=history["test_mse"][-1],
-                                        test_mse_mode=test_mse_mode, seconds=seconds, options=options)
+                                        test_errors=last["errors"], test_mse_mode=test_mse_mode, seconds=seconds,
+                                        options=options)

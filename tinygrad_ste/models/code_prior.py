@@ -19,8 +19,7 @@ Also here: the two baselines a prior must beat (uniform codes, :func:`uniform_bi
 position on its own, :func:`independent_prior_bits`), and :func:`sample_quality`, which scores
 generated digits with a classifier trained on real ones.
 """
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +30,7 @@ from ..nn import Conv2d
 from ..optim import Adam
 from ..random import generator
 from ..tensor import Tensor
-from .training import train_epochs
+from .training import TrainingResult, timed_train_epochs
 
 __all__ = ["MaskedConv2d", "CodePrior", "CodePriorResult", "train_code_prior", "uniform_bits",
            "independent_prior_bits", "sample_quality"]
@@ -158,17 +157,13 @@ def independent_prior_bits(train_codes, test_codes, num_codes):
 
 
 @dataclass
-class CodePriorResult:
+class CodePriorResult(TrainingResult):
     """What :func:`train_code_prior` measured: per-epoch "loss" (nats per position); test_bits
     (N_test,), -log2 p of each test grid; independent_bits (N_test,), the same under
     per-position frequencies; uniform_bits, the same for every grid."""
-    model: CodePrior
-    history: dict
     test_bits: np.ndarray
     independent_bits: np.ndarray
     uniform_bits: float
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_code_prior(train_codes, test_codes, num_codes, train_condition=None, test_condition=None,
@@ -192,10 +187,8 @@ def train_code_prior(train_codes, test_codes, num_codes, train_condition=None, t
         return loss, {"loss": loss.item()}
 
     arrays = (train_codes, np.asarray(train_condition)) if conditional else (train_codes,)
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), arrays, epochs, batch_size, rng, verbose,
-                           name="code prior")
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), arrays, epochs, batch_size, rng,
+                                          verbose, name="code prior")
     positions = int(np.prod(train_codes.shape[1:]))
     return CodePriorResult(model=model, history=history, test_bits=model.bits(test_codes, test_condition),
                            independent_bits=independent_prior_bits(train_codes, test_codes, num_codes),

@@ -1,7 +1,6 @@
 """The compression autoencoder of lesson 7: an MLP encoder, an entropy bottleneck, an MLP decoder,
 trained on rate + lambda * distortion (Ballé et al. 2017) with one of three proxies for rounding."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,7 +11,7 @@ from ..module import Module
 from ..nn import MLP
 from ..optim import Adam
 from ..tensor import Tensor
-from .training import PIXELS, kmeans_reconstruction_mse, train_epochs
+from .training import PIXELS, TrainingResult, kmeans_reconstruction_mse, timed_train_epochs
 from .vq_autoencoder import train_vq_autoencoder
 
 __all__ = ["CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder",
@@ -48,7 +47,7 @@ class CompressionAutoencoder(Module):
 
 
 @dataclass
-class CompressionAutoencoderResult:
+class CompressionAutoencoderResult(TrainingResult):
     """What :func:`train_compression_autoencoder` measured.
 
     history: per-epoch training means of "loss" (bits + lambda * squared error, per image),
@@ -57,13 +56,9 @@ class CompressionAutoencoderResult:
     estimated as -sum log2 P and MSE per pixel.  test_mse_proxy: the test MSE the decoder
     reaches with the training proxy's y_hat instead (the train/test mismatch is the gap).
     """
-    model: CompressionAutoencoder
-    history: dict
     test_bits: float
     test_mse: float
     test_mse_proxy: float
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_compression_autoencoder(proxy="noise", lam=30.0, latent_channels=8, hidden=64, cdf="monotone", epochs=20,
@@ -91,10 +86,8 @@ def train_compression_autoencoder(proxy="noise", lam=30.0, latent_channels=8, hi
         loss = bits + lam * squared_error
         return loss, {"loss": loss.item(), "bits": bits.item(), "mse": squared_error.item() / PIXELS}
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
-                           name=f"compression autoencoder ({proxy}, lambda {lam})")
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name=f"compression autoencoder ({proxy}, lambda {lam})")
     with no_grad():
         proxy_reconstruction = model(test_images)[0].data       # still in training mode: the proxy's y_hat
         model.eval()

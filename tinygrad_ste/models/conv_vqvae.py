@@ -1,8 +1,7 @@
 """The convolutional VQ-VAE of lesson 10 (van den Oord et al. 2017, "Neural Discrete
 Representation Learning"): an 8x8 digit becomes a grid of code vectors, one nearest code per
 grid position, so that a model of the code grid (:mod:`.code_prior`) can draw new digits."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from ..nn import Conv2d, ReLU, Sequential, Upsample, VectorQuantizer
 from ..optim import Adam
 from ..tensor import Tensor
 from ..vq import codebook_usage
-from .training import train_epochs
+from .training import TrainingResult, timed_train_epochs
 
 __all__ = ["ConvVQVAE", "ConvVQVAEResult", "train_conv_vqvae", "as_images", "to_code_vectors", "from_code_vectors"]
 
@@ -96,7 +95,7 @@ class ConvVQVAE(Module):
 
 
 @dataclass
-class ConvVQVAEResult:
+class ConvVQVAEResult(TrainingResult):
     """What :func:`train_conv_vqvae` measured.
 
     history: per-epoch "loss" and "reconstruction" (training MSE).  test_mse: mean test MSE;
@@ -104,15 +103,11 @@ class ConvVQVAEResult:
     (N, G, G) code grids of every training and test digit (what a prior learns from and is
     scored on); perplexity: of the test codes.
     """
-    model: ConvVQVAE
-    history: dict
     test_mse: float
     test_errors: np.ndarray
     train_codes: np.ndarray
     test_codes: np.ndarray
     perplexity: float
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_conv_vqvae(num_codes=16, code_dim=8, hidden=32, grid=4, rule="identity", ema=False, restart_after=100,
@@ -134,10 +129,8 @@ def train_conv_vqvae(num_codes=16, code_dim=8, hidden=32, grid=4, rule="identity
         loss = reconstruction_loss + quantizer_loss
         return loss, {"loss": loss.item(), "reconstruction": reconstruction_loss.item()}
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
-                           name="conv-vqvae")
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name="conv-vqvae")
     model.eval()
     with no_grad():
         reconstruction, test_codes, _ = model(Tensor(test_images))

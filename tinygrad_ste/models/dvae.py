@@ -1,8 +1,7 @@
 """The discrete VAE of lesson 9, after DALL-E 1 (Ramesh et al. 2021, "Zero-Shot Text-to-Image
 Generation"): a categorical choice among K code embeddings per latent position, trained through
 the Gumbel-softmax relaxation with an annealed temperature and used with hard codes."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,7 +15,7 @@ from ..random import generator
 from ..stochastic import sample_categorical
 from ..tensor import Tensor
 from ..vq import codebook_usage
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["DiscreteVAE", "DiscreteVAEResult", "train_dvae", "annealed_temperature"]
 
@@ -51,9 +50,13 @@ class DiscreteVAE(Module):
         """The code of each position: argmax_k logits, (N, P) integers (NumPy)."""
         return self.logits(x).data.argmax(axis=-1)
 
+    def decode_codes(self, codes):
+        """Integer codes (N, P), one per position (a prior's samples, say) -> digits (N, 64)."""
+        return self.decode(F.one_hot(np.asarray(codes).reshape(-1, self.positions), self.num_codes))
+
     def reconstruct(self, x):
         """The reconstruction from the hard codes, as evaluated: (N, 64)."""
-        return self.decode(F.one_hot(self.hard_codes(x), self.num_codes))
+        return self.decode_codes(self.hard_codes(x))
 
     @staticmethod
     def kl_to_uniform(logits):
@@ -69,7 +72,7 @@ def annealed_temperature(step, total_steps, tau_start=1.0, tau_end=1 / 16):
 
 
 @dataclass
-class DiscreteVAEResult:
+class DiscreteVAEResult(TrainingResult):
     """What :func:`train_dvae` measured.
 
     history: per epoch, "loss" (the training objective), "reconstruction" (training MSE of
@@ -77,14 +80,14 @@ class DiscreteVAEResult:
     temperature at the end of the epoch), "test_mse_soft" (test MSE of a Gumbel-softmax
     mixture at that tau, as in training), "test_mse_hard" (test MSE from the argmax codes)
     and "test_gap_se" (the standard error of hard - soft, from the per-image differences).
-    test_mse: the last hard-code test MSE.  perplexity: of the hard test codes.
+    test_mse: the last hard-code test MSE; test_errors and test_errors_soft: the per-image test
+    MSE of the last evaluation (test images,), hard codes and soft mixtures, for paired
+    comparisons (:func:`tinygrad_ste.compare.paired`).  perplexity: of the hard test codes.
     """
-    model: DiscreteVAE
-    history: dict
     test_mse: float
+    test_errors: np.ndarray
+    test_errors_soft: np.ndarray
     perplexity: float
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_dvae(num_codes=128, positions=8, code_dim=8, hidden=64, tau_start=1.0, tau_end=1 / 16, kl_weight=1e-3,
@@ -122,19 +125,21 @@ def train_dvae(num_codes=128, positions=8, code_dim=8, hidden=64, tau_start=1.0,
     def per_image_mse(reconstruction):
         return ((reconstruction.data - test_images.data) ** 2).mean(axis=1)
 
+    last = {}   # the last evaluation's per-image errors
+
     def evaluate():
         with no_grad():
             soft = sample_categorical(model.logits(test_images), "gumbel", evaluation_rng, tau=schedule["tau"])
             soft_mse, hard_mse = per_image_mse(model.decode(soft)), per_image_mse(model.reconstruct(test_images))
+        last.update(hard=hard_mse, soft=soft_mse)
         gap = hard_mse - soft_mse
         return {"tau": schedule["tau"], "test_mse_soft": float(soft_mse.mean()),
                 "test_mse_hard": float(hard_mse.mean()), "test_gap_se": float(gap.std(ddof=1) / np.sqrt(len(gap)))}
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
-                           name="dvae", after_epoch=evaluate)
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name="dvae", after_epoch=evaluate)
     with no_grad():
         perplexity, _ = codebook_usage(model.hard_codes(test_images), num_codes)
     return DiscreteVAEResult(model=model, history=history, test_mse=history["test_mse_hard"][-1],
+                             test_errors=last["hard"], test_errors_soft=last["soft"],
                              perplexity=perplexity, seconds=seconds, options=options)

@@ -1,7 +1,6 @@
 """The Gaussian-latent VAE of lesson 9: the same model trained with the reparameterization
 trick or with REINFORCE, so the two estimators of one gradient can be compared on a real task."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,7 +11,7 @@ from ..nn import MLP
 from ..optim import Adam
 from ..stochastic import NORMAL_ESTIMATORS, log_prob, make_baseline, reinforce_loss, sample_normal
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["GaussianVAE", "GaussianVAEResult", "train_gaussian_vae", "binarized_digits"]
 
@@ -71,18 +70,17 @@ class GaussianVAE(Module):
 
 
 @dataclass
-class GaussianVAEResult:
+class GaussianVAEResult(TrainingResult):
     """What :func:`train_gaussian_vae` measured.
 
     history: per epoch, "loss" (the training objective: -ELBO per image in nats, from the
     training draws), "kl" (the KL term per image) and "test_elbo" (the ELBO per test
-    image, from ``evaluation_samples`` draws each).  test_elbo: the last of those.
+    image, from ``evaluation_samples`` draws each).  test_elbo: the last of those;
+    test_elbos: the per-image ELBOs behind it (test images,), for paired comparisons
+    (:func:`tinygrad_ste.compare.paired`).
     """
-    model: GaussianVAE
-    history: dict
     test_elbo: float
-    seconds: float
-    options: dict = field(default_factory=dict)
+    test_elbos: np.ndarray
 
 
 def train_gaussian_vae(estimator="reparameterization", latent_dim=4, hidden=64, n_samples=4,
@@ -121,12 +119,14 @@ def train_gaussian_vae(estimator="reparameterization", latent_dim=4, hidden=64, 
             objective = loss + reinforce_loss((mean, log_std), z, cost, kind="normal", baseline=baseline_fn)
         return objective, {"loss": loss.item(), "kl": kl.mean().item()}
 
-    def evaluate():
-        return {"test_elbo": float(model.elbo(test_images, evaluation_rng, evaluation_samples).mean())}
+    last = {}   # the last evaluation's per-image ELBOs
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
-                           name=f"gaussian vae ({estimator})", after_epoch=evaluate)
-    seconds = time.perf_counter() - start
-    return GaussianVAEResult(model=model, history=history, test_elbo=history["test_elbo"][-1], seconds=seconds,
+    def evaluate():
+        last["elbos"] = model.elbo(test_images, evaluation_rng, evaluation_samples)
+        return {"test_elbo": float(last["elbos"].mean())}
+
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name=f"gaussian vae ({estimator})", after_epoch=evaluate)
+    return GaussianVAEResult(model=model, history=history, test_elbo=history["test_elbo"][-1],
+                             test_elbos=last["elbos"], seconds=seconds,
                              options=options)

@@ -10,8 +10,9 @@ training, the test uses a hard choice: the most likely cell.
 The reference policies need no chooser: no glimpse at all (the thumbnail alone), a random
 cell, the same cell for every canvas, or the cell that holds the digit (the oracle).
 """
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from functools import partial
 
 import numpy as np
 
@@ -23,11 +24,13 @@ from ..nn import MLP, Linear
 from ..optim import Adam
 from ..stochastic import reinforce_loss, sample_categorical
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["LEARNED_CHOICES", "REFERENCE_CHOICES", "CHOICES", "POOL", "thumbnails", "cells_of", "GlimpseModel",
            "GlimpseResult", "train_glimpse_model", "train_best_fixed_cell",
-           "compare_glimpse_choices", "summarize_glimpse_runs", "LABELS"]
+           "compare_glimpse_choices", "summarize_glimpse_runs", "LABELS", "REFERENCE_POLICIES", "random_cell",
+           "fixed_cell", "oracle_cell", "reference_weights", "weights_as_trained", "glimpse_step", "correct_with",
+           "hard_choice"]
 
 # soft attention, then the estimators of lesson 3 for a sampled choice
 LEARNED_CHOICES = ("soft", "straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce")
@@ -97,7 +100,7 @@ class GlimpseModel(Module):
 
 
 @dataclass
-class GlimpseResult:
+class GlimpseResult(TrainingResult):
     """What :func:`train_glimpse_model` measured.
 
     history: per epoch, "loss" (mean cross-entropy of the training glimpses), "accuracy"
@@ -116,8 +119,6 @@ class GlimpseResult:
     seconds: training time, in CPU seconds of this process: the time it ran on a core, which
     leaves out waiting for one but still grows on a loaded machine (shared caches, a lower clock).
     """
-    model: GlimpseModel
-    history: dict
     test_accuracy: float
     pick_rate: float
     test_accuracy_as_trained: float
@@ -125,8 +126,83 @@ class GlimpseResult:
     test_correct: np.ndarray
     test_found: np.ndarray
     test_correct_as_trained: np.ndarray
-    seconds: float
-    options: dict = field(default_factory=dict)
+
+
+# The reference policies: which cell each canvas looks at, (N,), with no chooser to train.
+def random_cell(digit_cells, num_cells, cell, rng):
+    """A uniformly random cell for each canvas."""
+    return rng.integers(num_cells, size=len(digit_cells))
+
+
+def fixed_cell(digit_cells, num_cells, cell, rng):
+    """The same cell, ``cell``, for every canvas."""
+    return np.full(len(digit_cells), cell)
+
+
+def oracle_cell(digit_cells, num_cells, cell, rng):
+    """The cell that holds the digit."""
+    return digit_cells
+
+
+REFERENCE_POLICIES = {"random": random_cell, "fixed": fixed_cell, "oracle": oracle_cell}
+
+
+def reference_weights(choice, digit_cells, num_cells, cell, rng):
+    """The glimpse weights of a reference ``choice``, (N, P): one-hot at its cell, zeros for "thumbnail"."""
+    if choice == "thumbnail":
+        return Tensor(np.zeros((len(digit_cells), num_cells)))
+    return F.one_hot(REFERENCE_POLICIES[choice](digit_cells, num_cells, cell, rng), num_cells)
+
+
+def weights_as_trained(choice, logits, digit_cells, rng, cell=0, tau=1.0, n_samples=None):
+    """The choice as made in training, from the chooser's ``logits`` (N, P): the softmax for "soft",
+    the reference policy's one-hot cells, both (N, P); else ``n_samples`` choices drawn by the
+    estimator ``choice`` at temperature ``tau``, (n_samples, N, P) (or (N, P) for None)."""
+    if choice in REFERENCE_CHOICES:
+        return reference_weights(choice, digit_cells, logits.shape[-1], cell, rng)
+    if choice == "soft":
+        return F.softmax(logits, axis=-1)
+    return sample_categorical(logits, choice, rng, tau=tau, n_samples=n_samples)
+
+
+def glimpse_step(model, choice, thumbnail, cells, labels, digit_cells, *, rng, cell, tau, n_samples):
+    """One training step on a batch: ``(objective, {"loss", "accuracy"})`` for :func:`train_epochs`.
+
+    The loss is the mean cross-entropy over the sampled choices; for "reinforce" the objective
+    adds :func:`~tinygrad_ste.stochastic.reinforce_loss` with each choice's cross-entropy as its
+    cost and the leave-one-out baseline."""
+    thumbnail = Tensor(thumbnail)
+    logits = model.choice_logits(thumbnail)
+    weights = weights_as_trained(choice, logits, digit_cells, rng, cell=cell, tau=tau, n_samples=n_samples)
+    class_logits = model.classify(thumbnail, cells, weights)
+    # one cost per sampled choice, (n_samples, N) or (N,): REINFORCE needs them unreduced
+    cost = F.cross_entropy(class_logits, np.broadcast_to(labels, class_logits.shape[:-1]), reduction="none")
+    loss = cost.mean()
+    objective = loss
+    if choice == "reinforce":
+        objective = loss + reinforce_loss(logits, weights, cost, kind="categorical", baseline="leave_one_out")
+    accuracy = float((class_logits.data.argmax(axis=-1) == labels).mean())
+    return objective, {"loss": loss.item(), "accuracy": accuracy}
+
+
+def correct_with(model, thumbnails, cells, labels, weights):
+    """(N,) booleans: the class ``model`` reads through the glimpse ``weights`` is the label."""
+    class_logits = model.classify(Tensor(thumbnails), cells, weights)
+    return class_logits.data.argmax(axis=-1) == labels
+
+
+def hard_choice(model, choice, thumbnails, cells, labels, digit_cells, rng, cell=0):
+    """The test-time measurement with a hard choice, the most likely cell (a reference: its own
+    cell): ``(correct, found)``, (N,) booleans, the class read there is the label and the cell
+    holds the digit (never, for "thumbnail", which looks at no cell)."""
+    with no_grad():
+        logits = model.choice_logits(Tensor(thumbnails))
+        if choice in REFERENCE_CHOICES:
+            weights = reference_weights(choice, digit_cells, logits.shape[-1], cell, rng)
+        else:
+            weights = F.one_hot(logits.data.argmax(axis=-1), logits.shape[-1])
+        found = (weights.data.argmax(axis=-1) == digit_cells) & (choice != "thumbnail")
+        return correct_with(model, thumbnails, cells, labels, weights), found
 
 
 def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=64, n_samples=4, tau=1.0, cell=0,
@@ -165,61 +241,20 @@ def train_glimpse_model(choice="straight_through", grid=2, crop_size=6, hidden=6
     test_thumbnails, test_cells = thumbnails(test_canvases, grid), cells_of(test_canvases, grid)
     model = GlimpseModel(test_thumbnails.shape[1], num_cells, hidden, rng=rng)
 
-    def reference_weights(digit_cells, noise_rng):
-        """The one-hot (or zero) weights of a reference policy, (N, P)."""
-        if choice == "thumbnail":
-            return Tensor(np.zeros((len(digit_cells), num_cells)))
-        picked = {"random": lambda: noise_rng.integers(num_cells, size=len(digit_cells)),
-                  "fixed": lambda: np.full(len(digit_cells), cell), "oracle": lambda: digit_cells}[choice]()
-        return F.one_hot(picked, num_cells)
-
-    def weights_as_trained(logits, digit_cells, noise_rng, samples=None):
-        """The choice as made in training: (N, P) for soft and the references, (samples, N, P) otherwise."""
-        if choice in REFERENCE_CHOICES:
-            return reference_weights(digit_cells, noise_rng)
-        if choice == "soft":
-            return F.softmax(logits, axis=-1)
-        return sample_categorical(logits, choice, noise_rng, tau=tau, n_samples=samples)
-
-    def step(thumbnail, cells, labels, digit_cells):
-        thumbnail = Tensor(thumbnail)
-        logits = model.choice_logits(thumbnail)
-        weights = weights_as_trained(logits, digit_cells, rng, samples=n_samples)
-        class_logits = model.classify(thumbnail, cells, weights)
-        # one cost per sampled choice, (n_samples, N) or (N,): REINFORCE needs them unreduced
-        cost = F.cross_entropy(class_logits, np.broadcast_to(labels, class_logits.shape[:-1]), reduction="none")
-        loss = cost.mean()
-        objective = loss
-        if choice == "reinforce":
-            objective = loss + reinforce_loss(logits, weights, cost, kind="categorical", baseline="leave_one_out")
-        accuracy = float((class_logits.data.argmax(axis=-1) == labels).mean())
-        return objective, {"loss": loss.item(), "accuracy": accuracy}
-
-    def hard_weights(logits, digit_cells):
-        if choice in REFERENCE_CHOICES:
-            return reference_weights(digit_cells, evaluation_rng)
-        return F.one_hot(logits.data.argmax(axis=-1), num_cells)
-
-    def test_correct(weights):
-        """(N,) booleans: the class read with these weights is the label."""
-        class_logits = model.classify(Tensor(test_thumbnails), test_cells, weights)
-        return class_logits.data.argmax(axis=-1) == test_labels
+    step = partial(glimpse_step, model, choice, rng=rng, cell=cell, tau=tau, n_samples=n_samples)
+    test = (test_thumbnails, test_cells, test_labels, test_digit_cells)
 
     def evaluate():
-        with no_grad():
-            return {"test_accuracy": float(test_correct(hard_weights(model.choice_logits(Tensor(test_thumbnails)),
-                                                                     test_digit_cells)).mean())}
+        return {"test_accuracy": float(hard_choice(model, choice, *test, evaluation_rng, cell=cell)[0].mean())}
 
-    start = time.process_time()   # CPU time: on a shared machine, wall-clock time would measure the neighbours
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), train_arrays, epochs, batch_size, rng, verbose,
-                           name=f"glimpse model ({choice})", after_epoch=evaluate)
-    seconds = time.process_time() - start
-    with no_grad():   # the final measurements: one hard choice per test canvas, the same for accuracy and picks
-        logits = model.choice_logits(Tensor(test_thumbnails))
-        hard = hard_weights(logits, test_digit_cells)
-        correct = test_correct(hard)
-        found = (hard.data.argmax(axis=-1) == test_digit_cells) & (choice != "thumbnail")
-        correct_as_trained = test_correct(weights_as_trained(logits, test_digit_cells, evaluation_rng))
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), train_arrays, epochs, batch_size, rng,
+                                          verbose, name=f"glimpse model ({choice})", after_epoch=evaluate)
+    # the final measurements: one hard choice per test canvas, the same for accuracy and picks
+    correct, found = hard_choice(model, choice, *test, evaluation_rng, cell=cell)
+    with no_grad():
+        weights = weights_as_trained(choice, model.choice_logits(Tensor(test_thumbnails)), test_digit_cells,
+                                     evaluation_rng, cell=cell, tau=tau)
+        correct_as_trained = correct_with(model, test_thumbnails, test_cells, test_labels, weights)
     return GlimpseResult(model=model, history=history, test_accuracy=float(correct.mean()),
                          pick_rate=float(found.mean()), test_accuracy_as_trained=float(correct_as_trained.mean()),
                          test_count=len(test_labels), test_correct=correct, test_found=found,

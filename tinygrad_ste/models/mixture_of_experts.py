@@ -8,8 +8,7 @@ the Switch Transformer's load-balancing loss can be added.  At test every hard r
 the most likely expert.  Measured: test accuracy, expert evaluations per image, the load
 (each expert's share of the test images and its entropy) and which digits each expert got.
 """
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from ..function import no_grad
 from ..moe import ROUTERS, MixtureOfExperts, load_entropy, load_share
 from ..optim import Adam
 from ..tensor import Tensor
-from .training import PIXELS, train_epochs
+from .training import PIXELS, TrainingResult, timed_train_epochs
 
 __all__ = ["ROUTER_LABELS", "MixtureOfExpertsResult", "train_mixture_of_experts"]
 
@@ -29,7 +28,7 @@ ROUTER_LABELS = {"soft": "soft mixture", "straight_through": "straight-through (
 
 
 @dataclass
-class MixtureOfExpertsResult:
+class MixtureOfExpertsResult(TrainingResult):
     """What :func:`train_mixture_of_experts` measured.
 
     history: per epoch, "loss" (training cross-entropy), "accuracy" (training batches, routing as
@@ -42,8 +41,6 @@ class MixtureOfExpertsResult:
     classes_per_expert: (E, 10) counts of test images of each digit routed to each expert.
     seconds: training time in CPU seconds of this process.
     """
-    model: MixtureOfExperts
-    history: dict
     test_correct: np.ndarray
     test_accuracy: float
     train_evaluations: float
@@ -51,8 +48,6 @@ class MixtureOfExpertsResult:
     load: np.ndarray
     load_entropy: float
     classes_per_expert: np.ndarray
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_mixture_of_experts(router="straight_through", num_experts=4, hidden=16, balance=0.01, tau=1.0,
@@ -95,11 +90,9 @@ def train_mixture_of_experts(router="straight_through", num_experts=4, hidden=16
         model.train()
         return class_logits.data.argmax(axis=-1) == test_labels, model.last_routing
 
-    start = time.process_time()   # CPU time: on a shared machine, wall-clock time would measure the neighbours
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images, train_labels), epochs, batch_size,
-                           rng, verbose, name=f"mixture of experts ({router})",
-                           after_epoch=lambda: {"test_accuracy": float(predict()[0].mean())})
-    seconds = time.process_time() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images, train_labels), epochs,
+                                          batch_size, rng, verbose, name=f"mixture of experts ({router})",
+                                          after_epoch=lambda: {"test_accuracy": float(predict()[0].mean())})
     correct, routing = predict()
     classes_per_expert = np.zeros((num_experts, NUM_CLASSES), dtype=int)
     np.add.at(classes_per_expert, (routing.chosen, test_labels), 1)

@@ -1,11 +1,17 @@
-"""What every lesson model shares: the training loop and the one-code-per-image baseline.
+"""What every lesson model shares: the training loop, the result it returns, and the
+one-code-per-image baseline.
 
 * :func:`train_epochs` -- minibatches, backward, optimizer step, per-epoch history;
+  :func:`timed_train_epochs` -- the same, timed in CPU seconds;
+* :class:`TrainingResult` -- what every ``train_*`` function returns (the trained model, its
+  history, the time, the options), which each model's result extends with its measurements;
 * :func:`kmeans_test_errors`, :func:`kmeans_reconstruction_mse` -- the test error of
   k-means (per image, and its mean), the strong one-code-per-image baseline every
   quantizing autoencoder is measured against;
 * :func:`kmeans_baseline` -- the same baseline for a budget of bits per image.
 """
+import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -14,7 +20,8 @@ from ..data import iterate_minibatches, load_digits
 from ..discrete import nearest_code
 from ..kmeans import kmeans
 
-__all__ = ["PIXELS", "train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline"]
+__all__ = ["PIXELS", "TrainingResult", "train_epochs", "timed_train_epochs", "kmeans_test_errors",
+           "kmeans_reconstruction_mse", "kmeans_baseline"]
 
 PIXELS = 64   # an 8x8 digit, flattened
 
@@ -50,6 +57,32 @@ def train_epochs(step, optimizer, arrays, epochs, batch_size, rng, verbose=False
         if verbose:
             print(f"{name} epoch {epoch:3d}/{epochs}: " + "  ".join(f"{k} {v[-1]:.4f}" for k, v in history.items()))
     return history
+
+
+def timed_train_epochs(*args, **kwargs):
+    """:func:`train_epochs`, timed: returns ``(history, seconds)``.
+
+    Seconds of CPU time of this process, not of the wall clock, which on a shared machine would
+    measure the neighbours too; with one BLAS thread it is what a quiet machine would take.
+    """
+    start = time.process_time()
+    history = train_epochs(*args, **kwargs)
+    return history, time.process_time() - start
+
+
+@dataclass(kw_only=True)
+class TrainingResult:
+    """What every ``train_*`` function of the models returns; each model's result (a subclass)
+    adds its own measurements.
+
+    model: the trained model.  history: ``{metric: per-epoch values}`` from :func:`train_epochs`.
+    seconds: the training time (:func:`timed_train_epochs`).  options: the arguments of the run,
+    by name, so that a result says how it was made.
+    """
+    model: object
+    history: dict
+    seconds: float
+    options: dict = field(default_factory=dict)
 
 
 @lru_cache(maxsize=None)   # deterministic, and several lessons and figures ask for the same baseline

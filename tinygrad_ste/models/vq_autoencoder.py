@@ -1,7 +1,7 @@
 """The VQ autoencoder of lesson 5 (several code vectors per image from one shared codebook),
 and the FSQ and residual-VQ bottlenecks lesson 6 compares with it at equal bits."""
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from ..nn import FSQ, MLP, ResidualVQ, VectorQuantizer
 from ..optim import Adam
 from ..tensor import Tensor
 from ..vq import codebook_usage
-from .training import PIXELS, kmeans_reconstruction_mse, train_epochs
+from .training import PIXELS, TrainingResult, kmeans_reconstruction_mse, timed_train_epochs
 
 __all__ = ["VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits"]
 
@@ -83,7 +83,7 @@ class VQAutoencoder(Module):
 
 
 @dataclass
-class VQAutoencoderResult:
+class VQAutoencoderResult(TrainingResult):
     """What :func:`train_vq_autoencoder` measured.
 
     history: per-epoch training means of "loss" (reconstruction + quantizer loss),
@@ -97,16 +97,12 @@ class VQAutoencoderResult:
     restarted in training.  bits: bits per image.  stage_mse (residual VQ only, else
     None): test MSE using the first 1, 2, ..., Q stages.  seconds: training time.
     """
-    model: VQAutoencoder
-    history: dict
     test_mse: float
     kmeans_mse: float
     perplexity: float
     usage: float
     dead_fraction: float
     restarts: int
-    seconds: float
-    options: dict = field(default_factory=dict)
     bits: float = None
     stage_mse: list = None
     test_errors: np.ndarray = None
@@ -160,10 +156,8 @@ def train_vq_autoencoder(num_codes=256, codes_per_image=8, code_dim=8, hidden=12
         return loss, {"loss": loss.item(), "reconstruction": reconstruction_loss.item(),
                       "perplexity": quantizer.perplexity, "usage": quantizer.usage}
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng,
-                           verbose, name=f"{name}-autoencoder")
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name=f"{name}-autoencoder")
 
     model.eval()
     with no_grad():

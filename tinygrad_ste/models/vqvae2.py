@@ -1,8 +1,7 @@
 """VQ-VAE-2 at the scale of the 8x8 digits (Razavi, van den Oord and Vinyals 2019, "Generating
 Diverse High-Fidelity Images with VQ-VAE-2"): a coarse top grid of codes for the whole digit and a
 4x4 bottom grid for the local detail, the bottom one encoded and decoded given the top one."""
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,9 +13,9 @@ from ..nn import Conv2d, ReLU, Sequential, Upsample, VectorQuantizer
 from ..optim import Adam
 from ..tensor import Tensor
 from .conv_vqvae import SIDE, as_images, downsampler, from_code_vectors, to_code_vectors, upsampler
-from .training import train_epochs
+from .training import TrainingResult, timed_train_epochs
 
-__all__ = ["VQVAE2", "VQVAE2Result", "train_vqvae2"]
+__all__ = ["VQVAE2", "VQVAE2Result", "train_vqvae2", "decode_levels"]
 
 BOTTOM, TOP = 4, 2   # grid sides: 8x8 digit -> 4x4 bottom codes -> 2x2 top codes
 
@@ -80,20 +79,16 @@ class VQVAE2(Module):
 
 
 @dataclass
-class VQVAE2Result:
+class VQVAE2Result(TrainingResult):
     """What :func:`train_vqvae2` measured: per-epoch "loss" and "reconstruction"; test_mse and the
     per-image test_errors; the code grids of every training and test digit (train_top (N, 2, 2),
     train_bottom (N, 4, 4), test_top, test_bottom)."""
-    model: VQVAE2
-    history: dict
     test_mse: float
     test_errors: np.ndarray
     train_top: np.ndarray
     train_bottom: np.ndarray
     test_top: np.ndarray
     test_bottom: np.ndarray
-    seconds: float
-    options: dict = field(default_factory=dict)
 
 
 def train_vqvae2(top_codes=16, bottom_codes=16, code_dim=8, hidden=32, rule="identity", ema=False, restart_after=100,
@@ -115,10 +110,8 @@ def train_vqvae2(top_codes=16, bottom_codes=16, code_dim=8, hidden=32, rule="ide
         loss = reconstruction_loss + quantizer_loss
         return loss, {"loss": loss.item(), "reconstruction": reconstruction_loss.item()}
 
-    start = time.perf_counter()
-    history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
-                           name="vqvae2")
-    seconds = time.perf_counter() - start
+    history, seconds = timed_train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size,
+                                          rng, verbose, name="vqvae2")
     model.eval()
     with no_grad():
         reconstruction, test_top, test_bottom, _ = model(Tensor(test_images))
@@ -127,3 +120,23 @@ def train_vqvae2(top_codes=16, bottom_codes=16, code_dim=8, hidden=32, rule="ide
     return VQVAE2Result(model=model, history=history, test_mse=float(test_errors.mean()), test_errors=test_errors,
                         train_top=train_top, train_bottom=train_bottom, test_top=test_top, test_bottom=test_bottom,
                         seconds=seconds, options=options)
+
+
+def decode_levels(result, top, bottom, other):
+    """What each level of a trained VQ-VAE-2 encodes: its digits decoded four ways.
+
+    ``result``: a :class:`VQVAE2Result`; ``top`` (N, 2, 2) and ``bottom`` (N, 4, 4): the code
+    grids of N digits; ``other`` (N,) ints: whose top codes each digit gets in the swap.
+    Returns ``{"both levels", "top alone", "bottom alone", "swapped top": (N, 64) digits}``:
+    "top alone" sets every bottom code to the bottom code most frequent in training, "bottom
+    alone" every top code to the most frequent top code, and "swapped top" decodes digit i's
+    bottom codes with the top codes of digit ``other[i]``.
+    """
+    top, bottom = np.asarray(top), np.asarray(bottom)
+    common_top = np.bincount(result.train_top.ravel()).argmax()
+    common_bottom = np.bincount(result.train_bottom.ravel()).argmax()
+    with no_grad():
+        return {"both levels": result.model.decode(top, bottom).data,
+                "top alone": result.model.decode(top, np.full_like(bottom, common_bottom)).data,
+                "bottom alone": result.model.decode(np.full_like(top, common_top), bottom).data,
+                "swapped top": result.model.decode(top[np.asarray(other)], bottom).data}

@@ -33,6 +33,7 @@ def test_decode_of_a_one_hot_picks_the_code_and_reconstruct_uses_the_argmax():
     assert np.allclose(model.reconstruct(x).data, hard.data)
     embeddings = model.codebook.data[codes].reshape(4, 6)
     assert np.allclose(hard.data, model.decoder(Tensor(embeddings)).data)
+    assert np.allclose(model.decode_codes(codes.reshape(4, 3, 1)).data, hard.data)   # any grid of P codes per image
 
 
 def test_short_dvae_run_learns_and_anneals():
@@ -43,6 +44,11 @@ def test_short_dvae_run_learns_and_anneals():
     assert history["test_mse_hard"][-1] < history["test_mse_hard"][0]
     assert result.test_mse < 0.074   # the variance of the pixels: it learned something
     assert 1 <= result.perplexity <= 16
+    assert result.test_errors.shape == result.test_errors_soft.shape == (359,)   # per test image, for paired comparisons
+    assert result.test_errors.mean() == pytest.approx(result.test_mse)
+    assert result.test_errors_soft.mean() == pytest.approx(history["test_mse_soft"][-1])
+    gap = result.test_errors - result.test_errors_soft
+    assert gap.std(ddof=1) / np.sqrt(len(gap)) == pytest.approx(history["test_gap_se"][-1])
 
 
 def test_dvae_works_without_rng_and_follows_manual_seed():

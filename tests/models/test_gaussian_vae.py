@@ -32,6 +32,7 @@ def test_short_gaussian_vae_run_raises_the_elbo(estimator, baseline):
     assert set(history) == {"loss", "kl", "test_elbo"} and all(len(v) == 3 for v in history.values())
     assert history["test_elbo"][-1] > history["test_elbo"][0]
     assert -64 * np.log(2) < result.test_elbo < 0   # better than coin flips per pixel; a bound on log p <= 0
+    assert result.test_elbos.shape == (359,) and result.test_elbos.mean() == pytest.approx(result.test_elbo)
 
 
 def test_reinforce_draws_leave_the_encoder_to_reinforce_loss():

@@ -52,23 +52,24 @@ matplotlib.use("Agg")   # files only: never open a window
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from . import compare, discrete, viz  # noqa: E402
-from .data import cluttered_digits, load_digits  # noqa: E402
-from .estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
-                         normal_variance_sweep)
-from .function import no_grad  # noqa: E402
-from .kmeans import kmeans  # noqa: E402
-from .models import (EQUAL_BITS, VAE_ESTIMATORS, benchmark_table, codebook_rate_distortion,  # noqa: E402
-                     compare_glimpse_choices, glimpse, run_benchmark, kmeans_baseline, kmeans_test_errors, train_at_equal_bits, train_binary_network,
-                     train_categorical_autoencoder, train_compression_autoencoder, train_dvae, train_gaussian_vae,
-                     train_glimpse_model, train_vq_autoencoder)
-from .entropy import EntropyBottleneck  # noqa: E402
-from .tensor import Tensor  # noqa: E402
-from .models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
-                                         search_architecture, train_architecture)
-from .models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
-from .models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
-from .moe import ROUTERS  # noqa: E402
+from .. import compare, discrete, viz  # noqa: E402
+from ..data import cluttered_digits, load_digits  # noqa: E402
+from ..estimators import (compare_estimators, demo_problems, exact_gradient, expected_estimate,  # noqa: E402
+                         normal_variance_sweep, trace_variance)
+from ..function import no_grad  # noqa: E402
+from ..kmeans import kmeans  # noqa: E402
+from ..models import (EQUAL_BITS, VAE_ESTIMATORS, benchmark_table, codebook_rate_distortion,  # noqa: E402
+                      compare_glimpse_choices, decode_levels, glimpse, kmeans_baseline, kmeans_test_errors,
+                      run_benchmark, sample_quality, train_at_equal_bits, train_binary_network,
+                      train_categorical_autoencoder, train_code_prior, train_compression_autoencoder, train_conv_vqvae,
+                      train_dvae, train_gaussian_vae, train_vq_autoencoder, train_vqvae2)
+from ..entropy import EntropyBottleneck  # noqa: E402
+from ..tensor import Tensor  # noqa: E402
+from ..models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEARCHES,  # noqa: E402
+                                          search_architecture, train_architecture)
+from ..models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
+from ..models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
+from ..moe import ROUTERS  # noqa: E402
 
 SEED = 0
 FIGURES = {}   # name -> function(quick) -> (figure, numbers), in the order the lessons meet them
@@ -123,6 +124,17 @@ def _categorical_demo(rng):
     return cost_fn, logits
 
 
+def _estimate_variance(row):
+    """The total variance of one row of ``compare_estimators`` and its standard error: ``(variance, se)``."""
+    return trace_variance(row.estimates.reshape(len(row.estimates), -1))
+
+
+def _variance_difference(higher, lower):
+    """The difference of two independent rows' total variances in standard errors (its z)."""
+    (v_high, se_high), (v_low, se_low) = _estimate_variance(higher), _estimate_variance(lower)
+    return (v_high - v_low) / np.hypot(se_high, se_low)
+
+
 @figure
 def estimator_histograms(quick):
     """Many independent estimates of one gradient entry, one histogram per estimator."""
@@ -131,12 +143,39 @@ def estimator_histograms(quick):
     n_estimates, n_samples = (20 if quick else 1000), 4
     comparison = compare_estimators(cost_fn, logits, "categorical", rng, n_samples=n_samples, n_estimates=n_estimates)
     largest = np.unravel_index(np.abs(comparison.exact).argmax(), comparison.exact.shape)   # where bias shows most
-    mean = {row.label: float(row.estimates[(slice(None),) + largest].mean()) for row in comparison}
+    exact = comparison.exact[largest]
+    # Each estimate against the exact value: the mean of (estimate - exact) and its Monte Carlo standard error.
+    misses = {row.label: compare.paired(row.estimates[(slice(None),) + largest], np.full(n_estimates, exact))
+              for row in comparison}
+    rows = {row.label: row for row in comparison}
     numbers = {"estimates": n_estimates, "samples per estimate": n_samples, "variables": logits.shape[0],
-               "classes": logits.shape[1], "outcomes": logits.shape[1] ** logits.shape[0],
-               "exact": float(comparison.exact[largest]), "straight_through: mean": mean["straight_through"],
-               "reinforce: mean": mean["reinforce"]}
+               "classes": logits.shape[1], "outcomes": logits.shape[1] ** logits.shape[0], "exact": float(exact),
+               "straight_through: mean": exact + misses["straight_through"].mean,
+               "straight_through: standard error": misses["straight_through"].se,
+               "reinforce: mean": exact + misses["reinforce"].mean, "reinforce: standard error": misses["reinforce"].se,
+               **{f"{label}: total variance": _estimate_variance(rows[label])[0]
+                  for label in ("reinforce", "reinforce, baseline=ema", "reinforce, baseline=leave_one_out")}}
+    relaxed = [label for label, row in rows.items() if row.estimator in ("straight_through", "gumbel",
+                                                                        "straight_through_gumbel")]
+    nearest = min(relaxed, key=lambda label: abs(misses[label].z))
+    caption_says(numbers, "the means of straight-through and the Gumbel estimators each miss the exact value clearly "
+                          f"(3 standard errors; nearest: {nearest})",
+                 all(abs(misses[label].z) >= compare.CLEARLY for label in relaxed), misses[nearest])
+    unbiased = [label for label, row in rows.items() if row.estimator in ("reinforce", "reinmax")]
+    farthest = max(unbiased, key=lambda label: abs(misses[label].z))
+    caption_says(numbers, f"the means of REINFORCE (with and without baselines) and ReinMax are within 2 standard "
+                          f"errors of the exact value (farthest: {farthest})",
+                 all(abs(misses[label].z) < compare.TIED for label in unbiased), misses[farthest])
+    for baseline in ("reinforce, baseline=ema", "reinforce, baseline=leave_one_out"):
+        z = _variance_difference(rows["reinforce"], rows[baseline])
+        caption_says(numbers, f"{baseline}: a clearly lower total variance than REINFORCE without one (3 SE)",
+                     z >= compare.CLEARLY, z=z)
     return viz.plot_estimates(comparison, index=largest), numbers
+
+
+# Straight-through's and ReinMax's bias is computed exactly (they depend on the sample only) at the swept
+# temperatures and at these lower ones, where straight-through's turns down again.
+EXACT_BIAS_BELOW_SWEEP = (0.05, 0.01)
 
 
 @figure
@@ -148,22 +187,47 @@ def estimator_temperature(quick):
     n_estimates, n_samples = (20 if quick else 1000), 4
     swept = ["gumbel", "straight_through_gumbel", "straight_through", "reinmax"]
     bias, variance, noise_floor = ({name: [] for name in swept} for _ in range(3))
+    rows = {}
     for tau in temperatures:
-        rows = compare_estimators(cost_fn, logits, "categorical", rng, estimators=[(name, {"tau": tau}) for name in swept],
-                                  n_samples=n_samples, n_estimates=n_estimates)
-        for name, row in zip(swept, rows):
+        compared = compare_estimators(cost_fn, logits, "categorical", rng,
+                                      estimators=[(name, {"tau": tau}) for name in swept],
+                                      n_samples=n_samples, n_estimates=n_estimates)
+        for name, row in zip(swept, compared):
+            rows[name, tau] = row
             bias[name].append(row.bias)
             variance[name].append(row.variance)
             noise_floor[name].append(row.noise_floor)
     # Straight-through and ReinMax depend on the sample only, so their bias is also known exactly.
     exact = exact_gradient(cost_fn, logits, "categorical")
+    exact_taus = sorted(set(temperatures) | set(EXACT_BIAS_BELOW_SWEEP))
     exact_bias = {(name, tau): float(np.linalg.norm(expected_estimate(cost_fn, logits, name, "categorical", tau=tau)
                                                     - exact)) for name in ("straight_through", "reinmax")
-                  for tau in (0.1, 1.0)}
+                  for tau in exact_taus}
     numbers = {"estimates": n_estimates, "samples per estimate": n_samples,
-               "straight_through, tau=1: exact bias": exact_bias["straight_through", 1.0], "tau (first)": 1.0,
-               "straight_through, tau=0.1: exact bias": exact_bias["straight_through", 0.1], "tau (second)": 0.1,
-               "reinmax: tau": 1.0, "reinmax, tau=1: exact bias": exact_bias["reinmax", 1.0]}
+               **{f"straight_through, tau={tau:g}: exact bias": exact_bias["straight_through", tau]
+                  for tau in exact_taus},
+               "exact gradient: size": float(np.linalg.norm(exact)),
+               "reinmax, tau=1: exact bias": exact_bias["reinmax", 1.0]}
+    falling = [tau for tau in temperatures if tau <= 1.0][::-1]   # 1, 0.5, ..., 0.1
+    st = [exact_bias["straight_through", tau] for tau in falling]
+    caption_says(numbers, "plain straight-through's exact bias is smallest at tau = 1 of the swept temperatures and "
+                          "rises at each lower one down to 0.1",
+                 min(exact_bias["straight_through", tau] for tau in temperatures) == st[0] and bool(np.all(np.diff(st) > 0)))
+    caption_says(numbers, "below the sweep, straight-through's exact bias falls again, toward the size of the exact "
+                          "gradient", exact_bias["straight_through", min(EXACT_BIAS_BELOW_SWEEP)] <
+                 exact_bias["straight_through", min(temperatures)])
+    caption_says(numbers, "ReinMax's exact bias at tau = 1 is 0 up to rounding error",
+                 exact_bias["reinmax", 1.0] < 1e-12 * np.linalg.norm(exact), bias=exact_bias["reinmax", 1.0])
+    for name in ("gumbel", "straight_through_gumbel"):   # the Monte Carlo estimates: at tau = 1 against the lowest tau
+        cold, warm = rows[name, min(temperatures)], rows[name, 1.0]
+        # |measured bias - bias| <= |mean estimate - its expectation|, whose root mean square is the noise floor;
+        # the two rows are independent, so the noise floors combine like standard errors (a bound on the error)
+        bias_z = (warm.bias - cold.bias) / np.hypot(warm.noise_floor, cold.noise_floor)
+        caption_says(numbers, f"{name}: a clearly lower bias at the lowest tau than at tau = 1 (3 noise floors)",
+                     bias_z >= compare.CLEARLY, z=bias_z)
+        variance_z = _variance_difference(cold, warm)
+        caption_says(numbers, f"{name}: a clearly higher variance at the lowest tau than at tau = 1 (3 SE)",
+                     variance_z >= compare.CLEARLY, z=variance_z)
     return viz.plot_bias_variance(temperatures, bias, variance, "temperature tau", noise_floor=noise_floor,
                                   title="Gradient estimators with a temperature: the bias-variance trade-off "
                                         f"({n_estimates} estimates of {n_samples} samples per point)"), numbers
@@ -173,7 +237,8 @@ def estimator_temperature(quick):
 def estimator_training(quick):
     """The categorical autoencoder of lesson 3 section 7, larger (128 hidden units, 20 epochs instead of 64 and 6):
     left, a temperature sweep for each estimator that has one (seed 0); right, each estimator at the
-    temperature that did best there, mean test MSE per epoch over three other seeds.
+    temperature that did best there, mean test MSE per epoch over three other seeds, compared pair by
+    pair over the test images and those seeds.
 
     One training run is chaotic: a last-bit difference in a matrix product grows into a visibly different
     final error (the same seed gave REINFORCE without a baseline 0.0614 on one machine, 0.0581 on another).
@@ -190,11 +255,12 @@ def estimator_training(quick):
     runs = {f"{name}, tau={chosen[name]:g}": dict(estimator=name, tau=chosen[name]) for name in swept}
     runs.update({"reinforce, leave_one_out": dict(estimator="reinforce", baseline="leave_one_out"),
                  "reinforce, no baseline": dict(estimator="reinforce", baseline="none")})
-    curves, final = {}, {}
+    curves, final, errors = {}, {}, {}
     for label, options in runs.items():
         results = [train_categorical_autoencoder(**options, **settings, seed=seed) for seed in seeds]
         curves[label] = np.mean([r.history["test_mse"] for r in results], axis=0)
         final[label] = np.array([r.test_mse for r in results])
+        errors[label] = _test_errors(results)
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4.6), gridspec_kw=dict(width_ratios=[1, 1.5]))
     viz.plot_curves(temperatures, sweep, "temperature tau", f"test MSE after {settings['epochs']} epochs",
@@ -216,6 +282,22 @@ def estimator_training(quick):
         key = label.split(", tau=")[0]   # stable whichever tau was chosen
         numbers[f"{key}: mean test MSE"] = float(final[label].mean())
         numbers[f"{key}: standard error"] = float(final[label].std(ddof=1) / np.sqrt(len(seeds)))
+    caption_says(numbers, "the best tau is not the same for every estimator", len(set(chosen.values())) > 1)
+    label_of = {label.split(", tau=")[0]: label for label in runs}
+    baseline = compare.paired(errors[label_of["reinforce, no baseline"]], errors[label_of["reinforce, leave_one_out"]])
+    caption_says(numbers, "REINFORCE without a baseline: a clearly higher test MSE than with leave-one-out",
+                 baseline.is_clearly("higher"), baseline)
+    above = {name: compare.paired(errors[label_of["reinforce, leave_one_out"]], errors[label_of[name]]) for name in swept}
+    weakest = min(above, key=lambda name: above[name].z)
+    caption_says(numbers, "REINFORCE with leave-one-out: a clearly higher test MSE than each estimator with a "
+                          f"temperature (the least clear: {weakest})",
+                 all(d.is_clearly("higher") for d in above.values()), above[weakest])
+    ahead = {(a, b): compare.paired(errors[label_of[a]], errors[label_of[b]])
+             for a in ("reinmax", "straight_through_gumbel") for b in ("straight_through", "gumbel")}
+    weakest = max(ahead, key=lambda pair: ahead[pair].z)
+    caption_says(numbers, "ReinMax and straight-through Gumbel: a lower test MSE than straight-through and "
+                          f"Gumbel-softmax, each by 2 standard errors or more (the least: {weakest[0]} - {weakest[1]})",
+                 all(d.z <= -compare.TIED for d in ahead.values()), ahead[weakest])
     return fig, numbers
 
 
@@ -240,9 +322,10 @@ def _binary_runs(quick):
             for label, options in BINARY_RUNS.items()}
 
 
-def _test_correct(results):
-    """Per-image test correctness (1 or 0) of one classifier trained with several seeds: (seeds, test images)."""
-    return np.stack([r.test_correct for r in results])
+def _test_correct(results, attribute="test_correct"):
+    """Per-image test correctness (1 or 0) of one classifier trained with several seeds: (seeds, test images);
+    ``attribute`` names the result's per-image scores (a glimpse model's "test_correct_as_trained")."""
+    return np.stack([getattr(r, attribute) for r in results]).astype(np.float64)
 
 
 NEGLIGIBLE_ACCURACY = 0.02   # an accuracy gap under 2 points is one the lessons call negligible
@@ -310,10 +393,14 @@ def ternary_xnor(quick):
                "threshold / mean |W|": discrete.ternary_threshold_and_scale(np.ones(4))[0].item()}
     weights = ["real weights", "BinaryConnect (sign)", "XNOR-Net weights", "ternary (TWN)"]
     gaps = {(a, b): compare.paired(correct[a], correct[b]) for i, a in enumerate(weights) for b in weights[i + 1:]}
-    largest = max(gaps, key=lambda pair: abs(gaps[pair].z))
-    caption_says(numbers, "no gap between real, BinaryConnect, XNOR-Net and ternary weights is clear (3 SE); "
+    ahead = gaps["real weights", "XNOR-Net weights"]
+    caption_says(numbers, "real weights are ahead of XNOR-Net weights by 2 standard errors or more",
+                 ahead.z >= compare.TIED, ahead)
+    others = {pair: gap for pair, gap in gaps.items() if pair != ("real weights", "XNOR-Net weights")}
+    largest = max(others, key=lambda pair: abs(others[pair].z))
+    caption_says(numbers, "no other gap between real, BinaryConnect, XNOR-Net and ternary weights is clear (3 SE); "
                           f"the largest is {largest[0]} minus {largest[1]}",
-                 all(abs(gap.z) < compare.CLEARLY for gap in gaps.values()), gaps[largest])
+                 all(abs(gap.z) < compare.CLEARLY for gap in others.values()), others[largest])
     for kind in ["XNOR-Net weights", "ternary (TWN)"]:
         gap = gaps["BinaryConnect (sign)", kind]
         caption_says(numbers, f"{kind} and BinaryConnect cannot be told apart", gap.is_tie(NEGLIGIBLE_ACCURACY), gap,
@@ -336,9 +423,10 @@ def _vq_runs(quick):
             for label, options in variants.items()}
 
 
-def _test_errors(results):
-    """Per-image test errors of one model trained with several seeds: (seeds, test images)."""
-    return np.stack([r.test_errors for r in results])
+def _test_errors(results, attribute="test_errors"):
+    """Per-image test errors of one model trained with several seeds: (seeds, test images); ``attribute``
+    names the result's per-image errors ("test_errors_soft": a dVAE's soft mixtures)."""
+    return np.stack([getattr(r, attribute) for r in results])
 
 
 @figure
@@ -371,8 +459,8 @@ def vq_training(quick):
                  rotation.is_clearly("lower"), rotation)
     restart = compare.paired(_test_errors(runs["straight-through + restart"]),
                              _test_errors(runs["straight-through, no restart"]))
-    caption_says(numbers, "restarts lower the test MSE on average, but not clearly", restart.mean < 0 and not
-                 restart.is_clearly("lower"), restart)
+    caption_says(numbers, "restarts lower the test MSE, by 2 standard errors or more", restart.z <= -compare.TIED,
+                 restart)
     return drawn, numbers
 
 
@@ -483,8 +571,14 @@ def rounding_proxies(quick):
     draws = 2000 if quick else 200000
     y = np.random.default_rng(SEED + 1).normal(0, 3, (draws, 1))
     noisy = EntropyBottleneck(1, proxy="noise", rng=np.random.default_rng(SEED))(Tensor(y))[0].data
-    return picture, {"noise variance": float((noisy - y).var()),
-                     "rounding error variance": float((np.round(y) - y).var()), "1/12": 1 / 12, "draws": draws}
+    numbers = {"noise variance": float((noisy - y).var()),
+               "rounding error variance": float((np.round(y) - y).var()), "1/12": 1 / 12, "draws": draws}
+    for name, error in (("noise", noisy - y), ("rounding error", np.round(y) - y)):
+        # the variance is the mean of the squared deviations: against 1/12, with its Monte Carlo standard error
+        versus = compare.paired(((error - error.mean()) ** 2).ravel(), np.full(draws, 1 / 12))
+        caption_says(numbers, f"{name}: the variance is within 2 standard errors of 1/12", abs(versus.z) < compare.TIED,
+                     versus)
+    return picture, numbers
 
 
 @figure
@@ -563,21 +657,30 @@ def _glimpse_runs(quick, grid):
 @figure
 def glimpse_choices(quick):
     """Test canvases, the cell a straight-through glimpse model chose on each, and what it read there."""
-    settings = dict(epochs=1, hidden=8) if quick else dict(epochs=30)   # seed 0 of glimpse_accuracy's run
-    result = train_glimpse_model("straight_through", crop_size=GLIMPSE_CLUTTER[2], seed=SEED, **settings)
+    result = _glimpse_runs(quick, 2)["straight_through"][0]   # seed 0 of glimpse_accuracy's run
     canvases, labels, digit_cells = cluttered_digits("test", grid=2, crop_size=GLIMPSE_CLUTTER[2])
     thumbs, cells = glimpse.thumbnails(canvases), glimpse.cells_of(canvases)
     chosen, predictions = result.model.predict(thumbs, cells)
     misses = np.flatnonzero(chosen != digit_cells)[:3]
     shown = np.concatenate([np.flatnonzero(chosen == digit_cells)[:10 - len(misses)], misses])
     found, right = chosen[shown] == digit_cells[shown], predictions[shown] == labels[shown]
-    numbers = {"straight-through, seed 0: test accuracy": result.test_accuracy,
-               "straight-through, seed 0: pick rate": result.pick_rate,
+    read_found, read_missed = result.test_correct[result.test_found].mean(), result.test_correct[~result.test_found].mean()
+    numbers = {"straight-through, seed 0: pick rate": result.pick_rate,
+               "straight-through, seed 0: test accuracy": result.test_accuracy,
+               "straight-through, seed 0: accuracy where it found the digit": float(read_found),
+               "straight-through, seed 0: accuracy where it chose a crop": float(read_missed),
                "shown: digit's cell chosen": int(found.sum()), "shown: correct": int(right.sum()),
                "shown: correct where the digit's cell was chosen": int((right & found).sum()),
                # settings the caption states
                "hidden units": result.options["hidden"],
-               "epochs": settings["epochs"], "shown": len(shown), "shown where it chose a crop": len(misses)}
+               "epochs": result.options["epochs"], "shown": len(shown), "shown where it chose a crop": len(misses)}
+    # Two groups of different canvases, so not paired: binomial standard errors, each floored at that of a 10%
+    # guess, so that an accuracy near 0 or 1 on the few misses does not make its standard error look tiny.
+    counts = result.test_found.sum(), (~result.test_found).sum()
+    se = np.hypot(*(np.sqrt(max(p * (1 - p), 0.1 * 0.9) / n) for p, n in zip((read_found, read_missed), counts)))
+    caption_says(numbers, "it reads the canvases where it found the digit clearly more often correctly than those "
+                          "where it chose a crop (3 SE)", read_found - read_missed >= compare.CLEARLY * se,
+                 gap=read_found - read_missed, standard_error=se)
     return viz.show_glimpses(canvases[shown], thumbs[shown], chosen[shown], digit_cells[shown], predictions[shown],
                              labels[shown], title=f"Hard attention on cluttered test canvases (straight-through): the first "
                                                   f"{int(found.sum())} where it found the digit, the first "
@@ -604,18 +707,51 @@ def glimpse_accuracy(quick):
                         for choice, s in summary.items() for statistic, value in s.items()})
     fig.suptitle("Glimpse models: test accuracy when forced to choose one cell, by how the choice was trained")
     fig.tight_layout()
-    # What the caption states beyond the table: settings, and two differences on the 4-cell canvas.
-    learned = {choice: numbers[f"4 cells, {glimpse.LABELS[choice]}: accuracy"] for choice in glimpse.LEARNED_CHOICES}
-    sampled_gain = [numbers[f"4 cells, {glimpse.LABELS[choice]}: accuracy"] -
-                    numbers[f"4 cells, {glimpse.LABELS[choice]}: as trained"]
-                    for choice in glimpse.LEARNED_CHOICES if choice not in ("soft", "gumbel")]
     numbers.update({"seeds, 4 cells": len(GLIMPSE_SEEDS[2]), "seeds, 9 cells": len(GLIMPSE_SEEDS[3]), "hidden units": 64,
                     "epochs": 30, "lesson hidden units": 32, "lesson epochs": 10, "lesson seeds": 2,
-                    "test canvases": len(load_digits("test")[0]),
-                    "4 cells: largest accuracy gap between ways of training": max(learned.values()) - min(learned.values()),
-                    "4 cells, sampled estimators: least gain of the most likely cell": min(sampled_gain),
-                    "4 cells, sampled estimators: largest gain of the most likely cell": max(sampled_gain)})
+                    "test canvases": len(load_digits("test")[0])})   # settings the caption states
+    # Every model is scored on the same test canvases: compare them canvas by canvas, over the seeds.
+    correct = {grid: {choice: _test_correct(results) for choice, results in _glimpse_runs(quick, grid).items()}
+               for grid in (2, 3)}
+    _glimpse_statements(numbers, correct, {choice: _test_correct(results, "test_correct_as_trained")
+                                           for choice, results in _glimpse_runs(quick, 2).items()})
     return fig, numbers
+
+
+def _glimpse_statements(numbers, correct, as_trained):
+    """What glimpse_accuracy's caption says of its runs, paired over the test canvases and the seeds:
+    ``correct[grid][choice]`` and ``as_trained[choice]`` (4 cells) are (seeds, canvases) scores."""
+    four, nine = correct[2], correct[3]
+    learned = glimpse.LEARNED_CHOICES
+    above_fixed = {choice: compare.paired(four[choice], four["fixed"]) for choice in learned}
+    weakest = min(above_fixed, key=lambda choice: above_fixed[choice].z)
+    caption_says(numbers, f"4 cells: every learned chooser is clearly above the best fixed cell (least: {weakest})",
+                 all(d.is_clearly("higher") for d in above_fixed.values()), above_fixed[weakest])
+    pairs = {(a, b): compare.paired(four[a], four[b]) for i, a in enumerate(learned) for b in learned[i + 1:]}
+    largest = max(pairs, key=lambda pair: abs(pairs[pair].z))
+    caption_says(numbers, f"4 cells: no two learned choosers are clearly apart (the largest: {largest[0]} - {largest[1]})",
+                 all(abs(d.z) < compare.CLEARLY for d in pairs.values()), pairs[largest])
+    for a, b in (("straight_through", "gumbel"), ("straight_through", "soft")):
+        numbers[f"4 cells, {a} - {b}: paired difference"] = compare.paired(four[a], four[b]).mean
+        numbers[f"4 cells, {a} - {b}: standard error"] = compare.paired(four[a], four[b]).se
+    for choice in ("soft", "gumbel"):   # trained on mixtures: does a hard choice cost them anything?
+        forced = compare.paired(four[choice], as_trained[choice])
+        caption_says(numbers, f"4 cells, {choice}: the hard choice and the choice as trained are not clearly apart",
+                     abs(forced.z) < compare.CLEARLY, forced)
+    sampled = [choice for choice in learned if choice not in ("soft", "gumbel")]
+    gains = {choice: compare.paired(four[choice], as_trained[choice]).mean for choice in sampled}
+    numbers["4 cells, sampled estimators: least gain of the most likely cell"] = min(gains.values())
+    numbers["4 cells, sampled estimators: largest gain of the most likely cell"] = max(gains.values())
+    pooled = compare.paired(np.concatenate([four[choice] for choice in sampled]),   # every run of every one of them
+                            np.concatenate([as_trained[choice] for choice in sampled]))
+    caption_says(numbers, "4 cells: the sampled estimators read the most likely cell clearly better than a sampled one "
+                          "(paired over all their runs)", pooled.is_clearly("higher"), pooled)
+    behind = {(a, b): compare.paired(nine[a], nine[b]) for a in ("reinmax", "reinforce")
+              for b in ("soft", "straight_through", "gumbel", "straight_through_gumbel")}
+    weakest = max(behind, key=lambda pair: behind[pair].z)
+    caption_says(numbers, "9 cells: ReinMax and REINFORCE are below each of the other four, by 2 standard errors or more "
+                          f"(the least: {weakest[0]} - {weakest[1]})",
+                 all(d.z <= -compare.TIED for d in behind.values()), behind[weakest])
 
 
 # ------------------------------------------------------------------ lesson 9: reparameterization and the dVAE
@@ -644,6 +780,19 @@ def normal_estimator_variance(quick):
     numbers["smallest variance ratio, REINFORCE / reparameterization, over the sweeps"] = float(min(
         (variances[swept, label][0] / pathwise[swept]).min() for swept in sweeps for label in NORMAL_RUNS
         if label != "reparameterization"))
+    point = {label: variances["n_samples", label][:, at_4_draws] for label in NORMAL_RUNS}   # (variance, se)
+
+    def above(high, low):   # how many standard errors variance `high` exceeds `low` (independent estimates)
+        return (high[0] - low[0]) / np.hypot(high[1], low[1])
+
+    for high, low in (("REINFORCE", "REINFORCE, leave-one-out"), ("REINFORCE, leave-one-out", "reparameterization")):
+        z = above(point[high], point[low])
+        caption_says(numbers, f"at mean 0, sigma 1, 4 draws: {high}'s variance is clearly higher than {low}'s (3 SE)",
+                     z >= compare.CLEARLY, z=z)
+    least = min(above(variances[swept, label], variances[swept, "reparameterization"]).min()
+                for swept in sweeps for label in NORMAL_RUNS if label != "reparameterization")
+    caption_says(numbers, "REINFORCE's variance, with or without a baseline, is clearly higher than the pathwise one "
+                          "at every point of the sweeps (3 SE)", least >= compare.CLEARLY, least_z=least)
     numbers.update({"estimates per point": n_estimates, "target": 2.0, "lesson estimates per point": 4000,
                     **{f"{swept} from": float(values.min()) for swept, (values, _) in sweeps.items()},
                     **{f"{swept} to": float(values.max()) for swept, (values, _) in sweeps.items()}})   # settings
@@ -652,47 +801,295 @@ def normal_estimator_variance(quick):
 
 @figure
 def gaussian_vae_elbo(quick):
-    """Test ELBO per epoch of the Gaussian VAE trained with the reparameterization trick and with REINFORCE."""
+    """Test ELBO per epoch of the Gaussian VAE trained with the reparameterization trick and with REINFORCE
+    (mean over the seeds), compared pair by pair over the test images and the seeds."""
     settings = dict(epochs=2, hidden=16) if quick else dict(epochs=30)
-    runs = {label: train_gaussian_vae(estimator, latent_dim=16, baseline=baseline, **settings, seed=SEED)
-            for label, (estimator, baseline) in NORMAL_RUNS.items()}
+    runs = {label: [train_gaussian_vae(estimator, latent_dim=16, baseline=baseline, **settings, seed=seed)
+                    for seed in SEEDS] for label, (estimator, baseline) in NORMAL_RUNS.items()}
+    elbos = {label: np.stack([r.test_elbos for r in results]) for label, results in runs.items()}
+    kl = {label: np.array([r.history["kl"][-1] for r in results]) for label, results in runs.items()}
     epochs = np.arange(1, settings["epochs"] + 1)
-    fig = viz.plot_curves(epochs, {f"{label}: final {r.test_elbo:.2f}": r.history["test_elbo"]
-                                   for label, r in runs.items()}, "epoch", "test ELBO per image (nats)",
-                          "VAE of the black-and-white digits, 16 normal latents, 4 draws per image", markers=False)
-    return fig, {f"{label}: test ELBO": r.test_elbo for label, r in runs.items()} | \
-        {f"{label}: KL": r.history["kl"][-1] for label, r in runs.items()} | \
-        {"latents": 16, "epochs": settings["epochs"], "lesson epochs": 12}   # settings the caption states
+    fig = viz.plot_curves(epochs, {f"{label}: final {elbos[label].mean():.2f}":
+                                   np.mean([r.history["test_elbo"] for r in results], axis=0)
+                                   for label, results in runs.items()}, "epoch", "test ELBO per image (nats)",
+                          f"VAE of the black-and-white digits, 16 normal latents, 4 draws per image (mean of "
+                          f"{len(SEEDS)} seeds)", markers=False)
+    numbers = {"latents": 16, "epochs": settings["epochs"], "lesson epochs": 12, "seeds": len(SEEDS),
+               **{f"{label}: test ELBO": float(elbos[label].mean()) for label in runs},
+               **{f"{label}: KL": float(kl[label].mean()) for label in runs}}
+    for higher, lower in (("reparameterization", "REINFORCE, leave-one-out"), ("REINFORCE, leave-one-out", "REINFORCE")):
+        difference = compare.paired(elbos[higher], elbos[lower])
+        caption_says(numbers, f"{higher}: a clearly higher test ELBO than {lower}", difference.is_clearly("higher"),
+                     difference)
+    caption_says(numbers, "without a baseline, REINFORCE ends with a lower KL than the other two in every seed",
+                 bool(np.all(kl["REINFORCE"] < np.minimum(kl["reparameterization"], kl["REINFORCE, leave-one-out"]))))
+    return fig, numbers
 
 
 @figure
 def dvae_soft_hard_gap(quick):
-    """The dVAE's test error with Gumbel-softmax mixtures and with hard codes as tau anneals, against VQ."""
-    settings = dict(num_codes=16, positions=4, code_dim=4, hidden=16, epochs=3) if quick else \
-        dict(num_codes=128, positions=8, code_dim=8, hidden=64, epochs=40)   # lesson 5's VQ autoencoder
-    dvae = train_dvae(**settings, seed=SEED)
-    vq = train_vq_autoencoder(num_codes=settings["num_codes"], codes_per_image=settings["positions"],
-                              code_dim=settings["code_dim"], hidden=settings["hidden"], epochs=settings["epochs"],
-                              seed=SEED)
-    history = dvae.history
+    """The dVAE's test error with Gumbel-softmax mixtures and with hard codes as tau anneals (mean over the seeds),
+    against lesson 5's VQ autoencoder with the same codes, positions and seeds (the runs of ``vq_training``)."""
+    vq = _vq_runs(quick)["straight-through + restart"]
+    options = vq[0].options
+    settings = dict(num_codes=options["num_codes"], positions=options["codes_per_image"], code_dim=options["code_dim"],
+                    hidden=options["hidden"], epochs=options["epochs"])
+    dvae = [train_dvae(**settings, seed=seed) for seed in SEEDS]
+    history = {key: np.mean([r.history[key] for r in dvae], axis=0) for key in ("test_mse_soft", "test_mse_hard", "tau")}
+    hard, vq_errors = _test_errors(dvae), _test_errors(vq)
     epochs = np.arange(1, settings["epochs"] + 1)
     fig, (ax, tau_ax) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     viz.plot_curves(epochs, {"dVAE, soft: Gumbel-softmax mixture at tau (as trained)": history["test_mse_soft"],
                              "dVAE, hard: argmax codes (as used)": history["test_mse_hard"]},
                     "", "test reconstruction MSE",
-                    f"dVAE, {settings['positions']} positions x {settings['num_codes']} codes: soft against hard",
-                    logy=True, markers=False, ax=ax,
-                    reference=(f"VQ autoencoder, same codes and positions (test {vq.test_mse:.4f})", vq.test_mse))
+                    f"dVAE, {settings['positions']} positions x {settings['num_codes']} codes: soft against hard "
+                    f"(mean of {len(SEEDS)} seeds)", logy=True, markers=False, ax=ax,
+                    reference=(f"VQ autoencoder, same codes and positions (test {vq_errors.mean():.4f})",
+                               vq_errors.mean()))
     viz.plot_curves(epochs, {"temperature tau": history["tau"]}, "epoch", "tau", "", logy=True, markers=False,
                     ax=tau_ax)
     fig.tight_layout()
-    gap = np.array(history["test_mse_hard"]) - np.array(history["test_mse_soft"])
-    return fig, {"dVAE: test MSE, hard codes": dvae.test_mse, "dVAE: test MSE, soft": history["test_mse_soft"][-1],
-                 "VQ autoencoder: test MSE": vq.test_mse, "dVAE: hard - soft, first epoch": float(gap[0]),
-                 "dVAE: hard - soft, last epoch": float(gap[-1]), "dVAE: perplexity": dvae.perplexity,
-                 "dVAE: final tau": history["tau"][-1], "positions": settings["positions"],
-                 "codes": settings["num_codes"], "tau at the start": dvae.options["tau_start"],
-                 "epochs": settings["epochs"], "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
+    first = compare.across_seeds([r.history["test_mse_hard"][0] for r in dvae],
+                                 [r.history["test_mse_soft"][0] for r in dvae])
+    last = compare.paired(hard, _test_errors(dvae, "test_errors_soft"))
+    numbers = {"positions": settings["positions"], "codes": settings["num_codes"],
+               "tau at the start": dvae[0].options["tau_start"], "dVAE: final tau": history["tau"][-1],
+               "epochs": settings["epochs"], "seeds": len(SEEDS),
+               "dVAE: hard - soft, first epoch": first.mean, "dVAE: hard - soft, last epoch": last.mean,
+               "dVAE: test MSE, hard codes": float(hard.mean()), "VQ autoencoder: test MSE": float(vq_errors.mean()),
+               "dVAE: perplexity": float(np.mean([r.perplexity for r in dvae])),
+               "lesson codes": 32, "lesson epochs": 20}   # settings the caption states
+    caption_says(numbers, "in the first epoch the hard codes' test MSE is clearly higher than the mixtures' (paired "
+                          "by seed)", first.is_clearly("higher"), first)
+    caption_says(numbers, "in the last epoch the hard codes' test MSE is clearly lower than the mixtures'",
+                 last.is_clearly("lower"), last)
+    versus_vq = compare.paired(hard, vq_errors)
+    caption_says(numbers, "the dVAE's hard codes: a clearly higher test MSE than the VQ autoencoder's",
+                 versus_vq.is_clearly("higher"), versus_vq)
+    return fig, numbers
+
+
+# ------------------------------------------------------------------ lesson 10: generating digits from codes
+
+def _lesson_10_settings(quick):
+    """Lesson 10's settings (the figures are its very runs, over three seeds): the conv VQ-VAE, the
+    prior, VQ-VAE-2, the dVAE, the classifier that judges samples, and samples drawn per seed."""
+    if quick:
+        return dict(seeds=(0, 1), samples=40, conv=dict(num_codes=16, hidden=8, epochs=1),
+                    prior=dict(hidden=8, epochs=1), vqvae2=dict(top_codes=16, bottom_codes=16, hidden=8, epochs=1),
+                    dvae=dict(num_codes=16, positions=16, hidden=16, epochs=1),
+                    classifier=dict(rule=None, hidden=16, epochs=1), mlp_epochs=(1, 2))
+    return dict(seeds=SEEDS, samples=1000, conv=dict(num_codes=16, hidden=16, epochs=8),
+                prior=dict(hidden=32, epochs=8), vqvae2=dict(top_codes=16, bottom_codes=16, hidden=16, epochs=8),
+                dvae=dict(num_codes=16, positions=16, hidden=64, epochs=10),
+                classifier=dict(rule=None, hidden=128, epochs=10), mlp_epochs=(8, 40))
+
+
+@lru_cache(maxsize=None)
+def _generation_runs(quick):
+    """Lesson 10's conv VQ-VAE and the prior over its codes, one of each per seed, the samples each pair
+    draws at temperature 1, and the classifier of real digits that judges them (trained once per process)."""
+    settings = _lesson_10_settings(quick)
+    conv = [train_conv_vqvae(**settings["conv"], seed=s) for s in settings["seeds"]]
+    num_codes = settings["conv"]["num_codes"]
+    priors = [train_code_prior(r.train_codes, r.test_codes, num_codes, **settings["prior"], seed=s)
+              for r, s in zip(conv, settings["seeds"])]
+    with no_grad():
+        samples = [r.model.decode(p.model.sample(settings["samples"], rng=np.random.default_rng(s))).data
+                   for r, p, s in zip(conv, priors, settings["seeds"])]
+    classifier = train_binary_network(**settings["classifier"], seed=SEED)
+    return dict(settings=settings, conv=conv, priors=priors, samples=samples, classifier=classifier)
+
+
+def _judge_samples(samples, classifier):
+    """The classifier's verdict on each seed's samples and on the real test digits: (per seed, real)."""
+    train_images, test_images = load_digits("train")[0], load_digits("test")[0]
+    return ([sample_quality(images, classifier.model, train_images) for images in samples],
+            sample_quality(test_images, classifier.model, train_images))
+
+
+def _against_real(per_seed, real, statistic):
+    """Samples against real test digits, paired by seed: the real digits' mean ``statistic`` minus each
+    seed's samples' mean (the same real digits every seed; the spread is the seeds')."""
+    sample_means = np.array([q[statistic].mean() for q in per_seed])
+    return compare.across_seeds(np.full(len(sample_means), real[statistic].mean()), sample_means)
+
+
+@figure
+def generated_digits(quick):
+    """New digits drawn from the prior over the conv VQ-VAE's codes, and the bits per test image of three priors."""
+    runs = _generation_runs(quick)
+    settings, conv, priors = runs["settings"], runs["conv"], runs["priors"]
+    learned = np.stack([p.test_bits for p in priors])            # (seeds, test digits)
+    independent = np.stack([p.independent_bits for p in priors])
+    uniform = np.full_like(learned, priors[0].uniform_bits)
+    quality, real = _judge_samples(runs["samples"], runs["classifier"])
+
+    fig = plt.figure(figsize=(13, 4.4), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[2.2, 1])
+    shown = runs["samples"][0][:40].clip(0, 1)
+    viz.show_images({"": shown[:10], " ": shown[10:20], "  ": shown[20:30], "   ": shown[30:]},
+                    f"New digits: codes drawn from the prior, decoded (seed {SEED}, temperature 1)", fig=left)
+    viz.plot_bars({"uniform": uniform.mean(), "independent\nper position": independent.mean(),
+                   "learned\n(masked conv)": learned.mean()}, "bits per test image",
+                  f"Priors over the 4x4 code grid (mean of {len(priors)} seeds)", fmt="{:.1f}", ax=right.subplots())
+    numbers = {"codes": settings["conv"]["num_codes"], "bits per image": conv[0].model.bits,
+               "epochs": settings["conv"]["epochs"], "seeds": len(priors), "shown seed": SEED,
+               "uniform prior: bits per test image": priors[0].uniform_bits,
+               "independent prior: bits per test image": float(independent.mean()),
+               "learned prior: bits per test image": float(learned.mean()),
+               "samples per seed": settings["samples"], "classifier: test accuracy": runs["classifier"].test_accuracy,
+               "samples: classifier confidence": float(np.mean([q["confidence"].mean() for q in quality])),
+               "real test digits: classifier confidence": float(real["confidence"].mean()),
+               "samples: total variation of the classes from even": float(np.mean([q["total_variation"]
+                                                                                   for q in quality])),
+               "samples: distance to the nearest training digit": float(np.mean([q["nearest_distance"].mean()
+                                                                                  for q in quality])),
+               "real test digits: distance to the nearest training digit": float(real["nearest_distance"].mean()),
+               "test digits": learned.shape[1]}
+    caption_says(numbers, "the learned prior's bits are clearly fewer than the independent prior's",
+                 compare.paired(learned, independent).is_clearly("lower"), compare.paired(learned, independent))
+    caption_says(numbers, "the independent prior's bits are clearly fewer than the uniform prior's",
+                 compare.paired(independent, uniform).is_clearly("lower"), compare.paired(independent, uniform))
+    confidence = _against_real(quality, real, "confidence")
+    caption_says(numbers, "the classifier is clearly less sure of the samples than of real test digits",
+                 confidence.is_clearly("higher"), confidence)
+    distance = _against_real(quality, real, "nearest_distance")
+    caption_says(numbers, "the samples are clearly further from their nearest training digit than real test digits",
+                 distance.is_clearly("lower"), distance)
+    return fig, numbers
+
+
+@figure
+def conv_vs_mlp_vq(quick):
+    """Lesson 10's conv VQ-VAE against lesson 5's MLP VQ autoencoder at equal bits: 16 codes of 16 per image."""
+    runs = _generation_runs(quick)
+    settings, conv = runs["settings"], runs["conv"]
+    short, long = settings["mlp_epochs"]
+    mlp_options = dict(num_codes=settings["conv"]["num_codes"], codes_per_image=conv[0].model.grid ** 2, code_dim=8,
+                       hidden=64)   # lesson 5's encoder and decoder, with the conv model's codes and positions
+    mlp = {epochs: [train_vq_autoencoder(**mlp_options, epochs=epochs, seed=s) for s in settings["seeds"]]
+           for epochs in (short, long)}
+    errors = {f"conv VQ-VAE, {settings['conv']['epochs']} epochs": _test_errors(conv),
+              **{f"MLP VQ autoencoder, {epochs} epochs": _test_errors(mlp[epochs]) for epochs in mlp}}
+    fig = viz.plot_bars({label: e.mean() for label, e in errors.items()}, "test MSE",
+                        f"{conv[0].model.bits:.0f} bits per image: {conv[0].model.grid ** 2} positions, "
+                        f"{settings['conv']['num_codes']} codes each (mean of {len(conv)} seeds)", fmt="{:.4f}")
+    conv_errors, short_errors, long_errors = errors.values()
+    numbers = {"bits per image": conv[0].model.bits, "codes": settings["conv"]["num_codes"], "seeds": len(conv),
+               "conv epochs": settings["conv"]["epochs"], "conv VQ-VAE: test MSE": float(conv_errors.mean()),
+               "MLP, short: epochs": short, "MLP, short: test MSE": float(short_errors.mean()),
+               "MLP, long: epochs": long, "MLP, long: test MSE": float(long_errors.mean()),
+               "MLP hidden units": mlp_options["hidden"], "test digits": conv_errors.shape[1]}
+    equal_epochs, longer = compare.paired(conv_errors, short_errors), compare.paired(long_errors, conv_errors)
+    caption_says(numbers, "at equal epochs the conv VQ-VAE's test MSE is clearly lower than the MLP's",
+                 equal_epochs.is_clearly("lower"), equal_epochs)
+    caption_says(numbers, "the MLP trained 5 times longer has a clearly lower test MSE than the conv VQ-VAE",
+                 longer.is_clearly("lower"), longer)
+    conv_seconds, mlp_seconds = np.mean([r.seconds for r in conv]), np.mean([r.seconds for r in mlp[long]])
+    caption_says(numbers, "and its training still takes less CPU time", mlp_seconds < conv_seconds,
+                 conv_cpu_seconds=conv_seconds, mlp_cpu_seconds=mlp_seconds)
+    return fig, numbers
+
+
+@figure
+def vqvae2_levels(quick):
+    """What VQ-VAE-2's top and bottom codes each encode, and the bits of a prior over each level."""
+    settings = _lesson_10_settings(quick)
+    seeds, test_images = settings["seeds"], load_digits("test")[0]
+    runs = [train_vqvae2(**settings["vqvae2"], seed=s) for s in seeds]
+    other = np.roll(np.arange(len(test_images)), 1)   # digit i gets the top codes of digit i - 1
+    decoded = [decode_levels(r, r.test_top, r.test_bottom, other) for r in runs]
+    errors = {way: np.stack([((d[way] - test_images) ** 2).mean(axis=1) for d in decoded]) for way in decoded[0]}
+    top_codes, bottom_codes = settings["vqvae2"]["top_codes"], settings["vqvae2"]["bottom_codes"]
+    top_priors = [train_code_prior(r.train_top, r.test_top, top_codes, **settings["prior"], seed=s)
+                  for r, s in zip(runs, seeds)]
+    bottom_priors = [train_code_prior(r.train_bottom, r.test_bottom, bottom_codes, r.train_top, r.test_top,
+                                      condition_codes=top_codes, **settings["prior"], seed=s)
+                     for r, s in zip(runs, seeds)]
+    shown = 10
+    rows = {"test digits": test_images[:shown],
+            **{f"{way}\n(test MSE {errors[way].mean():.3f})": decoded[0][way][:shown].clip(0, 1) for way in decoded[0]}}
+    fig = viz.show_images(rows, f"VQ-VAE-2 (seed {SEED}): a 2x2 top grid and a 4x4 bottom grid of codes; "
+                                f"test MSE to the digit, mean of {len(seeds)} seeds")
+    numbers = {"seeds": len(seeds), "epochs": settings["vqvae2"]["epochs"], "codes per level": top_codes,
+               "test digits": len(test_images),
+               **{f"{way}: test MSE": float(e.mean()) for way, e in errors.items()}}
+    bits = {}
+    for level, priors in (("top", top_priors), ("bottom given top", bottom_priors)):
+        numbers.update({f"{level}: learned prior bits": float(np.mean([p.test_bits.mean() for p in priors])),
+                        f"{level}: independent prior bits": float(np.mean([p.independent_bits.mean()
+                                                                           for p in priors])),
+                        f"{level}: uniform prior bits": priors[0].uniform_bits})
+        bits[level] = compare.paired(np.stack([p.test_bits for p in priors]),
+                                     np.stack([p.independent_bits for p in priors]))
+    caption_says(numbers, "top: the learned prior's bits are fewer than the independent prior's on average, "
+                          "but not clearly", bits["top"].mean < 0 and not bits["top"].is_clearly("lower"), bits["top"])
+    caption_says(numbers, "bottom given top: the learned prior's bits are clearly fewer than the independent prior's",
+                 bits["bottom given top"].is_clearly("lower"), bits["bottom given top"])
+    bottom_alone = compare.paired(errors["bottom alone"], errors["top alone"])
+    caption_says(numbers, "the bottom codes alone are clearly closer to the digit than the top codes alone",
+                 bottom_alone.is_clearly("lower"), bottom_alone)
+    top_adds = compare.paired(errors["both levels"], errors["bottom alone"])
+    caption_says(numbers, "both levels are closer to the digit than the bottom codes alone on average, but not clearly",
+                 top_adds.mean < 0 and not top_adds.is_clearly("lower"), top_adds)
+    swapped = compare.paired(errors["swapped top"], errors["both levels"])
+    caption_says(numbers, "another digit's top codes do not clearly move a digit away from its own",
+                 not swapped.is_clearly("higher"), swapped)
+    return fig, numbers
+
+
+@figure
+def dvae_prior_samples(quick):
+    """The same prior trained on the dVAE's tokens (lesson 9's model, 16 tokens of 16): its samples beside
+    the conv VQ-VAE's, the bits it needs, and the classifier's verdict on both."""
+    runs = _generation_runs(quick)
+    settings = runs["settings"]
+    seeds, train_images, test_images = settings["seeds"], load_digits("train")[0], load_digits("test")[0]
+    num_codes, side = settings["dvae"]["num_codes"], int(np.sqrt(settings["dvae"]["positions"]))
+    dvaes = [train_dvae(**settings["dvae"], seed=s) for s in seeds]
+    with no_grad():
+        tokens = [(d.model.hard_codes(Tensor(train_images)).reshape(-1, side, side),
+                   d.model.hard_codes(Tensor(test_images)).reshape(-1, side, side)) for d in dvaes]
+        dvae_errors = np.stack([((d.model.reconstruct(Tensor(test_images)).data - test_images) ** 2).mean(axis=1)
+                                for d in dvaes])
+    priors = [train_code_prior(train, test, num_codes, **settings["prior"], seed=s)
+              for (train, test), s in zip(tokens, seeds)]
+    with no_grad():
+        samples = [d.model.decode_codes(p.model.sample(settings["samples"], rng=np.random.default_rng(s))).data
+                   for d, p, s in zip(dvaes, priors, seeds)]
+    dvae_quality, real = _judge_samples(samples, runs["classifier"])
+    conv_quality, _ = _judge_samples(runs["samples"], runs["classifier"])
+    fig = viz.show_images({"conv VQ-VAE\n(4x4 grid)": runs["samples"][0][:12].clip(0, 1),
+                           "dVAE tokens\n(16, laid out 4x4)": samples[0][:12].clip(0, 1)},
+                          f"Samples of the same prior over two kinds of codes (seed {SEED}, temperature 1)")
+    learned = np.stack([p.test_bits for p in priors])
+    conv_bits = np.stack([p.test_bits for p in runs["priors"]])
+    numbers = {"tokens": settings["dvae"]["positions"], "codes": num_codes, "seeds": len(seeds),
+               "dVAE: test MSE": float(dvae_errors.mean()),
+               "conv VQ-VAE: test MSE": float(_test_errors(runs["conv"]).mean()),
+               "dVAE tokens: learned prior bits": float(learned.mean()),
+               "dVAE tokens: independent prior bits": float(np.mean([p.independent_bits for p in priors])),
+               "conv VQ-VAE codes: learned prior bits": float(conv_bits.mean()),
+               "dVAE samples: classifier confidence": float(np.mean([q["confidence"].mean() for q in dvae_quality])),
+               "conv VQ-VAE samples: classifier confidence": float(np.mean([q["confidence"].mean()
+                                                                            for q in conv_quality])),
+               "dVAE samples: total variation of the classes from even": float(np.mean([q["total_variation"]
+                                                                                        for q in dvae_quality]))}
+    difference = compare.paired(learned, np.stack([p.independent_bits for p in priors]))
+    caption_says(numbers, "dVAE tokens: the learned prior's bits are clearly fewer than the independent prior's",
+                 difference.is_clearly("lower"), difference)
+    difference = compare.paired(learned, conv_bits)
+    caption_says(numbers, "the learned prior needs clearly fewer bits for the dVAE's tokens than for the conv "
+                          "VQ-VAE's codes", difference.is_clearly("lower"), difference)
+    difference = compare.paired(dvae_errors, _test_errors(runs["conv"]))
+    caption_says(numbers, "the dVAE's test MSE is not clearly different from the conv VQ-VAE's",
+                 abs(difference.z) < compare.CLEARLY, difference)
+    confidence = compare.across_seeds([q["confidence"].mean() for q in dvae_quality],
+                                      [q["confidence"].mean() for q in conv_quality])
+    caption_says(numbers, "the classifier is clearly surer of the dVAE's samples than of the conv VQ-VAE's",
+                 confidence.is_clearly("higher"), confidence)
+    return fig, numbers
 
 
 def _paired_correct(runs):

@@ -9,27 +9,40 @@ script, stylesheet and font it uses is copied into it; the math is typeset by th
 MathJax that the ``sphinx-mathjax-offline`` package ships.  Needs the ``book`` extra
 (Sphinx, MyST-NB, the book theme).
 
+Search works from disk too: it lists the pages that match.  The snippet under each result
+needs the page itself, which a browser fetches only from a server, so the snippets show when
+the folder is served (``python -m http.server -d OUT_DIR``, then http://localhost:8000).
+
 How it works: the command writes a Sphinx source folder (an index page, one page per
-lesson, an API page) into ``OUT_DIR/.source`` and runs Sphinx on it.  MyST-NB executes each
+lesson, the chapter "Reading the source", an API page) into ``OUT_DIR/.source`` and runs
+Sphinx on it.  The chapter's listings are ``literalinclude`` directives with ``:pyobject:``,
+so they show the package's source as it is when the book is built.  MyST-NB executes each
 lesson unless ``--executed`` names a folder holding executed copies (the lesson tests write
-them, so the test suite does not run every lesson twice).
+them, so the test suite does not run every lesson twice).  ``--strict`` makes any Sphinx
+warning an error, as the tests do.
 """
 import argparse
-import sys
 import importlib.util
+import io
 import os
 import shutil
+import sys
 from pathlib import Path
 
-__all__ = ["build_book", "API_MODULES", "REPOSITORY"]
+__all__ = ["build_book", "API_MODULES", "REPOSITORY", "READING_CHAPTER"]
 
-REPOSITORY = Path(__file__).resolve().parents[1]   # the checkout: lessons/ and README.md live here
+PACKAGE = Path(__file__).resolve().parents[1]
+REPOSITORY = PACKAGE.parent   # the checkout: lessons/ and README.md live here
+
+# The chapter that walks the engine's source; its listings name files as tinygrad_ste/<file>.py.
+READING_CHAPTER = Path(__file__).resolve().parent / "reading_the_source.md"
 
 # The API page, in the order the package builds up (see tinygrad_ste/__init__.py).
-# The commands (book, figures) are left out: they are how the site and the plots get made.
-API_MODULES = ["arrays", "function", "random", "tensor", "ops", "convolution", "functional", "discrete", "stochastic",
-               "estimators", "gradcheck", "module", "nn", "moe", "vq", "fsq", "entropy", "kmeans", "optim", "learned_baseline",
-               "data",
+# The tools (the builders of the book, the figures and the models' measurements) are left out.
+API_MODULES = ["arrays", "function", "random", "dtypes", "keywords", "cuda", "tensor", "ops", "convolution",
+               "functional", "creation", "tensor_functions", "discrete", "stochastic", "estimators", "gradcheck",
+               "module", "nn", "losses", "moe", "vq", "fsq", "entropy", "kmeans", "optim", "serialization",
+               "learned_baseline", "data",
                "models", "compare", "viz", "exercises"]
 
 INDEX_PAGE = """\
@@ -48,9 +61,10 @@ INDEX_PAGE = """\
 ```
 
 ```{{toctree}}
-:caption: Reference
+:caption: The source
 :maxdepth: 1
 
+reading_the_source
 api
 ```
 """
@@ -71,9 +85,16 @@ def _escape_bars(app, what, name, obj, options, lines):
         lines[i] = "``".join(part if k % 2 else part.replace("|", "\\|") for k, part in enumerate(parts))
 
 
+# Sphinx's search fetches each result's page for the snippet under it; from file:// the browser
+# blocks that fetch, so there the results are listed without snippets (and without errors).
+_NO_SNIPPETS_FROM_DISK = 'DOCUMENTATION_OPTIONS.SHOW_SEARCH_SUMMARY = location.protocol !== "file:";'
+
+
 def setup(app):
-    """The book's own Sphinx extension (this module): the docstring clean-up above."""
+    """The book's own Sphinx extension (this module): the docstring clean-up above, and search
+    that works from disk."""
     app.connect("autodoc-process-docstring", _escape_bars)
+    app.add_js_file(None, body=_NO_SNIPPETS_FROM_DISK)
 
 
 def _settings(execute, timeout):
@@ -81,30 +102,32 @@ def _settings(execute, timeout):
     mathjax = Path(importlib.util.find_spec("sphinx-mathjax-offline").origin).parent / "static"
     return {
         "project": "tinygrad_ste",
-        "extensions": ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.mathjax", "tinygrad_ste.book"],
+        "extensions": ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.mathjax", "tinygrad_ste.tools.book"],
         "myst_enable_extensions": ["dollarmath", "amsmath"],
         "nb_execution_mode": "force" if execute else "off",
         "nb_execution_timeout": timeout,
         "nb_execution_raise_on_error": True,
         "html_theme": "sphinx_book_theme",
         "html_title": "tinygrad_ste: gradients through discrete operations",
+        # One search box, in the sidebar: none in the header bar as well.
         "html_theme_options": {"use_download_button": True, "use_fullscreen_button": False,
-                               "show_toc_level": 2},
+                               "show_toc_level": 2, "navbar_persistent": []},
         # MathJax from the copy in the package, SVG output: no web fonts to fetch, so it
         # also renders from file:// where browsers refuse cross-file font loads.
         "html_static_path": [str(mathjax)],
         "mathjax_path": "mathjax/tex-svg.js",
         "autodoc_member_order": "bysource",
         "suppress_warnings": ["mystnb.unknown_mime_type", "myst.header"],
-        "exclude_patterns": [".jupyter_cache"],
+        "exclude_patterns": [".jupyter_cache", "tinygrad_ste"],   # the source the chapter quotes is no page
     }
 
 
-def build_book(out_dir, lessons_dir=None, executed_dir=None, timeout=600, quiet=True):
+def build_book(out_dir, lessons_dir=None, executed_dir=None, timeout=600, quiet=True, strict=False):
     """Write the site for every lesson in ``lessons_dir`` into ``out_dir``; returns ``out_dir/index.html``.
 
     ``executed_dir``: a folder with an executed copy of every lesson (same file names);
     without it each lesson is executed here, with this checkout's package on the kernel's path.
+    ``strict``: a RuntimeError listing Sphinx's warnings if there are any (else they go to stderr).
     """
     from sphinx.application import Sphinx   # the book extra: imported only when a book is built
 
@@ -123,6 +146,8 @@ def build_book(out_dir, lessons_dir=None, executed_dir=None, timeout=600, quiet=
     (source / "lessons").mkdir(parents=True)
     for lesson in lessons:
         shutil.copy(Path(executed_dir) / lesson.name if executed_dir else lesson, source / "lessons" / lesson.name)
+    shutil.copy(READING_CHAPTER, source / READING_CHAPTER.name)
+    shutil.copytree(PACKAGE, source / "tinygrad_ste", ignore=shutil.ignore_patterns("__pycache__", "datasets"))
     readme = os.path.relpath(REPOSITORY / "README.md", source)
     (source / "index.md").write_text(INDEX_PAGE.format(
         readme=readme, lessons="\n".join(f"lessons/{p.stem}" for p in lessons)))
@@ -132,12 +157,16 @@ def build_book(out_dir, lessons_dir=None, executed_dir=None, timeout=600, quiet=
 
     # The kernels that execute the lessons, and autodoc, import this checkout's package.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))
+    warnings = io.StringIO()
     app = Sphinx(str(source), None, str(out_dir), str(out_dir / ".doctrees"), "html",
                  confoverrides=_settings(executed_dir is None, timeout), status=None if quiet else sys.stdout,
-                 freshenv=True)
+                 warning=warnings, freshenv=True)
     app.build()
     if app.statuscode:
-        raise RuntimeError(f"book: Sphinx failed with status {app.statuscode}")
+        raise RuntimeError(f"book: Sphinx failed with status {app.statuscode}:\n{warnings.getvalue()}")
+    if strict and warnings.getvalue():
+        raise RuntimeError(f"book: Sphinx warned (strict build):\n{warnings.getvalue()}")
+    sys.stderr.write(warnings.getvalue())
     return out_dir / "index.html"
 
 
@@ -147,8 +176,9 @@ def main(argv=None):
     parser.add_argument("--lessons", type=Path, default=None, help="lessons folder (default: lessons/ of the checkout)")
     parser.add_argument("--executed", type=Path, default=None, help="folder of already executed lesson notebooks")
     parser.add_argument("--timeout", type=int, default=600, help="seconds a lesson cell may run (default 600)")
+    parser.add_argument("--strict", action="store_true", help="fail on any Sphinx warning")
     args = parser.parse_args(argv)
-    index = build_book(args.out_dir, args.lessons, args.executed, args.timeout, quiet=False)
+    index = build_book(args.out_dir, args.lessons, args.executed, args.timeout, quiet=False, strict=args.strict)
     print(f"wrote {index}")
 
 

@@ -1,11 +1,13 @@
 """The convolutional VQ-VAE and VQ-VAE-2: shapes, decoding code grids, and the quantizer's rules."""
+import types
+
 import numpy as np
 import pytest
 
 from tinygrad_ste import Tensor, no_grad
 from tinygrad_ste.data import load_digits
 from tinygrad_ste.models.conv_vqvae import ConvVQVAE, train_conv_vqvae
-from tinygrad_ste.models.vqvae2 import VQVAE2, train_vqvae2
+from tinygrad_ste.models.vqvae2 import VQVAE2, decode_levels, train_vqvae2
 
 DIGITS = load_digits("test")[0][:6]
 
@@ -40,6 +42,20 @@ def test_vqvae2_shapes_decode_and_bits():
         assert reconstruction.shape == (6, 64) and top.shape == (6, 2, 2) and bottom.shape == (6, 4, 4)
         np.testing.assert_allclose(model.decode(top, bottom).data, reconstruction.data)
     assert model.bits == 4 * 2 + 16 * 3
+
+
+def test_decode_levels_holds_one_level_at_its_most_frequent_code_or_swaps_the_top():
+    model = VQVAE2(top_codes=4, bottom_codes=8, code_dim=4, hidden=6, rng=np.random.default_rng(0)).eval()
+    rng = np.random.default_rng(1)
+    top, bottom = rng.integers(0, 4, (3, 2, 2)), rng.integers(0, 8, (3, 4, 4))
+    trained = types.SimpleNamespace(model=model, train_top=np.array([[[1, 2], [2, 2]]]),
+                                    train_bottom=np.full((1, 4, 4), 5))   # most frequent: top 2, bottom 5
+    levels = decode_levels(trained, top, bottom, other=[2, 0, 1])
+    with no_grad():
+        assert np.allclose(levels["both levels"], model.decode(top, bottom).data)
+        assert np.allclose(levels["top alone"], model.decode(top, np.full_like(bottom, 5)).data)
+        assert np.allclose(levels["bottom alone"], model.decode(np.full_like(top, 2), bottom).data)
+        assert np.allclose(levels["swapped top"][0], model.decode(top[2:], bottom[:1]).data[0])
 
 
 def test_training_improves_on_the_mean_digit():
