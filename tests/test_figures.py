@@ -55,6 +55,22 @@ def test_one_figure_by_name_and_a_clear_error_for_an_unknown_one(tmp_path, capsy
     assert "unknown figure(s) no_such_figure" in capsys.readouterr().err
 
 
+def test_figures_sharing_trained_runs_are_made_in_one_process_and_the_numbers_do_not_depend_on_it(tmp_path, capsys):
+    jobs = figures._jobs(list(figures.FIGURES))
+    assert sorted(name for job in jobs for name in job) == sorted(figures.FIGURES)
+    for group in figures.MADE_TOGETHER:
+        assert any(set(group) <= set(job) for job in jobs)
+    assert set(figures.LONGEST_FIRST) <= set(figures.FIGURES)
+    assert all(name in job for name, job in zip(figures.LONGEST_FIRST, jobs))   # the longest jobs start first
+    names = ["staircase", "vq_training", "vq_codebook_usage", "dvae_soft_hard_gap"]
+    figures.main(["--quick", "--jobs", "1", "--out", str(tmp_path / "one"), *names])
+    figures.main(["--quick", "--jobs", "2", "--out", str(tmp_path / "two"), *names])
+    out = capsys.readouterr().out
+    assert re.search(r"wrote \S+staircase\.png  \[\d/4\]  wall \d+\.\d s, CPU \d+\.\d s", out)
+    assert "4 figure(s) in 1 process(es)" in out and "4 figure(s) in 2 process(es)" in out
+    assert (tmp_path / "one" / "numbers.json").read_text() == (tmp_path / "two" / "numbers.json").read_text()
+
+
 def test_figures_reproduce_exactly(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     figures.main(["--quick", "--out", str(first), "estimator_histograms"])

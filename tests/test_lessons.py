@@ -12,92 +12,17 @@ assertions back the prose.  For every exercise the graded copy of a lesson runs,
 Any error in any cell, a failing claim included, fails the test.  The lessons are not timed
 here (a loaded machine would fail a timed test); ``benchmarks/`` times them.
 
-Each run also leaves the lesson as a reader who runs it top to bottom sees it (the stored
-cells, exercises unanswered, with the outputs of this run) in ``build/executed-lessons/``:
-the web-book test (``tests/test_web_book.py``, which runs after this file) builds the book
-from those copies instead of executing every lesson a second time.
+Each lesson is executed once per test run, by this test or by the web-book test
+(``tests/test_web_book.py``), whichever asks first: ``lesson_runs.py`` keeps the graded
+copy this test reads and the reader's copy the book is built from, so that under
+``pytest -n`` the two worker processes share the lessons instead of running them twice.
 """
 import ast
-import copy
-import os
-import re
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-LESSONS = sorted((REPOSITORY / "lessons").glob("*.ipynb"))
-# Not a time budget: a cell that runs this long means a hung kernel.
-CELL_TIMEOUT_SECONDS = 600
-SOLUTION_CODE = re.compile(r"```python\n(.*?)```", re.DOTALL)
-EXECUTED = REPOSITORY / "build" / "executed-lessons"
-
-
-def read(path):
-    return nbformat.read(path, as_version=4)
-
-
-def tags(cell):
-    return cell.metadata.get("tags", [])
-
-
-def exercise_triples(notebook):
-    """(exercise, solution, check) cell indices, one per exercise, in order; asserts the layout."""
-    triples = []
-    for i, cell in enumerate(notebook.cells):
-        if "exercise" in tags(cell):
-            solution, check = notebook.cells[i + 1], notebook.cells[i + 2]
-            assert cell.cell_type == "code", f"cell {i}: an exercise cell must be code"
-            assert "solution" in tags(solution) and solution.cell_type == "markdown", \
-                f"cell {i + 1}: the cell after an exercise must be its markdown solution"
-            assert "<summary>Reference solution</summary>" in solution.source
-            assert "check" in tags(check) and check.cell_type == "code", \
-                f"cell {i + 2}: the cell after a solution must be the check"
-            assert "check(" in check.source
-            triples.append((i, i + 1, i + 2))
-    return triples
-
-
-def graded_copy(notebook):
-    """The notebook with each exercise run twice: as stored (must be rejected), then solved.
-
-    Returns (graded notebook, indices of the unanswered checks, of the solved checks,
-    {index of a stored cell: index of the graded cell that runs it as stored}).
-    """
-    graded = copy.deepcopy(notebook)
-    cells, checks_unanswered, checks_solved, as_stored = [], [], [], {}
-    triples = {exercise: (solution, check) for exercise, solution, check in exercise_triples(notebook)}
-    skip = set()
-    for i, cell in enumerate(notebook.cells):
-        if i in skip:
-            continue
-        if i not in triples:
-            as_stored[i] = len(cells)
-            cells.append(copy.deepcopy(cell))
-            continue
-        solution, check = triples[i]
-        skip.update((solution, check))
-        code = SOLUTION_CODE.findall(notebook.cells[solution].source)
-        assert len(code) == 1, f"cell {solution}: a solution holds exactly one ```python block"
-        cells += [copy.deepcopy(cell), nbformat.v4.new_code_cell(notebook.cells[check].source)]
-        checks_unanswered.append(len(cells) - 1)
-        as_stored[i], as_stored[check] = len(cells) - 2, len(cells) - 1
-        cells += [nbformat.v4.new_code_cell(code[0]), nbformat.v4.new_code_cell(notebook.cells[check].source)]
-        checks_solved.append(len(cells) - 1)
-    graded.cells = cells
-    return graded, checks_unanswered, checks_solved, as_stored
-
-
-def reader_copy(notebook, graded, as_stored):
-    """The stored lesson with the outputs its cells got in the graded run (exercises unanswered)."""
-    reader = copy.deepcopy(notebook)
-    for i, j in as_stored.items():
-        if reader.cells[i].cell_type == "code":
-            reader.cells[i].outputs = graded.cells[j].outputs
-            reader.cells[i].execution_count = graded.cells[j].execution_count
-    return reader
+from lesson_runs import LESSONS, SOLUTION_CODE, exercise_triples, graded_copy, graded_run, read, tags
 
 
 def test_lessons_are_numbered_in_order_from_one():
@@ -124,17 +49,9 @@ def test_lesson_is_stored_without_outputs_and_follows_the_layout(path):
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
-def test_lesson_runs_and_checks_its_exercises(path, monkeypatch):
-    # The kernel imports the package from this checkout, installed or not.  (Its matplotlib
-    # backend stays Jupyter's inline one, so the figures are in the outputs the book shows.)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")])))
-    notebook = read(path)
-    graded, checks_unanswered, checks_solved, as_stored = graded_copy(notebook)
-    client = NotebookClient(graded, kernel_name="python3", timeout=CELL_TIMEOUT_SECONDS,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()   # raises CellExecutionError, with the traceback, on any error: a failed claim too
-    EXECUTED.mkdir(parents=True, exist_ok=True)
-    nbformat.write(reader_copy(notebook, graded, as_stored), EXECUTED / path.name)
+def test_lesson_runs_and_checks_its_exercises(path):
+    _, checks_unanswered, checks_solved, _ = graded_copy(read(path))
+    graded = graded_run(path)   # RunFailed, with the traceback, on any error: a failed claim too
 
     claims = [cell for cell in graded.cells if "claim" in tags(cell)]
     assert claims and all(cell.execution_count for cell in claims), f"{path.name}: a claim cell did not run"
@@ -250,7 +167,7 @@ def printed_text(cell):
 
 
 def test_exercise_2_3_names_a_correct_rule_that_was_not_registered(capsys):
-    notebook = read(REPOSITORY / "lessons" / "02_build_the_engine.ipynb")
+    notebook = read(next(p for p in LESSONS if p.name.startswith("02_")))
     (_, solution, check), = [triple for triple in exercise_triples(notebook)
                              if "Exercise 2.3" in notebook.cells[triple[2]].source]
     code, = SOLUTION_CODE.findall(notebook.cells[solution].source)

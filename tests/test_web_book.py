@@ -1,9 +1,9 @@
 """The web book: built from every lesson, read in a real browser with the network cut.
 
-Builds the site once (``tinygrad_ste.tools.book``), from the executed lessons that
-``tests/test_lessons.py`` (which runs before this file) leaves in ``build/executed-lessons/``
-when every lesson has a copy newer than itself (else the book executes them), and
-opens pages in headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
+Builds the site once (``tinygrad_ste.tools.book``) from the lessons as executed in this test run
+(``lesson_runs.py``: each lesson runs once, for this file and ``tests/test_lessons.py``
+alike, and the site is built once, in whichever worker of ``pytest -n`` asks first),
+and opens pages in headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
 Selenium).  The browser runs with every host name unresolvable and a proxy that does not
 exist, and its network log is read: no request may leave the machine.  The build is strict:
 any Sphinx warning fails it.  Skipped, with the reason, only where the book extra or a browser
@@ -19,24 +19,26 @@ import threading
 
 import pytest
 
+from lesson_runs import LESSONS, executed_lessons, once_per_test_run
+
 pytest.importorskip("sphinx", reason="the book extra (Sphinx, MyST-NB) is not installed")
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the book extra) is not installed")
 
 import tinygrad_ste  # noqa: E402
 from tinygrad_ste.tools.book import API_MODULES, READING_CHAPTER, REPOSITORY, build_book  # noqa: E402
 
-LESSONS = sorted((REPOSITORY / "lessons").glob("[0-9][0-9]_*.ipynb"))
-EXECUTED = REPOSITORY / "build" / "executed-lessons"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 
 
+SITE = REPOSITORY / "build" / "book" / "site"
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    fresh = all((EXECUTED / p.name).exists() and (EXECUTED / p.name).stat().st_mtime > p.stat().st_mtime
-                for p in LESSONS)
-    executed = EXECUTED if fresh else None
-    return build_book(tmp_path_factory.mktemp("book"), executed_dir=executed, strict=True).parent
+def site():
+    """The site, built once per test run (under ``pytest -n`` by the first worker that gets here)."""
+    once_per_test_run("web-book", lambda: build_book(SITE, executed_dir=executed_lessons(), strict=True))
+    return SITE
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,10 @@ benchmarks import from anywhere); ``tests/test_layers.py`` reads this list and c
 import of the package against it, so a new module must be added here, to the first layer
 that comes after everything it imports.
 
-1. arrays, random, dtypes, keywords, cuda -- NumPy helpers below the engine (stable sigmoid,
-   softmax, one-hot, ...), the library-wide random generator, the dtypes and the device under
-   PyTorch's names, PyTorch's ``dim=``/``keepdim=`` spelling, and ``cuda.is_available()`` (False)
+1. arrays, random, threads, dtypes, keywords, cuda -- NumPy helpers below the engine (stable
+   sigmoid, softmax, one-hot, ...), the library-wide random generator, how many threads NumPy's
+   BLAS may use, the dtypes and the device under PyTorch's names, PyTorch's
+   ``dim=``/``keepdim=`` spelling, and ``cuda.is_available()`` (False)
 2. function, tensor, ops, convolution -- the engine, read together: ``Function`` and its graph
    ``Node``, ``Tensor`` and ``backward()``, the differentiable ops (convolution and pooling in
    a module of their own).  Its one import cycle is deliberate:
@@ -62,6 +63,7 @@ from .stochastic import sample_normal
 from .gradcheck import GradcheckError, gradcheck
 from .functional import broadcast_to, einsum, maximum, minimum
 from . import cuda, functional, nn, optim
+from .threads import get_num_threads, set_num_threads, apply_default as _apply_default_num_threads
 
 __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad",
            "manual_seed",
@@ -72,7 +74,7 @@ __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad"
            "sample_normal",
            "compare_estimators", "estimate_gradient", "exact_gradient",
            "GradcheckError", "gradcheck", "functional", "nn", "optim",
-           "broadcast_to", "einsum", "maximum", "minimum",
+           "broadcast_to", "einsum", "maximum", "minimum", "get_num_threads", "set_num_threads",
            "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "half", "float",
            "double", "short", "int", "long", "device", "cuda",
            "tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
@@ -81,6 +83,8 @@ __all__ = ["Function", "Node", "backward_rules", "detect_anomaly", "enable_grad"
            "mean", "argmax", "argmin", "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "numel",
            "cat", "stack", "where", "softmax", "log_softmax", "save", "load"]
 __version__ = "0.1.0"
+
+_apply_default_num_threads()   # one BLAS thread unless the user chose (see threads.py)
 
 _FROM_ESTIMATORS = ("compare_estimators", "estimate_gradient", "exact_gradient")
 

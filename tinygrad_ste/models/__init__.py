@@ -53,8 +53,8 @@ reproduces a run exactly; ``verbose=True`` prints one line per epoch.
 ``python -m tinygrad_ste.models`` trains each in the variants the lessons compare and
 prints the measurements.
 """
-from .training import (PIXELS, TrainingResult, kmeans_baseline, kmeans_reconstruction_mse, kmeans_test_errors,
-                       timed_train_epochs, train_epochs)
+from .training import (PIXELS, Stopwatch, TrainingResult, kmeans_baseline, kmeans_reconstruction_mse,
+                       kmeans_test_errors, timed_train_epochs, train_epochs)
 from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoencoderResult,
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
@@ -76,7 +76,8 @@ from .architecture_search import (ArchitectureResult, SearchResult, SearchSpace,
                                   train_architecture)
 from .bandit import BanditResult, train_bandit
 
-__all__ = ["PIXELS", "TrainingResult", "train_epochs", "timed_train_epochs", "kmeans_test_errors", "kmeans_reconstruction_mse", "kmeans_baseline",
+__all__ = ["PIXELS", "Stopwatch", "TrainingResult", "train_epochs", "timed_train_epochs", "kmeans_test_errors",
+           "kmeans_reconstruction_mse", "kmeans_baseline",
            "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits",

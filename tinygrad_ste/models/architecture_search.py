@@ -29,7 +29,6 @@ Searches, at the same budget of weight-training steps (each on one minibatch):
 The validation split is a quarter of the training digits; the found architecture is then
 retrained from scratch on all of them (:func:`train_architecture`) and tested on the test split.
 """
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,7 +42,7 @@ from ..nn import Linear
 from ..optim import Adam
 from ..stochastic import EMABaseline, reinforce_loss, sample_categorical
 from ..tensor import Tensor
-from .training import PIXELS, TrainingResult, timed_train_epochs
+from .training import PIXELS, Stopwatch, TrainingResult, timed_train_epochs
 
 __all__ = ["OPERATIONS", "EDGES", "SEARCHES", "SEARCH_LABELS", "SearchSpace", "SearchResult", "search_architecture",
            "ArchitectureResult", "train_architecture", "architecture_name", "validation_split"]
@@ -161,7 +160,7 @@ def search_architecture(method, steps=300, hidden=32, batch_size=32, lr=3e-3, al
                    tau=tau, candidates=candidates, seed=seed, data_seed=data_seed)
     rng = np.random.default_rng(seed)
     train, validation = validation_split(data_seed)
-    start = time.process_time()
+    stopwatch = Stopwatch()
     if method == "random":
         tried = {}
         for _ in range(candidates):
@@ -175,7 +174,7 @@ def search_architecture(method, steps=300, hidden=32, batch_size=32, lr=3e-3, al
             with no_grad():
                 tried[architecture] = _accuracy(model(Tensor(validation[0]), architecture), validation[1])
         return SearchResult(method, max(tried, key=tried.get), np.zeros((0, len(EDGES), len(OPERATIONS))),
-                            steps=candidates * (steps // candidates), seconds=time.process_time() - start,
+                            steps=candidates * (steps // candidates), seconds=stopwatch.cpu_seconds(),
                             candidates_tried=tried, options=options)
 
     model = SearchSpace(hidden, rng=rng)
@@ -213,7 +212,7 @@ def search_architecture(method, steps=300, hidden=32, batch_size=32, lr=3e-3, al
         alpha_optimizer.step()
     trajectory.append(F.softmax(alpha, axis=-1).data.copy())
     architecture = tuple(int(op) for op in alpha.data.argmax(axis=-1))
-    return SearchResult(method, architecture, np.array(trajectory), steps=steps, seconds=time.process_time() - start,
+    return SearchResult(method, architecture, np.array(trajectory), steps=steps, seconds=stopwatch.cpu_seconds(),
                         options=options)
 
 

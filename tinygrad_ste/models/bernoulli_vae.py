@@ -4,7 +4,6 @@ trained with each gradient estimator for discrete latents at an equal number of 
 The benchmark of the REBAR, VIMCO, ARM, DisARM and Gumbel-Rao papers (there on binarized
 MNIST with 200 latents), at this project's scale: 8x8 digits, 32 latents, a few epochs.
 """
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +18,7 @@ from ..optim import Adam
 from ..stochastic import (antithetic_loss, log_prob, rebar_loss, reinforce_loss, sample_bernoulli, vimco_loss)
 from ..tensor import Tensor
 from .gaussian_vae import binarized_digits
-from .training import PIXELS, TrainingResult, train_epochs
+from .training import PIXELS, Stopwatch, TrainingResult, train_epochs
 
 __all__ = ["BernoulliVAE", "BernoulliVAEResult", "train_bernoulli_vae", "logit_gradient_variance", "run_benchmark",
            "benchmark_table", "VAE_ESTIMATORS"]
@@ -191,17 +190,17 @@ def train_bernoulli_vae(estimator="disarm", latents=32, hidden=64, evaluations=6
                           None if baseline is None else baseline.given(images))
         return loss, {"loss": loss.item()}
 
-    epoch_counter = {"epoch": 0, "cpu": 0.0, "started": time.process_time()}
+    epoch_counter = {"epoch": 0, "cpu": 0.0, "stopwatch": Stopwatch()}
 
     def after_epoch():
-        epoch_counter["cpu"] += time.process_time() - epoch_counter["started"]
+        epoch_counter["cpu"] += epoch_counter["stopwatch"].cpu_seconds()
         epoch_counter["epoch"] += 1
         measure_variance(epoch_counter["epoch"])
-        epoch_counter["started"] = time.process_time()
+        epoch_counter["stopwatch"] = Stopwatch()
         return {}
 
     measure_variance(0)
-    epoch_counter["started"] = time.process_time()
+    epoch_counter["stopwatch"] = Stopwatch()
     history = train_epochs(step, Adam(model.parameters(), lr=lr), (train_images,), epochs, batch_size, rng, verbose,
                            name=f"bernoulli vae ({estimator})", after_epoch=after_epoch)
     elbo, log_likelihood = model.evaluate(test_images, np.random.default_rng(10_000 + seed))

@@ -8,8 +8,11 @@ one-code-per-image baseline.
 * :func:`kmeans_test_errors`, :func:`kmeans_reconstruction_mse` -- the test error of
   k-means (per image, and its mean), the strong one-code-per-image baseline every
   quantizing autoencoder is measured against;
-* :func:`kmeans_baseline` -- the same baseline for a budget of bits per image.
+* :func:`kmeans_baseline` -- the same baseline for a budget of bits per image;
+* :class:`Stopwatch` -- wall-clock and CPU seconds: the training times above, and the progress lines of the
+  figures and models commands.
 """
+import os
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,7 +24,7 @@ from ..discrete import nearest_code
 from ..kmeans import kmeans
 
 __all__ = ["PIXELS", "TrainingResult", "train_epochs", "timed_train_epochs", "kmeans_test_errors",
-           "kmeans_reconstruction_mse", "kmeans_baseline"]
+           "kmeans_reconstruction_mse", "kmeans_baseline", "Stopwatch"]
 
 PIXELS = 64   # an 8x8 digit, flattened
 
@@ -62,12 +65,12 @@ def train_epochs(step, optimizer, arrays, epochs, batch_size, rng, verbose=False
 def timed_train_epochs(*args, **kwargs):
     """:func:`train_epochs`, timed: returns ``(history, seconds)``.
 
-    Seconds of CPU time of this process, not of the wall clock, which on a shared machine would
-    measure the neighbours too; with one BLAS thread it is what a quiet machine would take.
+    Seconds of CPU time (:class:`Stopwatch`), not of the wall clock, which on a shared machine
+    would measure the neighbours too; with one BLAS thread it is what a quiet machine would take.
     """
-    start = time.process_time()
+    stopwatch = Stopwatch()
     history = train_epochs(*args, **kwargs)
-    return history, time.process_time() - start
+    return history, stopwatch.cpu_seconds()
 
 
 @dataclass(kw_only=True)
@@ -122,3 +125,32 @@ def kmeans_baseline(bits, seed=0):
     """
     centres = min(int(2.0 ** bits + 1e-9), len(load_digits("train")[0]))   # 1e-9: 2 ** log2(1438) is 1437.99...
     return kmeans_reconstruction_mse(centres, seed), centres
+
+
+class Stopwatch:
+    """Seconds since it was made: wall-clock, and CPU (this process, every thread of it, and the
+    child processes it has waited for).  On a shared machine the CPU seconds are the steadier
+    measure of the work; the wall-clock seconds include the time spent waiting for a core.  The
+    one timer of the package: the models' training times and the progress lines of the figures
+    and models commands."""
+
+    def __init__(self):
+        self.started = self._clocks()
+
+    @staticmethod
+    def _clocks():
+        children = os.times()
+        return time.perf_counter(), time.process_time() + children.children_user + children.children_system
+
+    def read(self):
+        """(wall seconds, CPU seconds) so far."""
+        now = self._clocks()
+        return now[0] - self.started[0], now[1] - self.started[1]
+
+    def cpu_seconds(self):
+        """CPU seconds so far."""
+        return self.read()[1]
+
+    def __str__(self):
+        wall, cpu = self.read()
+        return f"wall {wall:.1f} s, CPU {cpu:.1f} s"

@@ -39,8 +39,8 @@ READING_CHAPTER = Path(__file__).resolve().parent / "reading_the_source.md"
 
 # The API page, in the order the package builds up (see tinygrad_ste/__init__.py).
 # The tools (the builders of the book, the figures and the models' measurements) are left out.
-API_MODULES = ["arrays", "function", "random", "dtypes", "keywords", "cuda", "tensor", "ops", "convolution",
-               "functional", "creation", "tensor_functions", "discrete", "stochastic", "estimators", "gradcheck",
+API_MODULES = ["arrays", "function", "random", "threads", "dtypes", "keywords", "cuda", "tensor", "ops",
+               "convolution", "functional", "creation", "tensor_functions", "discrete", "stochastic", "estimators", "gradcheck",
                "module", "nn", "losses", "moe", "vq", "fsq", "entropy", "kmeans", "optim", "serialization",
                "learned_baseline", "data",
                "models", "compare", "viz", "exercises"]

@@ -4,7 +4,11 @@
     python -m tinygrad_ste.figures --out /tmp/f --quick staircase
 
 Every figure uses a fixed seed, so rerunning on the same machine gives the same pictures.
-``--quick`` runs with tiny settings (for the tests): same code path, rougher numbers.
+``--quick`` runs with tiny settings (for the tests): same code path, rougher numbers.  The
+figures are made ``--jobs`` at a time (default: one per core), each in a process of its own
+with one BLAS thread (the package's default), and a line per figure reports its wall-clock and
+CPU time as it is written; figures that share trained runs (``MADE_TOGETHER``) are made in
+one process.
 
 Each figure is a function registered with ``@figure`` that returns ``(matplotlib figure,
 numbers)``: ``numbers`` maps a name to each number the README's caption of that figure
@@ -41,7 +45,10 @@ it is a larger run, its caption says so and the lesson says how to make it.
 """
 import argparse
 import json
+import multiprocessing
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,6 +76,7 @@ from ..models.architecture_search import (EDGES, OPERATIONS, SEARCH_LABELS, SEAR
                                           search_architecture, train_architecture)
 from ..models.bandit import LEARNER_LABELS, LEARNERS, train_bandit  # noqa: E402
 from ..models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts  # noqa: E402
+from ..models.training import Stopwatch  # noqa: E402
 from ..moe import ROUTERS  # noqa: E402
 
 SEED = 0
@@ -708,7 +716,7 @@ def glimpse_accuracy(quick):
     fig.suptitle("Glimpse models: test accuracy when forced to choose one cell, by how the choice was trained")
     fig.tight_layout()
     numbers.update({"seeds, 4 cells": len(GLIMPSE_SEEDS[2]), "seeds, 9 cells": len(GLIMPSE_SEEDS[3]), "hidden units": 64,
-                    "epochs": 30, "lesson hidden units": 32, "lesson epochs": 10, "lesson seeds": 2,
+                    "epochs": 30, "lesson hidden units": 32, "lesson epochs": 8, "lesson seeds": 3,
                     "test canvases": len(load_digits("test")[0])})   # settings the caption states
     # Every model is scored on the same test canvases: compare them canvas by canvas, over the seeds.
     correct = {grid: {choice: _test_correct(results) for choice, results in _glimpse_runs(quick, grid).items()}
@@ -1262,31 +1270,85 @@ def bernoulli_vae_benchmark(quick):
     return fig, numbers
 
 
+# Figures that share trained runs (cached per process: ``_binary_runs``, ``_vq_runs``, ``_glimpse_runs``,
+# ``_generation_runs``) are made in one process; every other figure is a job of its own.
+MADE_TOGETHER = [("binary_network", "ternary_xnor"),
+                 ("vq_training", "vq_codebook_usage", "vq_reconstructions", "dvae_soft_hard_gap"),
+                 ("glimpse_choices", "glimpse_accuracy"),
+                 ("generated_digits", "conv_vs_mlp_vq", "dvae_prior_samples")]
+# The longest jobs start first, so that none of them starts last and leaves the other processes
+# idle: CPU seconds of a full run, one BLAS thread (README, "Benchmarks").
+LONGEST_FIRST = ("glimpse_accuracy", "rate_distortion", "estimator_training", "mse_vs_bits")
+
+
+def _jobs(names):
+    """``names`` split into the groups that must share a process; the longest jobs first, then
+    the registry's order."""
+    jobs = []
+    for name in names:
+        together = next((group for group in MADE_TOGETHER if name in group), (name,))
+        job = next((job for job in jobs if job[0] in together), None)
+        if job is None:
+            jobs.append([name])
+        else:
+            job.append(name)
+    return sorted(jobs, key=lambda job: min((LONGEST_FIRST.index(name) for name in job if name in LONGEST_FIRST),
+                                            default=len(LONGEST_FIRST)))
+
+
+def _make(names, quick, out):
+    """Draw and save the figures ``names`` in this process; returns [(name, numbers, wall s, CPU s)]."""
+    made = []
+    for name in names:
+        stopwatch = Stopwatch()
+        drawn, numbers = FIGURES[name](quick)
+        drawn.savefig(out / f"{name}.png", dpi=110, bbox_inches="tight")
+        plt.close(drawn)
+        made.append((name, numbers, *stopwatch.read()))
+    return made
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tinygrad_ste.figures", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="name", help=f"figures to make (default: all): {', '.join(FIGURES)}")
     parser.add_argument("--out", type=Path, default=Path("figures"), help="output directory (default: figures/)")
     parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+                        help="figures made at once, each in a process of its own (default: one per core)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in FIGURES]
     if unknown:
         parser.error(f"unknown figure(s) {', '.join(unknown)}; choose from {', '.join(FIGURES)}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     args.out.mkdir(parents=True, exist_ok=True)
     numbers_path = args.out / "numbers.json"
-    failures = []
-    for name in args.names or FIGURES:
-        drawn, measured = FIGURES[name](args.quick)
-        path = args.out / f"{name}.png"
-        drawn.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(drawn)
-        print(f"wrote {path}")
-        # Written after every figure, so a long run that is stopped keeps what it measured; read again just
-        # before, so that two runs making different figures into one directory keep each other's numbers.
-        numbers = json.loads(numbers_path.read_text()) if numbers_path.exists() else {}
-        numbers[name] = measured
-        numbers_path.write_text(json.dumps({key: numbers[key] for key in FIGURES if key in numbers},
-                                           indent=1, default=float) + "\n")
-        failures += [f"{name}: {sentence}: {measured[STATEMENTS][sentence]}" for sentence in failed_statements(measured)]
+    jobs = _jobs(args.names or list(FIGURES))
+    processes = min(args.jobs, len(jobs))
+    total, done, failures, stopwatch = sum(map(len, jobs)), 0, [], Stopwatch()
+
+    def finished(made):
+        nonlocal done
+        for name, measured, wall, cpu in made:
+            done += 1
+            print(f"wrote {args.out / name}.png  [{done}/{total}]  wall {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
+            # Written after every figure, so a long run that is stopped keeps what it measured; read again just
+            # before, so that two runs making different figures into one directory keep each other's numbers.
+            numbers = json.loads(numbers_path.read_text()) if numbers_path.exists() else {}
+            numbers[name] = measured
+            numbers_path.write_text(json.dumps({key: numbers[key] for key in FIGURES if key in numbers},
+                                               indent=1, default=float) + "\n")
+            failures.extend(f"{name}: {sentence}: {measured[STATEMENTS][sentence]}"
+                            for sentence in failed_statements(measured))
+
+    if processes == 1:
+        for job in jobs:
+            finished(_make(job, args.quick, args.out))
+    else:   # fresh processes ("spawn"): each imports the package, which sets its BLAS threads
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for made in as_completed([pool.submit(_make, job, args.quick, args.out) for job in jobs]):
+                finished(made.result())
+    print(f"{total} figure(s) in {processes} process(es): {stopwatch}")
     if failures and not args.quick:
         sys.exit("these caption statements no longer hold on this run (see numbers.json); "
                  "reword the captions to what the run shows:\n  " + "\n  ".join(failures))
