@@ -1100,14 +1100,9 @@ def dvae_prior_samples(quick):
     return fig, numbers
 
 
-def _paired_correct(runs):
-    """Per-item test scores of several seeds, (seeds, test images), for ``compare.paired``."""
-    return np.array([run.test_correct for run in runs], dtype=float)
-
-
 def _taken_together(runs_by_model):
     """Several models taken together: their per-item scores averaged over the models, (seeds, test images)."""
-    return np.mean([_paired_correct(runs) for runs in runs_by_model], axis=0)
+    return np.mean([_test_correct(runs) for runs in runs_by_model], axis=0)
 
 
 COLLAPSED = 0.1   # bits: a load entropy under this means (nearly) every test image went to one expert
@@ -1137,8 +1132,8 @@ def moe_routing(quick):
                    title="How evenly the test images are spread over the experts")
     accuracy_ax.legend()
     fig.tight_layout()
-    soft = _paired_correct(balanced["soft"])
-    versus_soft = {router: compare.paired(_paired_correct(balanced[router]), soft) for router in ROUTERS[1:]}
+    soft = _test_correct(balanced["soft"])
+    versus_soft = {router: compare.paired(_test_correct(balanced[router]), soft) for router in ROUTERS[1:]}
     straight_through_family = ("straight_through", "straight_through_gumbel", "reinmax")
     family = compare.paired(_taken_together(balanced[r] for r in straight_through_family), soft)
     unbalanced_runs = [run for runs in unbalanced.values() for run in runs]
@@ -1182,8 +1177,8 @@ def architecture_search(quick):
                                                  f"{SEARCH_LABELS[m].split(' ')[0]} "
                                                  f"{np.mean([r.test_accuracy for r in retrained[m]]):.1%}"
                                                  for m in SEARCHES) + ")", steps_per_record=10)
-    random = _paired_correct(retrained["random"])
-    differences = {m: compare.paired(_paired_correct(retrained[m]), random) for m in SEARCHES[:3]}
+    random = _test_correct(retrained["random"])
+    differences = {m: compare.paired(_test_correct(retrained[m]), random) for m in SEARCHES[:3]}
     numbers = {"steps": steps, "seeds": len(seeds), "lesson seeds": 3,
                "largest difference detectable": max(d.detectable for d in differences.values())}
     for method, difference in differences.items():
@@ -1205,7 +1200,7 @@ def bandit_curves(quick):
     reinforce = LEARNERS[1:]
     first_pass_gap = min(s.test_accuracy[1] - r.test_accuracy[1] for learner in reinforce
                          for s, r in zip(runs["supervised"], runs[learner]))
-    supervised = _paired_correct(runs["supervised"])
+    supervised = _test_correct(runs["supervised"])
     together = compare.paired(supervised, _taken_together(runs[learner] for learner in reinforce))
     numbers = {"seeds": len(seeds), "epochs": epochs, "lesson seeds": 3,
                "supervised": float(np.mean([x.test_accuracy[-1] for x in runs["supervised"]])),
@@ -1215,11 +1210,11 @@ def bandit_curves(quick):
     caption_says(numbers, "at the end, supervised learning is clearly ahead of the REINFORCE learners taken together",
                  together.is_clearly("higher"), together)
     for learner in reinforce:
-        behind = compare.paired(supervised, _paired_correct(runs[learner]))
+        behind = compare.paired(supervised, _test_correct(runs[learner]))
         caption_says(numbers, f"at the end, {LEARNER_LABELS[learner]} is behind supervised learning on average",
                      behind.z > 1, behind)
     for learner in ("moving_average", "leave_one_out"):
-        versus_none = compare.paired(_paired_correct(runs[learner]), _paired_correct(runs["no_baseline"]))
+        versus_none = compare.paired(_test_correct(runs[learner]), _test_correct(runs["no_baseline"]))
         caption_says(numbers, f"{LEARNER_LABELS[learner]} is neither clearly better nor clearly worse than no baseline",
                      abs(versus_none.z) < compare.CLEARLY, versus_none)
     return fig, numbers
