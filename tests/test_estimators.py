@@ -510,6 +510,20 @@ def test_antithetic_rebar_and_learned_baseline_are_unbiased(shape, estimator, op
     assert_unbiased(estimates, exact_gradient(cost_fn, logits, "bernoulli"), f"{estimator} {options}")
 
 
+CATEGORICAL_PROBLEMS = [shape for kind, shape in PROBLEMS if kind == "categorical"]
+
+
+@pytest.mark.parametrize("shape", CATEGORICAL_PROBLEMS)
+@pytest.mark.parametrize("options", [{}, {"tau": 0.3, "eta": 0.5}, {"tau": 2.0}])
+def test_categorical_rebar_is_unbiased(shape, options):
+    """REBAR with the conditional Gumbel relaxation (Tucker et al. 2017, appendix) on one-hot samples."""
+    rng = np.random.default_rng(30)
+    logits, cost_fn = rng.normal(size=shape), quadratic_cost(shape, 31)
+    estimates = np.stack([estimate_gradient(cost_fn, logits, "rebar", 6, rng, "categorical", **options)
+                          for _ in range(1500)])
+    assert_unbiased(estimates, exact_gradient(cost_fn, logits, "categorical"), f"rebar {options}")
+
+
 def test_disarm_is_arm_with_the_uniform_integrated_out():
     """Averaging ARM over many draws of U given one antithetic pair gives DisARM's estimate for that pair."""
     rng = np.random.default_rng(23)

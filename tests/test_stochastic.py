@@ -16,7 +16,7 @@ from rule_checks import forward_as, grad_of
 SAMPLERS = {"bernoulli": sample_bernoulli, "categorical": sample_categorical}
 DISTRIBUTION = {"bernoulli": Bernoulli, "categorical": Categorical}
 LOGIT_SHAPES = [(4,), (3, 4), (2, 3, 5)]
-# every (kind, estimator) pair a sampler accepts: "arm", "disarm" and "rebar" are for Bernoulli variables
+# every (kind, estimator) pair a sampler accepts: "arm" and "disarm" are for Bernoulli variables
 KIND_ESTIMATORS = [(kind, estimator) for kind in ("bernoulli", "categorical") for estimator in ESTIMATORS
                    if kind == "bernoulli" or estimator not in BERNOULLI_ONLY]
 
@@ -28,7 +28,7 @@ def estimator_loss(estimator, logits, sample, cost, kind, rng):
     if estimator in ("arm", "disarm"):
         return antithetic_loss(logits, sample, cost, estimator, rng)
     if estimator == "rebar":
-        return rebar_loss(logits, sample, cost)
+        return rebar_loss(logits, sample, cost, kind)
     return cost.mean()
 
 
@@ -52,8 +52,12 @@ def test_sample_shapes_and_values(kind, estimator, shape):
         assert sample.shape == expected
         if estimator == "rebar":   # hard, then two relaxed groups
             assert set(np.unique(sample[:2])) <= {0.0, 1.0} and ((sample[2:] > 0) & (sample[2:] < 1)).all()
-            # the conditional relaxed sample lies on the same side of 1/2 as the hard one
-            assert np.array_equal(sample[4:] > 0.5, sample[:2] > 0.5)
+            # the conditional relaxed sample leans towards the hard one: the same side of 1/2, the same argmax
+            if kind == "bernoulli":
+                assert np.array_equal(sample[4:] > 0.5, sample[:2] > 0.5)
+            else:
+                assert np.array_equal(sample[4:].argmax(axis=-1), sample[:2].argmax(axis=-1))
+                assert np.allclose(sample[2:].sum(axis=-1), 1)
         elif estimator == "gumbel":   # soft: probabilities
             assert ((sample >= 0) & (sample <= 1)).all()
             if kind == "categorical":
@@ -509,12 +513,17 @@ def test_conditional_noise_reproduces_the_sample_and_the_noise_distribution(kind
     assert (np.abs(noise.var(axis=0) - variance) < 4 * variance * np.sqrt(4.4 / n)).all()
 
 
-def test_rebar_conditional_relaxation_is_differentiable_and_gradchecks():
+@pytest.mark.parametrize("kind", ["bernoulli", "categorical"])
+def test_rebar_conditional_perturbation_is_differentiable_and_gradchecks(kind):
+    """z~ ~ p(z | b) as a smooth function of the logits (the uniforms held fixed): it makes b again,
+    and its gradient matches central differences, with the logits broadcast over the samples."""
     rng = np.random.default_rng(41)
-    samples = (rng.random((3, 4)) < 0.5).astype(float)
-    uniform = rng.random((3, 4))
-    assert gradcheck(lambda logits: Bernoulli.conditional_perturbed(logits, samples, uniform).sigmoid(),
-                     [Tensor(rng.normal(size=4), requires_grad=True)])
+    logits = Tensor(rng.normal(size=(2, 4)), requires_grad=True)
+    samples = DISTRIBUTION[kind].hard(logits.data + DISTRIBUTION[kind].noise(rng, (3, 2, 4)))
+    uniform = rng.random((3, 2, 4))
+    perturbed = DISTRIBUTION[kind].conditional_perturbed(logits, samples, uniform)
+    assert perturbed.shape == samples.shape and np.array_equal(DISTRIBUTION[kind].hard(perturbed.data), samples)
+    assert gradcheck(lambda theta: DISTRIBUTION[kind].conditional_perturbed(theta, samples, uniform), [logits])
 
 
 def test_gumbel_rao_rule_averages_K_conditional_straight_through_gumbel_gradients():

@@ -137,6 +137,15 @@ class Conv2d(Function):
         return grad_x, grad_weight
 
 
+def _pool_geometry(kernel_size, stride):
+    """(kernel, stride) of a pooling op as (h, w) pairs; the stride defaults to the kernel."""
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _pair(stride, "stride")
+    if min(kernel) < 1 or min(stride) < 1:
+        raise ValueError(f"kernel_size and stride must be >= 1, got {kernel} and {stride}")
+    return kernel, stride
+
+
 class AvgPool2d(Function):
     """Mean over each kernel window, channel by channel (no padding):
 
@@ -151,10 +160,7 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None):
         _check_image(x)
-        kernel = _pair(kernel_size, "kernel_size")
-        stride = kernel if stride is None else _pair(stride, "stride")
-        if min(kernel) < 1 or min(stride) < 1:
-            raise ValueError(f"kernel_size and stride must be >= 1, got {kernel} and {stride}")
+        kernel, stride = _pool_geometry(kernel_size, stride)
         ctx.input_shape, ctx.kernel, ctx.stride = x.shape, kernel, stride
         return _windows(x, kernel, stride).mean(axis=(-2, -1))
 
@@ -181,10 +187,7 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None):
         _check_image(x)
-        kernel = _pair(kernel_size, "kernel_size")
-        stride = kernel if stride is None else _pair(stride, "stride")
-        if min(kernel) < 1 or min(stride) < 1:
-            raise ValueError(f"kernel_size and stride must be >= 1, got {kernel} and {stride}")
+        kernel, stride = _pool_geometry(kernel_size, stride)
         windows = _windows(x, kernel, stride)
         y = windows.max(axis=(-2, -1))
         ctx.save_for_backward(windows, y)

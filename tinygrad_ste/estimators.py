@@ -182,7 +182,7 @@ def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0,
     elif estimator in ("arm", "disarm"):
         loss = antithetic_loss(theta, samples, cost, estimator, rng)
     elif estimator == "rebar":
-        loss = rebar_loss(theta, samples, cost, eta)
+        loss = rebar_loss(theta, samples, cost, kind, eta)
     elif isinstance(cost, Tensor) and cost.requires_grad:
         loss = cost.mean()
     else:

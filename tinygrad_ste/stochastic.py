@@ -22,16 +22,17 @@ estimator                 forward                    backward, dL/dlogits       
                                                      sigmoid(|logits|) / 2
 "rebar"                   hard b, relaxed s and      from :func:`rebar_loss`:         Tucker et al. 2017
                           conditional relaxed s~     REINFORCE with the control
-                                                     variate eta c(s~), plus
-                                                     eta (dc(s) - dc(s~))
+                          (s = P(z / tau), z =       variate eta c(s~), plus
+                          logits + noise; z~ ~       eta (dc(s) - dc(s~))
+                          p(z | b))
 ========================= ========================== ================================ ====================
 
 Beside them, as loss terms: :func:`vimco_loss` (Mnih & Rezende 2016), the K-sample bound
 with a leave-one-out learning signal per sample, and baselines for REINFORCE: the EMA and
 leave-one-out ones here, the learned, input-dependent one of NVIL (Mnih & Gregor 2014) in
-:mod:`tinygrad_ste.learned_baseline`.  "arm", "disarm" and "rebar" are for Bernoulli
-variables; their ``n_samples`` counts cost evaluations (an antithetic pair is two, a REBAR
-sample three), so estimators compare at equal cost when given the same ``n_samples``.
+:mod:`tinygrad_ste.learned_baseline`.  "arm" and "disarm" are for Bernoulli variables,
+"rebar" for both kinds; their ``n_samples`` counts cost evaluations (an antithetic pair is
+two, a REBAR sample three), so estimators compare at equal cost when given the same ``n_samples``.
 
 P is the link from logits to probabilities: softmax over the last axis for a categorical
 variable, the sigmoid for a Bernoulli one (a two-class softmax); J(p)^T g is its backward
@@ -90,7 +91,7 @@ import numpy as np
 from .arrays import one_hot_array, sigmoid_array, softmax_array, softmax_backward
 from .discrete import zero_gradient
 from .function import Function
-from .functional import concatenate, log_softmax, logsigmoid, logsumexp, where
+from .functional import concatenate, log_softmax, logsigmoid, logsumexp, stack, where
 from .random import generator
 from .tensor import Tensor, as_array, as_tensor
 
@@ -103,7 +104,7 @@ __all__ = ["sample_bernoulli", "sample_categorical", "reinforce_loss", "antithet
 
 ESTIMATORS = ("straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce",
               "gumbel_rao", "arm", "disarm", "rebar")
-BERNOULLI_ONLY = ("arm", "disarm", "rebar")   # the estimators sample_categorical refuses
+BERNOULLI_ONLY = ("arm", "disarm")   # the estimators sample_categorical refuses
 COST_ESTIMATORS = {"reinforce": 1, "arm": 2, "disarm": 2, "rebar": 3}   # gradient from costs: evaluations per draw
 BASELINES = ("none", "ema", "leave_one_out")
 NORMAL_ESTIMATORS = ("reparameterization", "reinforce")   # the estimators of sample_normal
@@ -151,6 +152,13 @@ class _Discrete:
         """(d log p(b) / dlogits,) = (b - P(logits),), for a Bernoulli and a categorical alike (NumPy)."""
         return (samples - cls.probabilities(logits),)
 
+    @classmethod
+    def conditional_noise(cls, rng, logits, samples):
+        """The noise (logistic L or Gumbel G) drawn given the sample it made (NumPy, shape of ``samples``):
+        ``conditional_perturbed`` with fresh uniforms, minus the logits."""
+        uniform = _open_uniform(rng, samples.shape)
+        return cls.conditional_perturbed(Tensor(logits), samples, uniform).data - logits
+
 
 class Bernoulli(_Discrete):
     """b in {0, 1} elementwise with P(b = 1) = sigmoid(logits); logits of any shape."""
@@ -197,12 +205,6 @@ class Bernoulli(_Discrete):
         zero = np.log(uniform) + logsigmoid(logits) - (p + (1 - p) * (1 - uniform)).log()
         return where(samples > 0.5, one, zero)
 
-    @classmethod
-    def conditional_noise(cls, rng, logits, samples):
-        """Logistic noise L drawn given the sample, b = 1[logits + L > 0] (NumPy; see :meth:`conditional_perturbed`)."""
-        uniform = _open_uniform(rng, samples.shape)
-        return cls.conditional_perturbed(Tensor(logits), samples, uniform).data - logits
-
 
 class Categorical(_Discrete):
     """b one-hot over the last axis with P(b_k = 1) = softmax(logits)_k; logits (..., K)."""
@@ -222,23 +224,27 @@ class Categorical(_Discrete):
         return (samples * log_softmax(logits, axis=-1)).sum(axis=-1)
 
     @staticmethod
-    def conditional_noise(rng, logits, samples):
-        """Gumbel noise G drawn given the sample, b = one_hot(argmax(logits + G)) (NumPy, shape of ``samples``).
+    def conditional_perturbed(logits, samples, uniform):
+        """z~ = logits + G drawn from G given the sample b = one_hot(argmax(logits + G)), as Tensor ops
+        (differentiable).
 
-        The top-down construction (Maddison et al. 2014, "A* Sampling"; Paulus et al. 2021): the
-        maximum of logits + G is Gumbel with location logsumexp(logits), and every other entry is a
-        Gumbel of location logits_i truncated below that maximum:
+        The top-down construction (Maddison et al. 2014, "A* Sampling"; Tucker et al. 2017, appendix):
+        the maximum of logits + G is Gumbel with location logsumexp(logits) and does not depend on
+        which class won; every other entry is a Gumbel of location logits_i truncated below that
+        maximum.  With E = -log V exponential (V = ``uniform``):
 
-            z_k = logsumexp(logits) - log(-log V_k)                       (k the sampled class)
-            z_i = -log(exp(-z_k) + exp(-logits_i) (-log V_i))             (i != k),   G = z - logits.
+            z~_k = logsumexp(logits) - log E_k                          (k the sampled class)
+            z~_i = -log(exp(-z~_k) + exp(-logits_i) E_i)                (i != k)
+
+        With V held fixed, z~ is a smooth function of the logits: REBAR's conditional
+        reparameterization.  logits (S, K) broadcast against samples and uniform ``(n, *S, K)`` -> z~ of
+        the samples' shape.
         """
-        logits = np.broadcast_to(logits, samples.shape)
-        exponential = -np.log(_open_uniform(rng, samples.shape))
-        top = np.log(np.exp(logits - logits.max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True)) \
-            + logits.max(axis=-1, keepdims=True)
-        top = top - np.log((exponential * samples).sum(axis=-1, keepdims=True))
-        others = -np.logaddexp(-top, np.log(exponential) - logits)
-        return np.where(samples > 0.5, top, others) - logits
+        logits = as_tensor(logits)
+        log_exponential = np.log(-np.log(uniform))
+        top = logsumexp(logits, axis=-1, keepdims=True) - (log_exponential * samples).sum(axis=-1, keepdims=True)
+        others = -logsumexp(stack([-top.broadcast_to(samples.shape), log_exponential - logits]), axis=0)
+        return where(samples > 0.5, top, others)
 
 
 class Normal:
@@ -437,11 +443,12 @@ def _sample(distribution, op, logits, estimator, rng, tau, n_samples, K):
         return Sample.apply(logits.detach(), noise=noise, distribution=distribution)
     if estimator in ("arm", "disarm"):   # U -> 1 - U turns L into -L: the antithetic half
         return Sample.apply(logits.detach(), noise=np.concatenate([noise, -noise]), distribution=distribution)
-    if estimator == "rebar":
+    if estimator == "rebar":   # the relaxation of z = logits + noise, and of z~ drawn given the hard sample
         hard = Sample.apply(logits.detach(), noise=noise, distribution=distribution)
         relaxed = RelaxedSample.apply(logits, noise=noise, distribution=distribution, tau=tau)
         uniform = _open_uniform(rng, hard.shape).astype(logits.dtype)
-        conditional = (distribution.conditional_perturbed(logits, hard.data, uniform) / tau).sigmoid()
+        conditional = RelaxedSample.apply(distribution.conditional_perturbed(logits, hard.data, uniform),
+                                          noise=np.zeros((), logits.dtype), distribution=distribution, tau=tau)
         return concatenate([hard, relaxed, conditional])
     return Sample.apply(logits, noise=noise, distribution=distribution, tau=tau, backward=estimator, rng=rng,
                         K=10 if K is None else int(K))
@@ -465,7 +472,7 @@ def sample_bernoulli(logits, estimator, rng=None, tau=1.0, n_samples=None, K=Non
     * "rebar": n_samples = 3m; rows [0, m) the hard samples b = 1[z > 0], z = logits + L; rows [m, 2m)
       the relaxed s = sigmoid(z / tau) and rows [2m, 3m) the conditional relaxed s~ = sigmoid(z~ / tau),
       z~ ~ p(z | b) (:meth:`Bernoulli.conditional_perturbed`), both differentiable in the logits;
-      the gradient comes from :func:`rebar_loss`.
+      the gradient comes from :func:`rebar_loss` with ``kind="bernoulli"``.
     """
     return _sample(Bernoulli, "sample_bernoulli", logits, estimator, rng, tau, n_samples, K)
 
@@ -474,9 +481,14 @@ def sample_categorical(logits, estimator, rng=None, tau=1.0, n_samples=None, K=N
     """Draw one-hot b over the last axis with P(b_k = 1) = softmax(logits)_k, differentiable by ``estimator``.
 
     logits: (..., K) -> a Tensor of shape (..., K), or (n_samples, ..., K).  ``estimator``,
-    ``rng``, ``tau`` and ``K`` as in :func:`sample_bernoulli` ("arm", "disarm" and "rebar" are
-    for Bernoulli variables only).  With "gumbel" the result is the soft sample, a probability
+    ``rng``, ``tau`` and ``K`` as in :func:`sample_bernoulli` ("arm" and "disarm" are for
+    Bernoulli variables only).  With "gumbel" the result is the soft sample, a probability
     vector over the last axis.
+
+    "rebar": n_samples = 3m; rows [0, m) the one-hot samples b = one_hot(argmax z), z = logits + G;
+    rows [m, 2m) the relaxed s = softmax(z / tau); rows [2m, 3m) the conditional relaxed
+    s~ = softmax(z~ / tau), z~ ~ p(z | b) (:meth:`Categorical.conditional_perturbed`); the
+    gradient comes from :func:`rebar_loss` with ``kind="categorical"``.
     """
     return _sample(Categorical, "sample_categorical", logits, estimator, rng, tau, n_samples, K)
 
@@ -762,12 +774,14 @@ def antithetic_loss(logits, samples, cost, estimator="disarm", rng=None):
 # ------------------------------------------------------------------ REBAR: a relaxation as control variate
 
 
-def rebar_loss(logits, samples, cost, eta=1.0):
+def rebar_loss(logits, samples, cost, kind, eta=1.0):
     """A loss term whose gradient w.r.t. ``logits`` is the REBAR estimate; its value is 0.
 
     Tucker, Mnih, Maddison, Lawson & Sohl-Dickstein 2017, "REBAR: Low-variance, unbiased
-    gradient estimates for discrete latent variable models", NeurIPS 2017.  With z = logits + L,
-    b = 1[z > 0], z~ ~ p(z | b), and the relaxation s = sigmoid(z / tau), s~ = sigmoid(z~ / tau):
+    gradient estimates for discrete latent variable models", NeurIPS 2017.  With z = logits + noise
+    (logistic L for a Bernoulli, Gumbel G for a categorical), the hard sample b = H(z) (1[z > 0], or
+    one_hot(argmax z)), z~ ~ p(z | b), and the relaxation s = P(z / tau), s~ = P(z~ / tau) (the sigmoid,
+    or the softmax over the last axis):
 
         g = (c(b) - eta c(s~)) d log p(b)/dlogits  +  eta d c(s)/dlogits  -  eta d c(s~)/dlogits
 
@@ -777,13 +791,15 @@ def rebar_loss(logits, samples, cost, eta=1.0):
     (The paper tunes eta and tau online by the gradient of the variance; here both are arguments,
     fixed: the sampler's ``tau`` and ``eta``.)
 
-    ``samples``: ``sample_bernoulli(logits, "rebar", rng, tau=tau, n_samples=3m)``, shape (3m, ...):
-    the hard samples, the relaxed ones, the conditional relaxed ones.  ``cost``: a Tensor (3m,) or
-    a prefix of the samples' shape, computed with Tensor ops from ``samples``, so that the relaxed
+    ``samples``: ``sample_bernoulli(logits, "rebar", rng, tau=tau, n_samples=3m)`` (``kind="bernoulli"``)
+    or ``sample_categorical(...)`` (``kind="categorical"``), shape (3m, ...): the hard samples, the
+    relaxed ones, the conditional relaxed ones.  ``cost``: a Tensor (3m,) or a prefix of the samples'
+    shape (without the class axis), computed with Tensor ops from ``samples``, so that the relaxed
     rows differentiate.  Its pathwise part reaches every parameter the cost depends on (a
     decoder's too); its mean there is zero as well, so it only adds noise to them.
     """
     op = "rebar_loss"
+    distribution = distribution_of(kind, op, discrete=True)
     logits = as_tensor(logits)
     if not isinstance(cost, Tensor) or (logits.requires_grad and not cost.requires_grad):
         raise ValueError(f"{op}: cost must be a Tensor computed with Tensor ops from the samples, so that the "
@@ -792,12 +808,12 @@ def rebar_loss(logits, samples, cost, eta=1.0):
     if values.shape[0] % 3 or not _has_sample_axis((logits,), values):
         raise ValueError(f"{op}: samples of shape {values.shape} must be REBAR's three groups along axis 0 (hard, "
                          f"relaxed, conditional relaxed; logits of shape {logits.shape} constant along it): draw "
-                         f"them with sample_bernoulli(logits, 'rebar', rng, n_samples=3m)")
+                         f"them with sample_{kind}(logits, 'rebar', rng, n_samples=3m)")
     third = values.shape[0] // 3
-    hard, hard_cost = _samples_and_costs(op, Bernoulli, (logits,), values[:third], cost.data[:third])
+    hard, hard_cost = _samples_and_costs(op, distribution, (logits,), values[:third], cost.data[:third])
     control = cost[2 * third:]
     advantage = hard_cost - eta * control.data
-    score = ScoreFunction.apply(logits, directions=Bernoulli.score(logits.data, hard), advantage=advantage)
+    score = ScoreFunction.apply(logits, directions=distribution.score(logits.data, hard), advantage=advantage)
     pathwise = eta * (cost[third:2 * third] - control).mean()
     return score + pathwise - pathwise.detach()
 

@@ -17,7 +17,7 @@ __all__ = ["RULE_COLOURS", "rule_colour", "draw_graph", "plot_staircase", "plot_
            "plot_curves", "plot_bias_variance", "show_images", "plot_code_usage", "plot_xy", "plot_bars",
            "plot_rounding_proxies", "plot_rate_distortion", "show_glimpses", "plot_accuracy_bars",
            "plot_variance_sweeps", "plot_architecture_trajectories",
-           "plot_expert_classes"]
+           "plot_expert_classes", "plot_likelihood_and_variance"]
 
 # One colour per backward rule, in every lesson and figure.  A curve's label is coloured by the
 # first of these names it contains, in this order ("-" read as "_", so "straight-through"
@@ -566,3 +566,26 @@ def plot_expert_classes(classes_per_expert, title, ax=None):
            ylabel="expert", title=title)
     ax.figure.colorbar(image, ax=ax, label="share of the digit's test images")
     return ax.figure
+
+
+def plot_likelihood_and_variance(log_likelihoods, variances, title):
+    """The discrete-VAE benchmark of lesson 12: two panels of horizontal bars, one bar per estimator.
+
+    ``log_likelihoods`` and ``variances``: ``{estimator label: value}`` (say, means over seeds) -- the
+    test log-likelihood estimate in nats per image (left, its axis zoomed to the bars) and the
+    variance of the gradient reaching the encoder's logits (right, log scale).
+    """
+    labels = list(log_likelihoods)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    values = np.array([log_likelihoods[label] for label in labels])
+    floor = values.min() - 0.3   # the bars start here, so that a longer bar is a higher likelihood
+    left.barh(labels, values - floor, left=floor, color="tab:blue")
+    left.set_xlim(floor, values.max() + 0.1)
+    left.set_xlabel("test log-likelihood estimate (nats per image, higher is better)")
+    right.barh(labels, [variances[label] for label in labels], color="tab:orange")
+    right.set_xscale("log")
+    right.set_xlabel("gradient variance at the logits, end of training (log scale)")
+    right.set_yticks(range(len(labels)), [""] * len(labels))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

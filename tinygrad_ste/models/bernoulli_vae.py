@@ -104,7 +104,7 @@ def _objective(model, images, logits, estimator, evaluations, rng, tau, baseline
     cost = -model.reconstruction_log_likelihood(h, images)                   # (evaluations, N)
     if estimator == "rebar":
         hard = evaluations // 3
-        return cost[:hard].mean() + rebar_loss(logits, h, cost) + kl
+        return cost[:hard].mean() + rebar_loss(logits, h, cost, "bernoulli") + kl
     if estimator in ("arm", "disarm"):
         term = antithetic_loss(logits, h, cost, estimator, rng)
     else:

@@ -2,11 +2,16 @@
 compare and print one table per model, each followed by its wall-clock and CPU time."""
 from contextlib import contextmanager
 
+from ..moe import ROUTERS
 from ..stochastic import ESTIMATORS
 from ..models import (Stopwatch, compare_glimpse_choices, kmeans_baseline, summarize_glimpse_runs, train_at_equal_bits,
                       train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
                       train_gaussian_vae, train_vq_autoencoder)
+from ..models.architecture_search import (SEARCH_LABELS, SEARCHES, architecture_name, search_architecture,
+                                          train_architecture)
+from ..models.bandit import LEARNER_LABELS, LEARNERS, train_bandit
 from ..models.glimpse import CHOICES, LABELS
+from ..models.mixture_of_experts import ROUTER_LABELS, train_mixture_of_experts
 
 
 @contextmanager
@@ -67,6 +72,26 @@ def print_measurements(seed=0):
         dvae, vq = train_dvae(seed=seed), train_vq_autoencoder(num_codes=128, hidden=64, epochs=40, seed=seed)
         print(f"  dVAE {dvae.test_mse:.4f} (perplexity {dvae.perplexity:.1f}, {dvae.seconds:.1f} s)  "
               f"VQ autoencoder {vq.test_mse:.4f} ({vq.seconds:.1f} s)")
+    with section("Mixture of experts, 4 experts, lesson 11's settings (test accuracy; expert evaluations per image "
+                 "in training and at test; load entropy in bits, 2 when even)"):
+        for balance in (1.0, 0.0):
+            for router in ROUTERS if balance else ROUTERS[1:]:
+                r = train_mixture_of_experts(router, balance=balance, epochs=6, seed=seed)
+                print(f"  {ROUTER_LABELS[router]:26s} balancing {'on ' if balance else 'off'}: accuracy "
+                      f"{r.test_accuracy:.3f}  evaluations {r.train_evaluations:.0f}/{r.test_evaluations:.0f}  "
+                      f"load entropy {r.load_entropy:.2f}  {r.seconds:4.1f} s")
+    with section("Architecture search, 300 steps, then the found architecture retrained from scratch (test accuracy)"):
+        for method in SEARCHES:
+            found = search_architecture(method, steps=300, seed=seed)
+            r = train_architecture(found.architecture, seed=seed)
+            print(f"  {SEARCH_LABELS[method]:31s} {architecture_name(found.architecture):26s} accuracy "
+                  f"{r.test_accuracy:.3f}  search {found.seconds:4.1f} s  retraining {r.seconds:4.1f} s")
+    with section("Contextual bandit: learning the digits from a reward alone (test accuracy after one and after "
+                 "15 passes)"):
+        for learner in LEARNERS:
+            r = train_bandit(learner, epochs=15, seed=seed)
+            print(f"  {LEARNER_LABELS[learner]:36s} {r.test_accuracy[1]:.3f}  {r.test_accuracy[-1]:.3f}  "
+                  f"{r.seconds:4.1f} s")
     print(f"All models: {total}")
 
 
