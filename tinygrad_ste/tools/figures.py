@@ -1271,10 +1271,10 @@ MADE_TOGETHER = [("binary_network", "ternary_xnor"),
                  ("generated_digits", "conv_vs_mlp_vq", "dvae_prior_samples")]
 # The longest jobs start first, so that none of them starts last and leaves the other processes
 # idle, by the CPU seconds of a full run with one BLAS thread (README, "Benchmarks"): the glimpse
-# models, then rate_distortion, the Bernoulli VAE benchmark, estimator_training, mse_vs_bits, lesson
-# 10's generation runs and moe_routing; every other job takes less.
-LONGEST_FIRST = ("glimpse_accuracy", "rate_distortion", "bernoulli_vae_benchmark", "estimator_training", "mse_vs_bits",
-                 "generated_digits", "moe_routing")
+# models, rate_distortion, estimator_training, mse_vs_bits, lesson 10's generation runs and lesson
+# 5's VQ runs; every other job takes less.
+LONGEST_FIRST = ("glimpse_accuracy", "rate_distortion", "estimator_training", "mse_vs_bits", "generated_digits",
+                 "vq_training")
 
 
 def _jobs(names):
