@@ -73,30 +73,29 @@ def log_sigmoid_array(x):
 
 
 def logsumexp_parts(x, axis):
-    """(m, r) with log sum exp(x) = m + r along the int ``axis`` (both kept as length 1), accurately.
+    """(m, x - m, r) with log sum exp(x) = m + r along the int ``axis`` (m and r kept as length 1).
 
     m = max(x), so no exponent is above 0 and nothing overflows, and the sum is 1 + t: the
     max's own term e^0 = 1 plus the others, t.  r = log(1 + t) is accurate to a couple of
     ulps once 1 + t >= 1.5; below that, where 1 + t would round away t's last digits, t is
     summed again without the max and r = log1p(t) (so a dominant class's log-probability -r
     is -1.9e-22 at a margin of 50, not 0).  Only arrays with such a slice pay for the second sum.
-    m and r are kept apart because x - m is exact, where x - (m + r) would round r away.
-    Where a slice's max is not finite, m = 0 and r = log sum exp(x) for the whole array: -inf
-    for a slice of all -inf, inf with a +inf entry, NaN with a NaN.
+    x - m is returned too: it is exact, where x - (m + r) would round r away (log_softmax is
+    (x - m) - r).  Where a slice's max is not finite, m = 0 there and r = log sum exp(x) for the
+    whole array: -inf for a slice of all -inf, inf with a +inf entry, NaN with a NaN.
     """
     m = x.max(axis=axis, keepdims=True)
+    shifted = x - m
+    total = np.exp(shifted).sum(axis=axis, keepdims=True)
+    if (total >= 1.5).all():   # the common case, one test: no slice near one, and no inf or NaN (NaN >= 1.5 is False)
+        return m, shifted, np.log(total)
     if not np.isfinite(m).all():   # a slice of all -inf, or with inf or NaN: nothing to keep precise there
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):   # log(0) = -inf for a slice of all -inf
-            return m, np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
-    shifted = x - m
-    total = np.exp(shifted).sum(axis=axis, keepdims=True)
-    near_one = total < 1.5
-    if not near_one.any():
-        return m, np.log(total)
+            return m, x - m, np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
     at_max = shifted == 0   # e^0 = 1 exactly; tied maxima beyond the first count in t
     t = np.where(at_max, 0, np.exp(shifted)).sum(axis=axis, keepdims=True) + (at_max.sum(axis=axis, keepdims=True) - 1)
-    return m, np.where(near_one, np.log1p(t), np.log(total))
+    return m, shifted, np.where(total < 1.5, np.log1p(t), np.log(total))
 
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)   # NumPy has no erfc; math.erfc, element by element

@@ -993,8 +993,8 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis=-1):
         vector = x.reshape(x.shape or (1,))   # a 0-d x counts as 1-d: its one element has log-probability 0
         axis, = normalize_axes(axis, vector.ndim)
-        m, r = logsumexp_parts(vector, axis)
-        y = ((vector - m) - r).reshape(x.shape)
+        _, shifted, r = logsumexp_parts(vector, axis)
+        y = (shifted - r).reshape(x.shape)
         axis = axis if x.ndim else None
         ctx.save_for_backward(y)
         ctx.axis = axis
@@ -1019,7 +1019,7 @@ class LogSumExp(Function):
     def forward(ctx, x, axis=-1, keepdims=False):
         axes = reduction_axes(axis, x.ndim) or tuple(range(x.ndim))   # a 0-d x: axis 0 or -1, its one element
         moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
-        m, r = logsumexp_parts(moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,)), -1)
+        m, _, r = logsumexp_parts(moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,)), -1)
         m, r = np.expand_dims(m[..., 0], axes), np.expand_dims(r[..., 0], axes)   # keepdims shapes
         ctx.save_for_backward(x, m, r)
         y = m + r
