@@ -11,10 +11,18 @@ import math
 
 import numpy as np
 
-__all__ = ["normalize_axes", "reduction_axes", "sigmoid_array", "softplus_array", "log_sigmoid_array",
+__all__ = ["sizes_argument", "normalize_axes", "reduction_axes", "sigmoid_array", "softplus_array", "log_sigmoid_array",
            "logsumexp_parts", "normal_cdf_array", "softmax_array", "softmax_backward", "one_hot_array", "nearest_code",
            "sort_positions", "cummax_positions"]
 
+
+
+def sizes_argument(sizes):
+    """PyTorch's two spellings of a shape argument as one tuple: ``f(2, 3)`` and ``f((2, 3))``
+    both give ``(2, 3)`` (``sizes`` is the ``*args`` tuple as received)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        return tuple(sizes[0])
+    return sizes
 
 
 def normalize_axes(axis, ndim):

@@ -22,6 +22,7 @@ Sizes are given as PyTorch gives them, ``zeros(2, 3)`` or ``zeros((2, 3))``.  Tw
 """
 import numpy as np
 
+from .arrays import sizes_argument
 from .dtypes import as_dtype, check_device
 from .random import generator
 from .tensor import Tensor, as_array
@@ -39,8 +40,7 @@ def _made(array, op, dtype, device, requires_grad):
 
 def _shape(size, op):
     """``size`` -- a tuple of ints as written, ``(2, 3)``, or one tuple or list, ``((2, 3),)`` -- as a tuple."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
+    size = sizes_argument(size)
     if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in size):
         raise TypeError(f"{op}: sizes must be non-negative integers, as in {op}(2, 3) or {op}((2, 3)); got {size}")
     return tuple(int(n) for n in size)

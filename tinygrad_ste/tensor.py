@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from . import dtypes, ops
-from .arrays import cummax_positions, normalize_axes, sort_positions
+from .arrays import cummax_positions, normalize_axes, sizes_argument, sort_positions
 from .function import is_grad_enabled, no_grad, record_in_place_write
 from .keywords import accept_dim_keywords_in
 
@@ -245,8 +245,7 @@ class Tensor:
 
     def reshape(self, *shape):
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; one dimension may be -1."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        shape = sizes_argument(shape)
         return ops.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes):
@@ -308,8 +307,7 @@ class Tensor:
 
     def expand(self, *sizes):
         """PyTorch's name for ``broadcast_to``: ``x.expand(4, -1)`` or ``x.expand((4, -1))``."""
-        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = tuple(sizes[0])
+        sizes = sizes_argument(sizes)
         return ops.BroadcastTo.apply(self, shape=sizes)
 
     # ----------------------------------------------------------------- the ops people reach for next
@@ -397,14 +395,12 @@ class Tensor:
 
     def tile(self, *reps):
         """``np.tile``: repeat ``reps[i]`` times along axis i; fewer reps than axes leave the first axes alone."""
-        if len(reps) == 1 and isinstance(reps[0], (tuple, list)):
-            reps = tuple(reps[0])
+        reps = sizes_argument(reps)
         return ops.Tile.apply(self, reps=reps)
 
     def repeat(self, *sizes):
         """PyTorch's ``repeat`` (NumPy's ``tile``): at least one size per axis, ``x.repeat(2, 3)``."""
-        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = tuple(sizes[0])
+        sizes = sizes_argument(sizes)
         if len(sizes) < self.ndim:
             raise ValueError(f"repeat: {len(sizes)} sizes for a tensor of shape {self.shape}; give at least "
                              f"one per axis ({self.ndim}), or use tile")
