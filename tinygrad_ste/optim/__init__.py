@@ -138,15 +138,24 @@ class Adam(Optimizer):
 
     def update(self, weights, grad, state, group):
         m_hat, denominator = self.moments(grad + group["weight_decay"] * weights, state, group)
-        return group["lr"] * m_hat / denominator
+        m_hat *= group["lr"]   # lr * m_hat / denominator, in m_hat's own array (it is a new one)
+        m_hat /= denominator
+        return m_hat
 
     @staticmethod
     def moments(g, state, group):
         """(m_hat, sqrt(v_hat) + eps) for the gradient ``g``, advancing m, v and t in ``state``."""
         beta1, beta2 = group["betas"]
-        t = state["step"] = state.get("step", 0) + 1
-        m = state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * g
-        v = state["v"] = beta2 * state.get("v", 0.0) + (1 - beta2) * g * g
+        if not state:
+            state["step"], state["m"], state["v"] = 0, np.zeros_like(g), np.zeros_like(g)
+        t = state["step"] = state["step"] + 1
+        m, v = state["m"], state["v"]
+        # m = beta1 * m + (1 - beta1) * g and the same for v, written in place: the same
+        # arithmetic without two new arrays per parameter and step (Adam runs for every parameter).
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
         return m / (1 - beta1 ** t), np.sqrt(v / (1 - beta2 ** t)) + group["eps"]
 
 
