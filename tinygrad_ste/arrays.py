@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = ["sizes_argument", "normalize_axes", "reduction_axes", "sigmoid_array", "softplus_array", "log_sigmoid_array",
            "logsumexp_parts", "normal_cdf_array", "softmax_array", "softmax_backward", "one_hot_array", "nearest_code",
-           "sort_positions", "cummax_positions"]
+           "rows_added", "sort_positions", "cummax_positions"]
 
 
 
@@ -158,7 +158,25 @@ def nearest_code(z, codebook):
     of the (N, K, D) array of differences (64 times bigger for D = 64).  ||z||^2 is the
     same for every code, so it is left out of the argmin.
     """
-    return np.argmin((codebook * codebook).sum(axis=1) - 2 * z @ codebook.T, axis=1)
+    distances = 2 * z @ codebook.T
+    # ||c||^2 - 2 z.c written into the product's own array: the same numbers, one (N, K) array fewer.
+    np.subtract((codebook * codebook).sum(axis=1), distances, out=distances)
+    return np.argmin(distances, axis=1)
+
+
+def rows_added(shape, rows, values, dtype=None):
+    """Zeros of ``shape`` with ``values[i]`` added to row ``rows[i]`` for every i (a row chosen twice gets both).
+
+    rows: ints (N,) in [-K, K) for K = shape[0]; values: (N, *shape[1:]); dtype: values' by default.
+    The gradient of a row lookup ``x[rows]``.  By definition ``np.add.at(zeros, rows, values)``:
+    the same sums in the same order, but spelled with positions in the flat array, for which
+    ``np.add.at`` is about three times faster than with rows of a 2-D one.
+    """
+    out = np.zeros(shape, dtype=values.dtype if dtype is None else dtype)
+    row_size = math.prod(shape[1:])
+    positions = (rows % shape[0])[:, None] * row_size + np.arange(row_size)
+    np.add.at(out.reshape(-1), positions.reshape(-1), values.reshape(-1))
+    return out
 
 
 def sort_positions(x, axis=-1, descending=False):

@@ -22,7 +22,7 @@ op fits on a screen.
 """
 import numpy as np
 
-from .arrays import nearest_code, normalize_axes, softmax_array, softmax_backward
+from .arrays import nearest_code, normalize_axes, rows_added, softmax_array, softmax_backward
 from .function import Function
 from .tensor import as_tensor
 
@@ -272,9 +272,7 @@ def _vq_zero(ctx, g):
 def _codebook_gradient(ctx, g):
     if not ctx.needs_input_grad[1]:
         return None
-    grad = np.zeros(ctx.codebook_shape, dtype=g.dtype)
-    np.add.at(grad, ctx.indices, g)
-    return grad
+    return rows_added(ctx.codebook_shape, ctx.indices, g)
 
 
 def _vq_identity(ctx, g):

@@ -26,7 +26,7 @@ backward, which may see arrays of another rank, means the same axes.
 import numpy as np
 
 from .arrays import (log_sigmoid_array, logsumexp_parts, normal_cdf_array, normalize_axes, reduction_axes,
-                     sigmoid_array, softmax_array, softmax_backward, softplus_array)
+                     rows_added, sigmoid_array, softmax_array, softmax_backward, softplus_array)
 from .function import Function
 
 
@@ -1295,11 +1295,14 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
+        index = ctx.index
+        if type(index) is np.ndarray and index.ndim == 1 and index.dtype.kind in "iu":
+            return rows_added(ctx.shape, index, g)   # a row lookup (embeddings, codebooks): the common case
         dx = np.zeros(ctx.shape, dtype=g.dtype)
-        if _is_basic_index(ctx.index):
-            dx[ctx.index] = g
+        if _is_basic_index(index):
+            dx[index] = g
         else:
-            np.add.at(dx, ctx.index, g)
+            np.add.at(dx, index, g)
         return dx
 
 

@@ -47,6 +47,7 @@ for S training calls onto a randomly chosen encoder output of the current batch.
 import numpy as np
 
 from . import functional as F
+from .arrays import rows_added
 from .discrete import Quantize, quantize
 from .kmeans import kmeans
 from .module import Module
@@ -149,8 +150,7 @@ class VectorQuantizer(Module):
     def _ema_update(self, z, indices):
         """Move each code to the running mean of the vectors assigned to it (module docstring)."""
         batch_counts = np.bincount(indices, minlength=self.num_codes)
-        batch_sums = np.zeros_like(self.codebook.data)
-        np.add.at(batch_sums, indices, z)
+        batch_sums = rows_added(self.codebook.shape, indices, z, dtype=self.codebook.dtype)
         count, total = self.ema_count.data, self.ema_sum.data
         count[...] = self.decay * count + (1 - self.decay) * batch_counts
         total[...] = self.decay * total + (1 - self.decay) * batch_sums
