@@ -6,6 +6,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_ste.functional as F
 from tinygrad_ste import Tensor, broadcast_to, gradcheck, maximum, minimum, ops
+from tinygrad_ste.arrays import rows_added
 
 settings.register_profile("ops", max_examples=20, deadline=None)
 settings.load_profile("ops")
@@ -169,11 +170,26 @@ def test_reshape_and_transpose(shape, seed):
 
 @pytest.mark.parametrize("index", [
     1, -1, slice(1, 3), (slice(None), 2), (Ellipsis, 0), (None, 1),
-    [0, 2, 2, 0], (np.array([0, 0, 2]), np.array([1, 1, 3])), np.array([[True, False, True, False]] * 3),
+    [0, 2, 2, 0], np.array([2, -1, 0, 2]), (np.array([0, 0, 2]), np.array([1, 1, 3])),
+    np.array([[True, False, True, False]] * 3),
 ])
 def test_indexing_with_repeated_indices_accumulates(index):
     x = leaf(np.random.default_rng(2), (3, 4))
     assert gradcheck(lambda x: x[index], [x])
+
+
+@pytest.mark.parametrize("shape, dtype", [((5,), np.float64), ((5, 3), np.float64), ((5, 2, 3), np.float32)])
+def test_rows_added_is_np_add_at_bit_for_bit(shape, dtype):
+    # the gradient of a row lookup x[rows]: the same sums, added in the same order, as np.add.at
+    rng = np.random.default_rng(4)
+    rows = rng.integers(-shape[0], shape[0], size=40)
+    values = rng.standard_normal((40, *shape[1:])).astype(dtype)
+    expected = np.zeros(shape, dtype=np.float64)
+    np.add.at(expected, rows, values)
+    got = rows_added(shape, rows, values, dtype=np.float64)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)
+    assert rows_added(shape, rows, values).dtype == dtype
 
 
 def test_repeated_index_gradient_value():
