@@ -167,7 +167,7 @@ def nearest_code(z, codebook):
 def rows_added(shape, rows, values, dtype=None):
     """Zeros of ``shape`` with ``values[i]`` added to row ``rows[i]`` for every i (a row chosen twice gets both).
 
-    rows: ints (N,) in [-K, K) for K = shape[0]; values: (N, *shape[1:]); dtype: values' by default.
+    rows: ints (N,) in [-K, K) for K = shape[0]; values: ``(N,) + shape[1:]``; dtype: values' by default.
     The gradient of a row lookup ``x[rows]``.  By definition ``np.add.at(zeros, rows, values)``:
     the same sums in the same order, but spelled with positions in the flat array, for which
     ``np.add.at`` is about three times faster than with rows of a 2-D one.
