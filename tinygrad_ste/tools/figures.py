@@ -1118,10 +1118,11 @@ COLLAPSED = 0.1   # bits: a load entropy under this means (nearly) every test im
 def moe_routing(quick):
     """Mixture of experts on the digits: accuracy and load of each router, with and without load balancing:
     lesson 11's runs (6 epochs) with 5 seeds instead of 3."""
-    seeds, epochs = ((0, 1), 1) if quick else ((0, 1, 2, 3, 4), 6)
-    balanced = {router: [train_mixture_of_experts(router, balance=1.0, epochs=epochs, seed=s) for s in seeds]
+    seeds, training = ((0, 1), dict(epochs=1, batch_size=QUICK_BATCH)) if quick else ((0, 1, 2, 3, 4), dict(epochs=6))
+    epochs = training["epochs"]
+    balanced = {router: [train_mixture_of_experts(router, balance=1.0, **training, seed=s) for s in seeds]
                 for router in ROUTERS}
-    unbalanced = {router: [train_mixture_of_experts(router, balance=0.0, epochs=epochs, seed=s) for s in seeds]
+    unbalanced = {router: [train_mixture_of_experts(router, balance=0.0, **training, seed=s) for s in seeds]
                   for router in ROUTERS[1:]}
     fig, (accuracy_ax, entropy_ax) = plt.subplots(1, 2, figsize=(12, 4))
     labels = [ROUTER_LABELS[r].replace(", ", "\n").replace(" (", "\n(") for r in ROUTERS]
@@ -1173,9 +1174,10 @@ NEGLIGIBLE_ARCHITECTURE_GAP = 0.03   # lesson 11: a gap under 3 points between f
 def architecture_search(quick):
     """The three searches against random search: architecture-logit trajectories and retrained accuracy:
     lesson 11's runs with 5 seeds instead of 3."""
-    seeds, steps, epochs = ((0,), 40, 2) if quick else ((0, 1, 2, 3, 4), 300, 10)
+    seeds, steps, training = ((0,), 40, dict(epochs=2, batch_size=QUICK_BATCH)) if quick else \
+        ((0, 1, 2, 3, 4), 300, dict(epochs=10))
     found = {m: [search_architecture(m, steps=steps, seed=s) for s in seeds] for m in SEARCHES}
-    retrained = {m: [train_architecture(r.architecture, epochs=epochs, seed=s) for s, r in zip(seeds, found[m])]
+    retrained = {m: [train_architecture(r.architecture, **training, seed=s) for s, r in zip(seeds, found[m])]
                  for m in SEARCHES}
     fig = viz.plot_architecture_trajectories({SEARCH_LABELS[m]: found[m][0].trajectory for m in SEARCHES[:3]},
                                              EDGES, OPERATIONS, "softmax(alpha) during the search, seed 0 "
@@ -1197,8 +1199,9 @@ def architecture_search(quick):
 def bandit_curves(quick):
     """Learning to classify from a reward alone: test accuracy against rewards (or labels) seen; lesson 11's
     runs with 10 seeds instead of 3."""
-    seeds, epochs = ((0, 1), 2) if quick else (tuple(range(10)), 15)
-    runs = {learner: [train_bandit(learner, epochs=epochs, seed=s) for s in seeds] for learner in LEARNERS}
+    seeds, training = ((0, 1), dict(epochs=2, batch_size=QUICK_BATCH)) if quick else (tuple(range(10)), dict(epochs=15))
+    epochs = training["epochs"]
+    runs = {learner: [train_bandit(learner, **training, seed=s) for s in seeds] for learner in LEARNERS}
     curves = {LEARNER_LABELS[learner]: (r[0].feedback_seen, np.mean([x.test_accuracy for x in r], axis=0))
               for learner, r in runs.items()}
     fig = viz.plot_xy(curves, "rewards (or labels) seen", "test accuracy",
