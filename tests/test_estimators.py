@@ -106,7 +106,12 @@ def test_exact_gradient_bad_input():
 
 def assert_unbiased(estimates, exact, label):
     """The mean of the estimates lies within 4 standard errors of the exact gradient, per coordinate
-    (plus float64 rounding, for estimators that happen to have no variance at all)."""
+    (plus float64 rounding, for estimators that happen to have no variance at all).
+
+    The tests below make their estimates with ``estimate_gradient(..., n_estimates=N)`` where they can:
+    N copies of the logits in one graph, each with its own noise and its own costs, so N independent
+    estimates distributed exactly as N separate calls (with ``n_estimates=1`` it is the very same draw).
+    A baseline kept across the estimates (EMA, learned) is the exception: one call per estimate."""
     mean = estimates.mean(axis=0)
     standard_error = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
     excess = np.abs(mean - exact) - 4 * standard_error - 1e-12 * (1 + np.abs(exact))
@@ -120,11 +125,14 @@ def test_reinforce_is_unbiased(kind, shape, baseline):
     rng = np.random.default_rng(4)
     logits, cost_fn = rng.normal(size=shape), quadratic_cost(shape, 5)
     exact = exact_gradient(cost_fn, logits, kind)
-    # An EMA baseline is kept across the estimates, as across training steps: it learns the
-    # mean cost, yet each batch only ever sees the average of earlier batches.
-    kept = EMABaseline(decay=0.8) if baseline == "ema" else baseline
-    estimates = np.stack([estimate_gradient(cost_fn, logits, "reinforce", 3, rng, kind, baseline=kept)
-                          for _ in range(1500)])
+    if baseline == "ema":
+        # An EMA baseline is kept across the estimates, as across training steps: it learns the
+        # mean cost, yet each batch only ever sees the average of earlier batches.
+        kept = EMABaseline(decay=0.8)
+        estimates = np.stack([estimate_gradient(cost_fn, logits, "reinforce", 3, rng, kind, baseline=kept)
+                              for _ in range(1500)])
+    else:
+        estimates = estimate_gradient(cost_fn, logits, "reinforce", 3, rng, kind, baseline=baseline, n_estimates=1500)
     assert_unbiased(estimates, exact, f"reinforce, baseline={baseline}")
 
 
@@ -132,8 +140,7 @@ def test_the_unbiasedness_check_catches_a_biased_estimator():
     """The same 4-SE check rejects straight-through, which is biased on this problem."""
     rng = np.random.default_rng(6)
     logits, cost_fn = rng.normal(size=(5,)), quadratic_cost((5,), 5)
-    estimates = np.stack([estimate_gradient(cost_fn, logits, "straight_through", 3, rng, "bernoulli")
-                          for _ in range(1500)])
+    estimates = estimate_gradient(cost_fn, logits, "straight_through", 3, rng, "bernoulli", n_estimates=1500)
     with pytest.raises(AssertionError):
         assert_unbiased(estimates, exact_gradient(cost_fn, logits, "bernoulli"), "straight_through")
 
@@ -143,8 +150,8 @@ def test_a_baseline_reduces_the_variance():
     cost_fn, logits = quadratic_cost((4,), 8), rng.normal(size=4)
     # A cost far from zero makes the plain score function noisy; a baseline removes the offset.
     shifted = lambda b: cost_fn(b) + 100.0  # noqa: E731
-    variance = {baseline: np.stack([estimate_gradient(shifted, logits, "reinforce", 4, rng, "bernoulli",
-                                                      baseline=baseline) for _ in range(400)]).var(axis=0).sum()
+    variance = {baseline: estimate_gradient(shifted, logits, "reinforce", 4, rng, "bernoulli", baseline=baseline,
+                                            n_estimates=400).var(axis=0).sum()
                 for baseline in [None, "leave_one_out"]}
     assert variance["leave_one_out"] < variance[None] / 10
 
@@ -158,8 +165,8 @@ def test_gumbel_softmax_bias_shrinks_as_tau_decreases():
     exact = exact_gradient(cost_fn, logits, "categorical")
     biases = []
     for tau in (2.0, 1.0, 0.5):
-        estimates = np.stack([estimate_gradient(cost_fn, logits, "gumbel", 2000, rng, "categorical", tau=tau)
-                              for _ in range(40)]).reshape(40, -1)
+        estimates = estimate_gradient(cost_fn, logits, "gumbel", 2000, rng, "categorical", tau=tau,
+                                      n_estimates=40).reshape(40, -1)
         bias = np.linalg.norm(estimates.mean(axis=0) - exact.ravel())
         # Standard error of the bias norm: the spread of the mean along the bias direction, at most.
         standard_error = np.sqrt(estimates.var(axis=0, ddof=1).sum() / len(estimates))
@@ -182,7 +189,7 @@ def test_straight_through_and_reinmax_orders_of_accuracy(kind, shape):
     logits = rng.normal(size=shape)
     for estimator, cost_fn in [("straight_through", linear_cost(shape, 12)), ("reinmax", linear_cost(shape, 12)),
                                ("reinmax", quadratic_cost(shape, 13))]:
-        estimates = np.stack([estimate_gradient(cost_fn, logits, estimator, 3, rng, kind) for _ in range(500)])
+        estimates = estimate_gradient(cost_fn, logits, estimator, 3, rng, kind, n_estimates=500)
         assert_unbiased(estimates, exact_gradient(cost_fn, logits, kind), estimator)
 
 
@@ -236,8 +243,7 @@ def test_reinforce_is_still_unbiased_at_logits_of_plus_minus_50(kind, baseline):
     exact = exact_gradient(cost_fn, logits, kind)
     assert np.isfinite(exact).all()
     rng = np.random.default_rng(11)
-    estimates = np.stack([estimate_gradient(cost_fn, logits, "reinforce", 4, rng, kind, baseline=baseline)
-                          for _ in range(1500)])
+    estimates = estimate_gradient(cost_fn, logits, "reinforce", 4, rng, kind, baseline=baseline, n_estimates=1500)
     assert np.isfinite(estimates).all()
     assert_unbiased(estimates, exact, f"reinforce at logits +-50, baseline={baseline}")
 
@@ -267,6 +273,34 @@ def test_estimate_gradient_bad_input():
         estimate_gradient(lambda b: b.sum(axis=1), np.zeros(3), "reinforce", 4, rng, "bernoulli", baseline="ema")
     with pytest.raises(ValueError, match="estimate_gradient: unknown kind"):
         estimate_gradient(lambda b: b.sum(axis=1), np.zeros(3), "reinforce", 4, rng, "beta")
+
+
+BATCHED_RUNS = [("straight_through", {}), ("gumbel", {"tau": 0.5}), ("reinmax", {}), ("straight_through_gumbel", {}),
+                ("gumbel_rao", {"K": 3}), ("reinforce", {}), ("reinforce", {"baseline": "leave_one_out"}), ("arm", {}),
+                ("disarm", {}), ("rebar", {"eta": 0.5, "tau": 0.3})]
+
+
+@pytest.mark.parametrize("kind,shape,estimator,options", [
+    (kind, shape, estimator, options) for kind, shape in PROBLEMS for estimator, options in BATCHED_RUNS
+    if kind == "bernoulli" or estimator not in BERNOULLI_ONLY])
+def test_a_batch_of_estimates_is_one_call_per_estimate(kind, shape, estimator, options):
+    """n_estimates=1 draws the same noise as one call, so it gives the same estimate, to the last bit; a larger
+    batch gives one estimate per copy of the logits (their distribution: the unbiasedness tests above)."""
+    cost_fn, logits = quadratic_cost(shape, 15), np.random.default_rng(16).normal(size=shape)
+    one = estimate_gradient(cost_fn, logits, estimator, 6, np.random.default_rng(17), kind, **options)
+    batch = estimate_gradient(cost_fn, logits, estimator, 6, np.random.default_rng(17), kind, **options, n_estimates=1)
+    assert batch.shape == (1,) + shape and np.array_equal(batch[0], one)
+    many = estimate_gradient(cost_fn, logits, estimator, 6, np.random.default_rng(17), kind, **options, n_estimates=5)
+    assert many.shape == (5,) + shape and np.isfinite(many).all()
+
+
+def test_a_batch_of_estimates_bad_input():
+    rng, cost = np.random.default_rng(0), lambda b: b.sum(axis=1)   # noqa: E731
+    with pytest.raises(ValueError, match="estimate_gradient: n_estimates must be a positive integer or None, got 0"):
+        estimate_gradient(cost, np.zeros(3), "reinforce", 4, rng, "bernoulli", n_estimates=0)
+    with pytest.raises(ValueError, match="estimate_gradient: n_estimates makes its estimates in one batch, so the "
+                                         "baseline must be None or 'leave_one_out'"):
+        estimate_gradient(cost, np.zeros(3), "reinforce", 4, rng, "bernoulli", baseline=EMABaseline(), n_estimates=2)
 
 
 def test_reinforce_accepts_a_numpy_cost():
@@ -343,8 +377,7 @@ def test_expected_straight_through_matches_its_closed_form_on_one_coin():
 def test_expected_estimate_is_the_mean_of_many_estimates(estimator, tau):
     rng = np.random.default_rng(7)
     cost, logits = quadratic_cost((2, 3), 7), rng.normal(size=(2, 3))
-    estimates = np.stack([estimate_gradient(cost, logits, estimator, 4, rng, "categorical", tau=tau)
-                          for _ in range(2000)])
+    estimates = estimate_gradient(cost, logits, estimator, 4, rng, "categorical", tau=tau, n_estimates=2000)
     standard_error = estimates.std(axis=0) / np.sqrt(len(estimates))
     deviation = np.abs(estimates.mean(axis=0) - expected_estimate(cost, logits, estimator, "categorical", tau=tau))
     assert (deviation < 4.5 * standard_error).all()   # 6 entries, each within 4.5 standard errors
@@ -504,9 +537,11 @@ def test_antithetic_rebar_and_learned_baseline_are_unbiased(shape, estimator, op
     rng = np.random.default_rng(20)
     logits, cost_fn = rng.normal(size=shape), quadratic_cost(shape, 21)
     if options.get("baseline") == "learned":   # one learned constant, kept across the estimates
-        options = {"baseline": LearnedBaseline(0, rng=np.random.default_rng(22))}
-    estimates = np.stack([estimate_gradient(cost_fn, logits, estimator, 6, rng, "bernoulli", **options)
-                          for _ in range(1500)])
+        learned = LearnedBaseline(0, rng=np.random.default_rng(22))
+        estimates = np.stack([estimate_gradient(cost_fn, logits, estimator, 6, rng, "bernoulli", baseline=learned)
+                              for _ in range(1500)])
+    else:
+        estimates = estimate_gradient(cost_fn, logits, estimator, 6, rng, "bernoulli", **options, n_estimates=1500)
     assert_unbiased(estimates, exact_gradient(cost_fn, logits, "bernoulli"), f"{estimator} {options}")
 
 
@@ -519,8 +554,7 @@ def test_categorical_rebar_is_unbiased(shape, options):
     """REBAR with the conditional Gumbel relaxation (Tucker et al. 2017, appendix) on one-hot samples."""
     rng = np.random.default_rng(30)
     logits, cost_fn = rng.normal(size=shape), quadratic_cost(shape, 31)
-    estimates = np.stack([estimate_gradient(cost_fn, logits, "rebar", 6, rng, "categorical", **options)
-                          for _ in range(1500)])
+    estimates = estimate_gradient(cost_fn, logits, "rebar", 6, rng, "categorical", **options, n_estimates=1500)
     assert_unbiased(estimates, exact_gradient(cost_fn, logits, "categorical"), f"rebar {options}")
 
 
@@ -532,12 +566,12 @@ def test_disarm_is_arm_with_the_uniform_integrated_out():
     cost = quadratic_cost((5,), 24)(samples).data
     antithetic_loss(logits, samples, cost, "disarm").backward()
     disarm, logits.grad = logits.grad, None
-    arm = []
-    for _ in range(4000):
-        antithetic_loss(logits, samples, cost, "arm", rng).backward()
-        arm.append(logits.grad)
-        logits.grad = None
-    assert_unbiased(np.array(arm), disarm, "arm given the pair")
+    # 4000 ARM estimates for this one pair in one graph: 4000 copies of the logits and of the pair, each drawing
+    # its own U given the pair (antithetic_loss averages over the copies; times 4000: the sum)
+    copies = Tensor(np.broadcast_to(logits.data, (4000, 5)).copy(), requires_grad=True)
+    tiled = np.broadcast_to(samples.data[:, None], (2, 4000, 5))
+    (antithetic_loss(copies, tiled, np.broadcast_to(cost[:, None], (2, 4000)), "arm", rng) * 4000).backward()
+    assert_unbiased(copies.grad, disarm, "arm given the pair")
 
 
 def test_gumbel_rao_has_straight_through_gumbels_mean_and_less_variance():
@@ -546,8 +580,8 @@ def test_gumbel_rao_has_straight_through_gumbels_mean_and_less_variance():
     rng = np.random.default_rng(25)
     for kind, shape in [("bernoulli", (4,)), ("categorical", (2, 4))]:
         logits, cost_fn = rng.normal(size=shape), quadratic_cost(shape, 26)
-        draws = {label: np.stack([estimate_gradient(cost_fn, logits, estimator, 2, rng, kind, tau=0.5, **options)
-                                  for _ in range(3000)]).reshape(3000, -1)
+        draws = {label: estimate_gradient(cost_fn, logits, estimator, 2, rng, kind, tau=0.5, **options,
+                                          n_estimates=3000).reshape(3000, -1)
                  for label, estimator, options in [("st", "straight_through_gumbel", {}),
                                                    ("rao1", "gumbel_rao", {"K": 1}),
                                                    ("rao10", "gumbel_rao", {"K": 10})]}
@@ -583,14 +617,13 @@ def test_vimco_is_unbiased_for_the_gradient_of_the_multi_sample_bound(samples_pe
     logits, weights = rng.normal(size=3), rng.normal(size=3)
     log_joint = lambda h: (h * weights).sum(axis=-1) - 2.0 * h.sum(axis=-1) ** 2 / 3   # noqa: E731
     exact = vimco_bound_gradient(log_joint, logits, samples_per_bound)
-    estimates = []
-    for _ in range(2000):
-        theta = Tensor(logits, requires_grad=True)
-        h = sample_bernoulli(theta, "reinforce", rng, n_samples=samples_per_bound)     # (K, 3)
-        log_weights = log_joint(h) - log_prob(theta, h, "bernoulli").sum(axis=-1)    # (K,)
-        vimco_loss(theta, h, log_weights, "bernoulli").backward()
-        estimates.append(-theta.grad)   # the loss is -L_K
-    assert_unbiased(np.array(estimates), exact, f"vimco, K={samples_per_bound}")
+    # 2000 independent estimates in one graph: 2000 copies of the logits, each with its own K samples and its own
+    # bound (vimco_loss works along axis 0 for each batch entry and averages the batch; times 2000: the sum)
+    theta = Tensor(np.broadcast_to(logits, (2000, 3)).copy(), requires_grad=True)
+    h = sample_bernoulli(theta, "reinforce", rng, n_samples=samples_per_bound)     # (K, 2000, 3)
+    log_weights = log_joint(h) - log_prob(theta, h, "bernoulli").sum(axis=-1)    # (K, 2000)
+    (vimco_loss(theta, h, log_weights, "bernoulli") * 2000).backward()
+    assert_unbiased(-theta.grad, exact, f"vimco, K={samples_per_bound}")   # the loss is -L_K
 
 
 def test_new_estimators_bad_input():

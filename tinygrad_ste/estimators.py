@@ -158,7 +158,8 @@ def _enumerate_expectation(cost_fn, theta, kind, max_outcomes, op):
     return (log_p.exp() * costs).sum()
 
 
-def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0, baseline=None, K=None, eta=1.0):
+def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0, baseline=None, K=None, eta=1.0,
+                      n_estimates=None):
     """One Monte Carlo estimate of d/dlogits E_b[cost_fn(b)] with ``estimator``, from ``n_samples`` cost evaluations.
 
     Runs exactly what a learner writes: sample with :func:`~tinygrad_ste.stochastic.sample_bernoulli`
@@ -167,6 +168,17 @@ def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0,
     ``antithetic_loss`` for "arm" and "disarm" (``n_samples`` = 2 per pair), ``rebar_loss`` for
     "rebar" (``eta``; ``n_samples`` = 3 per hard sample).  ``K``: the conditional noises of
     "gumbel_rao".  Returns an array shaped like ``logits``.
+
+    ``n_estimates``: that many independent estimates from one graph, stacked: an array
+    ``(n_estimates, *logits.shape)``.  The logits are copied along a new axis 1 of the samples,
+    ``(n_samples, n_estimates, *logits.shape)``, so each copy has its own noise; ``cost_fn`` sees
+    every sample of every copy as one batch, ``(n_samples * n_estimates, *logits.shape)``, and its
+    costs are laid back out per copy, ``(n_samples, n_estimates)``.  Every estimator's loss averages
+    over the copies too; multiplied by ``n_estimates`` it is the sum of the copies' own losses, and
+    the gradient of copy j is what one call with copy j's noise returns.  Much faster than a loop of
+    single calls for a small problem (one graph instead of many).  A baseline must then be None or
+    "leave_one_out" (computed per copy, along the samples): an object kept across calls, such as an
+    :class:`~tinygrad_ste.stochastic.EMABaseline`, would see all the copies' costs as one batch.
     """
     distribution_of(kind, "estimate_gradient", discrete=True)
     if baseline is not None and estimator != "reinforce":
@@ -174,9 +186,22 @@ def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0,
     if eta != 1.0 and estimator != "rebar":
         raise ValueError(f"estimate_gradient: eta, the control variate's scale, only applies to 'rebar', "
                          f"not to {estimator!r}")
-    theta = Tensor(as_array(logits, dtype=np.float64), requires_grad=True)
+    logits = as_array(logits, dtype=np.float64)
+    if n_estimates is not None:
+        if not isinstance(n_estimates, (int, np.integer)) or n_estimates < 1:
+            raise ValueError(f"estimate_gradient: n_estimates must be a positive integer or None, got {n_estimates!r}")
+        if not (baseline is None or (isinstance(baseline, str) and baseline in ("none", "leave_one_out"))):
+            raise ValueError(f"estimate_gradient: n_estimates makes its estimates in one batch, so the baseline must "
+                             f"be None or 'leave_one_out', not {baseline!r} (kept across calls, it would see every "
+                             f"estimate's costs at once); call once per estimate instead")
+        logits = np.broadcast_to(logits, (int(n_estimates),) + logits.shape).copy()
+    theta = Tensor(logits, requires_grad=True)
     samples = _SAMPLERS[kind](theta, estimator, rng, tau=tau, n_samples=n_samples, K=K)
-    cost = _costs(cost_fn, samples, "estimate_gradient")
+    if n_estimates is None:
+        cost = _costs(cost_fn, samples, "estimate_gradient")
+    else:   # one batch of samples for cost_fn, then one cost per (sample, copy)
+        cost = _costs(cost_fn, samples.reshape((-1,) + samples.shape[2:]), "estimate_gradient")
+        cost = cost.reshape(samples.shape[:2])
     if estimator == "reinforce":
         loss = reinforce_loss(theta, samples, cost, kind=kind, baseline=baseline)
     elif estimator in ("arm", "disarm"):
@@ -188,6 +213,8 @@ def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0,
     else:
         raise ValueError(f"estimate_gradient: {estimator!r} differentiates through the cost, so cost_fn must be "
                          f"written with Tensor ops; it returned a {type(cost).__name__} without a graph")
+    if n_estimates is not None:
+        loss = loss * n_estimates   # the sum of the copies' losses, each a mean over its own samples
     loss.backward()
     return theta.grad if theta.grad is not None else np.zeros_like(theta.data)
 

@@ -57,13 +57,15 @@ def test_the_unbiased_estimators_have_the_exact_logit_gradient_on_average():
         return -model.reconstruction_log_likelihood(h, x)[:, 0]
     exact = exact_gradient(cost, logits, "bernoulli")
     exact = exact + (kl(logits + np.eye(3) * 1e-6) - kl(logits - np.eye(3) * 1e-6)).reshape(1, 3) / 2e-6
+    # 1500 independent estimates in one batch: the image 1500 times, each copy with its own logits leaf row and
+    # its own samples.  The objective is a mean over the images, and each copy's terms depend on its row only,
+    # so 1500 times it is the sum of 1500 one-image objectives: row i of the gradient is one estimate.
+    copies = 1500
+    images = Tensor(np.repeat(x.data, copies, axis=0))
     for estimator in ("reinforce_loo", "disarm", "rebar"):
-        estimates = []
-        for _ in range(1500):
-            leaf = Tensor(logits, requires_grad=True)
-            _objective(model, x, leaf, estimator, 6, rng, 0.5, None).backward()
-            estimates.append(leaf.grad)
-        estimates = np.array(estimates)
+        leaf = Tensor(np.repeat(logits, copies, axis=0), requires_grad=True)
+        (_objective(model, images, leaf, estimator, 6, rng, 0.5, None) * copies).backward()
+        estimates = leaf.grad
         standard_error = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
         assert (np.abs(estimates.mean(axis=0) - exact) < 4 * standard_error + 1e-6).all(), estimator
 

@@ -80,6 +80,9 @@ from ..models.training import Stopwatch  # noqa: E402
 from ..moe import ROUTERS  # noqa: E402
 
 SEED = 0
+# --quick trains on minibatches this large: a few steps per epoch run every line of a figure, and that is what
+# the quick run checks (its numbers are rough, and never the README's).
+QUICK_BATCH = 512
 FIGURES = {}   # name -> function(quick) -> (figure, numbers), in the order the lessons meet them
 
 
@@ -253,7 +256,7 @@ def estimator_training(quick):
     The number of BLAS threads is not the cause here (1 and 2 OpenBLAS threads give identical runs); the
     BLAS kernel each CPU gets is.  So the right panel, and the README, report means over seeds.
     """
-    settings = dict(epochs=2, hidden=16) if quick else dict(hidden=128, epochs=20)
+    settings = dict(epochs=2, hidden=16, batch_size=QUICK_BATCH) if quick else dict(hidden=128, epochs=20)
     temperatures = [0.5, 2.0] if quick else [0.5, 1.0, 1.5, 2.0]
     seeds = [1, 2] if quick else [1, 2, 3]
     swept = ["straight_through", "gumbel", "straight_through_gumbel", "reinmax"]
@@ -325,7 +328,8 @@ BINARY_RUNS = {"real weights": dict(rule=None),
 @lru_cache(maxsize=None)
 def _binary_runs(quick):
     """Lesson 4's classifiers, with its settings and seeds: ``{label: [result per seed]}`` (trained once per process)."""
-    settings = dict(epochs=2, hidden=16) if quick else dict(hidden=128, epochs=15)   # lesson 4's settings
+    settings = dict(epochs=2, hidden=16, batch_size=QUICK_BATCH) if quick else \
+        dict(hidden=128, epochs=15)   # lesson 4's settings
     return {label: [train_binary_network(**options, **settings, seed=seed) for seed in SEEDS]
             for label, options in BINARY_RUNS.items()}
 
@@ -422,7 +426,7 @@ def ternary_xnor(quick):
 def _vq_runs(quick):
     """The three VQ autoencoders of lesson 5, with its settings and seeds: ``{label: [result per seed]}``;
     the VQ figures share them (trained once per process)."""
-    settings = dict(num_codes=16, codes_per_image=8, code_dim=8, hidden=16, epochs=1) if quick else \
+    settings = dict(num_codes=16, codes_per_image=8, code_dim=8, hidden=16, epochs=1, batch_size=QUICK_BATCH) if quick else \
         dict(num_codes=128, codes_per_image=8, code_dim=8, hidden=64, epochs=40)   # lesson 5, section 2
     variants = {"straight-through + restart": dict(rule="identity"),
                 "straight-through, no restart": dict(rule="identity", restart_after=None),
@@ -599,7 +603,7 @@ def rate_distortion(quick):
         return r.test_bits + r.options["lam"] * 64 * r.test_mse
 
     if quick:
-        settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1), (3, 30), (0, 1)
+        settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1, batch_size=QUICK_BATCH), (3, 30), (0, 1)
         codebooks = dict(kmeans_sizes=(4, 16), vectors_per_image=(1, 2), residual_stages=2, hidden=16, epochs=1)
     else:   # lesson 7 calls codebook_rate_distortion with its defaults: 1, 2, 4 vectors, hidden 64, 20 epochs
         settings, lambdas = dict(latent_channels=16, hidden=128, epochs=40), (3, 10, 30, 100, 300)
@@ -657,7 +661,7 @@ GLIMPSE_CLUTTER = {2: 6, 3: 5}                        # canvas grid -> side of t
 @lru_cache(maxsize=None)
 def _glimpse_runs(quick, grid):
     """Every way of choosing a glimpse, every seed, on a grid x grid canvas (trained once per process)."""
-    settings = dict(epochs=1, hidden=8) if quick else dict(epochs=30)
+    settings = dict(epochs=1, hidden=8, batch_size=QUICK_BATCH) if quick else dict(epochs=30)
     seeds = GLIMPSE_SEEDS[grid][:1] if quick else GLIMPSE_SEEDS[grid]
     return compare_glimpse_choices(glimpse.CHOICES, seeds, grid=grid, crop_size=GLIMPSE_CLUTTER[grid], **settings)
 
@@ -811,7 +815,7 @@ def normal_estimator_variance(quick):
 def gaussian_vae_elbo(quick):
     """Test ELBO per epoch of the Gaussian VAE trained with the reparameterization trick and with REINFORCE
     (mean over the seeds), compared pair by pair over the test images and the seeds."""
-    settings = dict(epochs=2, hidden=16) if quick else dict(epochs=30)
+    settings = dict(epochs=2, hidden=16, batch_size=QUICK_BATCH) if quick else dict(epochs=30)
     runs = {label: [train_gaussian_vae(estimator, latent_dim=16, baseline=baseline, **settings, seed=seed)
                     for seed in SEEDS] for label, (estimator, baseline) in NORMAL_RUNS.items()}
     elbos = {label: np.stack([r.test_elbos for r in results]) for label, results in runs.items()}
@@ -883,10 +887,12 @@ def _lesson_10_settings(quick):
     """Lesson 10's settings (the figures are its very runs, over three seeds): the conv VQ-VAE, the
     prior, VQ-VAE-2, the dVAE, the classifier that judges samples, and samples drawn per seed."""
     if quick:
-        return dict(seeds=(0, 1), samples=40, conv=dict(num_codes=16, hidden=8, epochs=1),
-                    prior=dict(hidden=8, epochs=1), vqvae2=dict(top_codes=16, bottom_codes=16, hidden=8, epochs=1),
-                    dvae=dict(num_codes=16, positions=16, hidden=16, epochs=1),
-                    classifier=dict(rule=None, hidden=16, epochs=1), mlp_epochs=(1, 2))
+        quick_training = dict(epochs=1, batch_size=QUICK_BATCH)
+        return dict(seeds=(0, 1), samples=40, conv=dict(num_codes=16, hidden=8, **quick_training),
+                    prior=dict(hidden=8, **quick_training),
+                    vqvae2=dict(top_codes=16, bottom_codes=16, hidden=8, **quick_training),
+                    dvae=dict(num_codes=16, positions=16, hidden=16, **quick_training),
+                    classifier=dict(rule=None, hidden=16, **quick_training), mlp_epochs=(1, 2))
     return dict(seeds=SEEDS, samples=1000, conv=dict(num_codes=16, hidden=16, epochs=8),
                 prior=dict(hidden=32, epochs=8), vqvae2=dict(top_codes=16, bottom_codes=16, hidden=16, epochs=8),
                 dvae=dict(num_codes=16, positions=16, hidden=64, epochs=10),
@@ -1112,10 +1118,11 @@ COLLAPSED = 0.1   # bits: a load entropy under this means (nearly) every test im
 def moe_routing(quick):
     """Mixture of experts on the digits: accuracy and load of each router, with and without load balancing:
     lesson 11's runs (6 epochs) with 5 seeds instead of 3."""
-    seeds, epochs = ((0, 1), 1) if quick else ((0, 1, 2, 3, 4), 6)
-    balanced = {router: [train_mixture_of_experts(router, balance=1.0, epochs=epochs, seed=s) for s in seeds]
+    seeds, training = ((0, 1), dict(epochs=1, batch_size=QUICK_BATCH)) if quick else ((0, 1, 2, 3, 4), dict(epochs=6))
+    epochs = training["epochs"]
+    balanced = {router: [train_mixture_of_experts(router, balance=1.0, **training, seed=s) for s in seeds]
                 for router in ROUTERS}
-    unbalanced = {router: [train_mixture_of_experts(router, balance=0.0, epochs=epochs, seed=s) for s in seeds]
+    unbalanced = {router: [train_mixture_of_experts(router, balance=0.0, **training, seed=s) for s in seeds]
                   for router in ROUTERS[1:]}
     fig, (accuracy_ax, entropy_ax) = plt.subplots(1, 2, figsize=(12, 4))
     labels = [ROUTER_LABELS[r].replace(", ", "\n").replace(" (", "\n(") for r in ROUTERS]
@@ -1167,9 +1174,10 @@ NEGLIGIBLE_ARCHITECTURE_GAP = 0.03   # lesson 11: a gap under 3 points between f
 def architecture_search(quick):
     """The three searches against random search: architecture-logit trajectories and retrained accuracy:
     lesson 11's runs with 5 seeds instead of 3."""
-    seeds, steps, epochs = ((0,), 40, 2) if quick else ((0, 1, 2, 3, 4), 300, 10)
+    seeds, steps, training = ((0,), 40, dict(epochs=2, batch_size=QUICK_BATCH)) if quick else \
+        ((0, 1, 2, 3, 4), 300, dict(epochs=10))
     found = {m: [search_architecture(m, steps=steps, seed=s) for s in seeds] for m in SEARCHES}
-    retrained = {m: [train_architecture(r.architecture, epochs=epochs, seed=s) for s, r in zip(seeds, found[m])]
+    retrained = {m: [train_architecture(r.architecture, **training, seed=s) for s, r in zip(seeds, found[m])]
                  for m in SEARCHES}
     fig = viz.plot_architecture_trajectories({SEARCH_LABELS[m]: found[m][0].trajectory for m in SEARCHES[:3]},
                                              EDGES, OPERATIONS, "softmax(alpha) during the search, seed 0 "
@@ -1191,8 +1199,9 @@ def architecture_search(quick):
 def bandit_curves(quick):
     """Learning to classify from a reward alone: test accuracy against rewards (or labels) seen; lesson 11's
     runs with 10 seeds instead of 3."""
-    seeds, epochs = ((0, 1), 2) if quick else (tuple(range(10)), 15)
-    runs = {learner: [train_bandit(learner, epochs=epochs, seed=s) for s in seeds] for learner in LEARNERS}
+    seeds, training = ((0, 1), dict(epochs=2, batch_size=QUICK_BATCH)) if quick else (tuple(range(10)), dict(epochs=15))
+    epochs = training["epochs"]
+    runs = {learner: [train_bandit(learner, **training, seed=s) for s in seeds] for learner in LEARNERS}
     curves = {LEARNER_LABELS[learner]: (r[0].feedback_seen, np.mean([x.test_accuracy for x in r], axis=0))
               for learner, r in runs.items()}
     fig = viz.plot_xy(curves, "rewards (or labels) seen", "test accuracy",
@@ -1227,7 +1236,8 @@ def bernoulli_vae_benchmark(quick):
     A larger run is ``run_benchmark(seeds=range(5), epochs=20, variance_every=20)`` (about twenty
     times the CPU); its statements are not this figure's.
     """
-    settings = dict(latents=8, hidden=16, epochs=1, seeds=(0, 1)) if quick else dict(epochs=5, seeds=(0, 1, 2))
+    settings = dict(latents=8, hidden=16, epochs=1, seeds=(0, 1), batch_size=QUICK_BATCH) if quick else \
+        dict(epochs=5, seeds=(0, 1, 2))
     table = benchmark_table(run_benchmark(variance_every=settings["epochs"], **settings))
     log_likelihood = {name: float(table[name][1].mean()) for name in table}
     fig = viz.plot_likelihood_and_variance(
