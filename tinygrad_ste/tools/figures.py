@@ -595,7 +595,7 @@ def rounding_proxies(quick):
 
 @figure
 def rate_distortion(quick):
-    """Rate-distortion curves of the compression autoencoder, one per proxy (mean of two seeds), with
+    """Rate-distortion curves of the compression autoencoder, one per proxy (mean of the seeds), with
     lesson 7's codebook compressors (k-means, VQ, FSQ, residual VQ) on the same axes; the test objective of each run."""
     proxies, seeds = ("noise", "round", "mixed"), SEEDS
 
@@ -606,9 +606,9 @@ def rate_distortion(quick):
         settings, lambdas, seeds = dict(latent_channels=4, hidden=16, epochs=1, batch_size=QUICK_BATCH), (3, 30), (0, 1)
         codebooks = dict(kmeans_sizes=(4, 16), vectors_per_image=(1, 2), residual_stages=2, hidden=16, epochs=1)
     else:   # lesson 7 calls codebook_rate_distortion with its defaults: 1, 2, 4 vectors, hidden 64, 20 epochs
-        settings, lambdas = dict(latent_channels=16, hidden=128, epochs=40), (3, 10, 30, 100, 300)
+        settings, lambdas = dict(latent_channels=16, hidden=128, epochs=20), (3, 10, 30, 100, 300)
         codebooks = dict(kmeans_sizes=(2, 4, 8, 16, 32, 64, 128, 256, 512), vectors_per_image=(2, 4, 8),
-                         residual_vectors=2, residual_stages=4, hidden=128, epochs=40)
+                         residual_vectors=2, residual_stages=4, hidden=128, epochs=20)
     runs = {(proxy, lam, seed): train_compression_autoencoder(proxy, lam, **settings, seed=seed)
             for proxy in proxies for lam in lambdas for seed in seeds}
     numbers, curves = {}, {}
@@ -626,14 +626,18 @@ def rate_distortion(quick):
     numbers["runs compared"] = len(lambdas) * len(seeds)
     caption_says(numbers, "the proxy with the lowest test objective changes with lambda",
                  len({min(proxies, key=lambda p: numbers[f"{p}, lambda={lam}: objective"]) for lam in lambdas}) > 1)
-    for lam, ranking in (("smallest", max), ("largest", min)):   # straight-through rounding: worst, then best
-        chosen_lambda = lambdas[0] if lam == "smallest" else lambdas[-1]
+    # Straight-through rounding: clearly the worst at the smallest lambda; at the largest, where its mean has
+    # come out below the others' in some runs and above in others, no longer clearly worse than either.
+    for lam, chosen_lambda in (("smallest", lambdas[0]), ("largest", lambdas[-1])):
         objectives = {p: [objective(runs[p, chosen_lambda, seed]) for seed in seeds] for p in proxies}
         for other in ("noise", "mixed"):
             difference = compare.across_seeds(objectives["round"], objectives[other])
-            caption_says(numbers, f"at the {lam} lambda, straight-through rounding's mean test objective is "
-                                  f"{'higher' if ranking is max else 'lower'} than {other}'s",
-                         difference.mean > 0 if ranking is max else difference.mean < 0, difference)
+            if lam == "smallest":
+                caption_says(numbers, f"at the smallest lambda, straight-through rounding's test objective is clearly "
+                                      f"higher than {other}'s", difference.is_clearly("higher"), difference)
+            else:
+                caption_says(numbers, f"at the largest lambda, straight-through rounding's test objective is not "
+                                      f"clearly higher than {other}'s", difference.z < compare.CLEARLY, difference)
     numbers.update({"epochs": settings["epochs"], "lesson VQ epochs": 20})   # settings the caption states
     codebook_curves = codebook_rate_distortion(**codebooks, seed=SEED)
     curves.update(codebook_curves)
@@ -655,13 +659,14 @@ def rate_distortion(quick):
 
 
 GLIMPSE_SEEDS = {2: (0, 1, 2, 3, 4), 3: (0, 1, 2)}   # canvas grid -> seeds of the full run
+GLIMPSE_EPOCHS = 20                                 # of every glimpse model in the full run
 GLIMPSE_CLUTTER = {2: 6, 3: 5}                        # canvas grid -> side of the clutter crops
 
 
 @lru_cache(maxsize=None)
 def _glimpse_runs(quick, grid):
     """Every way of choosing a glimpse, every seed, on a grid x grid canvas (trained once per process)."""
-    settings = dict(epochs=1, hidden=8, batch_size=QUICK_BATCH) if quick else dict(epochs=30)
+    settings = dict(epochs=1, hidden=8, batch_size=QUICK_BATCH) if quick else dict(epochs=GLIMPSE_EPOCHS)
     seeds = GLIMPSE_SEEDS[grid][:1] if quick else GLIMPSE_SEEDS[grid]
     return compare_glimpse_choices(glimpse.CHOICES, seeds, grid=grid, crop_size=GLIMPSE_CLUTTER[grid], **settings)
 
@@ -720,7 +725,7 @@ def glimpse_accuracy(quick):
     fig.suptitle("Glimpse models: test accuracy when forced to choose one cell, by how the choice was trained")
     fig.tight_layout()
     numbers.update({"seeds, 4 cells": len(GLIMPSE_SEEDS[2]), "seeds, 9 cells": len(GLIMPSE_SEEDS[3]), "hidden units": 64,
-                    "epochs": 30, "lesson hidden units": 32, "lesson epochs": 8, "lesson seeds": 3,
+                    "epochs": GLIMPSE_EPOCHS, "lesson hidden units": 32, "lesson epochs": 8, "lesson seeds": 3,
                     "test canvases": len(load_digits("test")[0])})   # settings the caption states
     # Every model is scored on the same test canvases: compare them canvas by canvas, over the seeds.
     correct = {grid: {choice: _test_correct(results) for choice, results in _glimpse_runs(quick, grid).items()}
