@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tinygrad_ste.models import train_categorical_autoencoder
+from tinygrad_ste.models import AUTOENCODER_ESTIMATORS, train_categorical_autoencoder
 
 
 @pytest.mark.parametrize("estimator, options", [
@@ -21,5 +21,18 @@ def test_short_categorical_autoencoder_run_reduces_its_loss(estimator, options):
 
 
 def test_categorical_autoencoder_rejects_unknown_estimators():
-    with pytest.raises(ValueError, match="unknown estimator 'magic'"):
+    with pytest.raises(ValueError, match="estimator 'magic' is not one this model trains with"):
         train_categorical_autoencoder("magic")
+
+
+@pytest.mark.parametrize("estimator", ["arm", "disarm", "rebar"])
+def test_categorical_autoencoder_refuses_the_estimators_that_need_their_own_loss(estimator):
+    """ARM and DisARM are for Bernoulli variables, and REBAR's gradient comes from rebar_loss: trained here
+    without it, its relaxed samples would reach the decoder as if they were codes."""
+    with pytest.raises(ValueError, match=f"estimator '{estimator}' is not one this model trains with; choose one of"):
+        train_categorical_autoencoder(estimator, epochs=1)
+
+
+def test_it_trains_with_every_estimator_but_the_bernoulli_ones_and_rebar():
+    assert AUTOENCODER_ESTIMATORS == ("straight_through", "gumbel", "straight_through_gumbel", "reinmax", "reinforce",
+                                      "gumbel_rao")

@@ -55,7 +55,7 @@ prints the measurements.
 """
 from .training import (PIXELS, Stopwatch, TrainingResult, kmeans_baseline, kmeans_reconstruction_mse,
                        kmeans_test_errors, timed_train_epochs, train_epochs)
-from .categorical_autoencoder import (CategoricalAutoencoder, CategoricalAutoencoderResult,
+from .categorical_autoencoder import (AUTOENCODER_ESTIMATORS, CategoricalAutoencoder, CategoricalAutoencoderResult,
                                       train_categorical_autoencoder)
 from .binary_network import BinaryLinear, BinaryNetwork, BinaryNetworkResult, train_binary_network
 from .vq_autoencoder import EQUAL_BITS, VQAutoencoder, VQAutoencoderResult, train_at_equal_bits, train_vq_autoencoder
@@ -78,7 +78,8 @@ from .bandit import BanditResult, train_bandit
 
 __all__ = ["PIXELS", "Stopwatch", "TrainingResult", "train_epochs", "timed_train_epochs", "kmeans_test_errors",
            "kmeans_reconstruction_mse", "kmeans_baseline",
-           "CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder",
+           "AUTOENCODER_ESTIMATORS", "CategoricalAutoencoder", "CategoricalAutoencoderResult",
+           "train_categorical_autoencoder",
            "BinaryLinear", "BinaryNetwork", "BinaryNetworkResult", "train_binary_network",
            "VQAutoencoder", "VQAutoencoderResult", "train_vq_autoencoder", "EQUAL_BITS", "train_at_equal_bits",
            "CompressionAutoencoder", "CompressionAutoencoderResult", "train_compression_autoencoder",

@@ -1,5 +1,5 @@
 """The categorical-latent autoencoder of lesson 3: codes *sampled* from the encoder's logits,
-trained with any estimator of :mod:`tinygrad_ste.stochastic`."""
+trained with an estimator of :mod:`tinygrad_ste.stochastic` (one of ``AUTOENCODER_ESTIMATORS``)."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,11 +10,17 @@ from ..function import no_grad
 from ..module import Module
 from ..nn import MLP
 from ..optim import Adam
-from ..stochastic import ESTIMATORS, make_baseline, reinforce_loss, sample_categorical
+from ..stochastic import COST_ESTIMATORS, ESTIMATORS, make_baseline, reinforce_loss, sample_categorical
 from ..tensor import Tensor
 from .training import PIXELS, TrainingResult, timed_train_epochs
 
-__all__ = ["CategoricalAutoencoder", "CategoricalAutoencoderResult", "train_categorical_autoencoder"]
+__all__ = ["AUTOENCODER_ESTIMATORS", "CategoricalAutoencoder", "CategoricalAutoencoderResult",
+           "train_categorical_autoencoder"]
+
+# The estimators this model trains with: those whose gradient reaches the logits through the sample itself, and
+# REINFORCE through reinforce_loss.  ARM and DisARM are for Bernoulli variables, and REBAR needs rebar_loss over
+# groups of three evaluations: lesson 12's Bernoulli VAE (models/bernoulli_vae.py) trains with those.
+AUTOENCODER_ESTIMATORS = tuple(name for name in ESTIMATORS if name not in COST_ESTIMATORS or name == "reinforce")
 
 
 class CategoricalAutoencoder(Module):
@@ -65,13 +71,13 @@ def train_categorical_autoencoder(estimator="straight_through", num_latents=8, n
     :func:`~tinygrad_ste.stochastic.sample_categorical`, and the objective is the mean
     over samples and images of cost(z) = MSE(decode(z), x): a Monte Carlo estimate of
     E_z[cost(z)].  The decoder gets its exact gradient; the encoder gets the estimator's.
-    ``estimator`` is any of ``stochastic.ESTIMATORS``; ``tau`` the temperature of the
+    ``estimator`` is one of ``AUTOENCODER_ESTIMATORS``; ``tau`` the temperature of the
     relaxed ones; "reinforce" adds ``reinforce_loss`` with ``baseline`` ("none", "ema"
     -- one average kept across all steps -- or "leave_one_out", which needs n_samples >= 2).
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"train_categorical_autoencoder: unknown estimator {estimator!r}; "
-                         f"choose one of {', '.join(map(repr, ESTIMATORS))}")
+    if estimator not in AUTOENCODER_ESTIMATORS:
+        raise ValueError(f"train_categorical_autoencoder: estimator {estimator!r} is not one this model trains "
+                         f"with; choose one of {', '.join(map(repr, AUTOENCODER_ESTIMATORS))}")
     options = dict(estimator=estimator, num_latents=num_latents, num_categories=num_categories, hidden=hidden,
                    n_samples=n_samples, tau=tau, baseline=baseline, epochs=epochs, batch_size=batch_size,
                    lr=lr, seed=seed)

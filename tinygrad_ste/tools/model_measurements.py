@@ -3,9 +3,8 @@ compare and print one table per model, each followed by its wall-clock and CPU t
 from contextlib import contextmanager
 
 from ..moe import ROUTERS
-from ..stochastic import ESTIMATORS
-from ..models import (Stopwatch, compare_glimpse_choices, kmeans_baseline, summarize_glimpse_runs, train_at_equal_bits,
-                      train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
+from ..models import (AUTOENCODER_ESTIMATORS, Stopwatch, compare_glimpse_choices, kmeans_baseline,
+                      summarize_glimpse_runs, train_at_equal_bits, train_binary_network, train_categorical_autoencoder, train_compression_autoencoder, train_dvae,
                       train_gaussian_vae, train_vq_autoencoder)
 from ..models.architecture_search import (SEARCH_LABELS, SEARCHES, architecture_name, search_architecture,
                                           train_architecture)
@@ -47,7 +46,7 @@ def print_measurements(seed=0):
             print(f"  weights {'real' if rule is None else weights:7s}, rule {str(rule):8s}, binary activations "
                   f"{str(binarize_activations):5s}: accuracy {r.test_accuracy:.3f}  {r.seconds:4.1f} s")
     with section("Categorical autoencoder (final training loss, test MSE of a sample and of the mode)"):
-        for estimator in ESTIMATORS:
+        for estimator in AUTOENCODER_ESTIMATORS:
             r = train_categorical_autoencoder(estimator, seed=seed)
             print(f"  {estimator:24s} loss {r.history['loss'][-1]:.4f}  test MSE {r.test_mse:.4f}  "
                   f"mode {r.test_mse_mode:.4f}  entropy {r.history['entropy'][-1]:.3f}  {r.seconds:4.1f} s")
