@@ -21,15 +21,17 @@ def pytest_collection_modifyitems(items):
     Under ``pytest -n`` with ``--dist worksteal`` the first worker is handed the first half
     of this list and the second worker the rest; an idle worker later takes the tail of
     the other's queue.  The lesson executions are the longest tests, so each half starts
-    with every other lesson (lessons 1, 3, 5, ... and 2, 4, 6, ...: about the same CPU
-    time, 90 s each on one core of this machine), then half of the quick tests.  The web
-    book's tests come last: they need every lesson executed, and by then both workers'
-    lessons are done, so building the book waits for nobody.  Plain ``pytest`` runs the
-    same order in one process.
+    with every other lesson: lessons 1, 3, 5, ... (about 80 s of CPU on one core of this
+    machine) and 2, 4, 6, ... (about 90 s).  The second worker goes on with the web book's
+    tests, which need every lesson executed: by then the first worker's lessons are done
+    (a lesson nobody has started yet it executes itself, ``lesson_runs.executed_lessons``),
+    and it builds the book while the first worker runs quick tests, so that neither the
+    build nor a wait is left for the end, where one worker would idle.  Plain ``pytest``
+    runs the same order in one process.
     """
     lessons = [item for item in items if getattr(item, "originalname", None) == LESSON_TEST]
     book = [item for item in items if item.nodeid.startswith("tests/test_web_book.py")]
     rest = [item for item in items if item not in lessons and item not in book]
     first_half = len(items) // 2                       # what worksteal sends the first worker
     split = max(0, first_half - len(lessons[0::2]))
-    items[:] = lessons[0::2] + rest[:split] + lessons[1::2] + rest[split:] + book
+    items[:] = lessons[0::2] + rest[:split] + lessons[1::2] + book + rest[split:]
