@@ -176,7 +176,7 @@ def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0,
     costs are laid back out per copy, ``(n_samples, n_estimates)``.  Every estimator's loss averages
     over the copies too; multiplied by ``n_estimates`` it is the sum of the copies' own losses, and
     the gradient of copy j is what one call with copy j's noise returns.  Much faster than a loop of
-    single calls for a small problem (one graph instead of many).  A baseline must then be None or
+    single calls for a small problem (one graph instead of many).  A baseline must then be None, "none" or
     "leave_one_out" (computed per copy, along the samples): an object kept across calls, such as an
     :class:`~tinygrad_ste.stochastic.EMABaseline`, would see all the copies' costs as one batch.
     """
