@@ -334,6 +334,23 @@ def test_compare_estimators_table():
         compare_estimators(cost_fn, logits, "categorical", rng, estimators=["rebbar"])
 
 
+
+def test_compare_estimators_in_one_graph():
+    """one_graph=True draws a row's estimates from one graph: with one estimate per row it is the very same draw
+    as one call per estimate, to the last bit; a row with a moving-average baseline is still drawn one at a time."""
+    cost_fn, logits = quadratic_cost((2, 3), 18), np.random.default_rng(19).normal(size=(2, 3))
+    specs = ["straight_through", ("gumbel_rao", {"K": 3}), ("reinforce", {"baseline": "ema"}),
+             ("reinforce", {"baseline": "leave_one_out"})]
+    one_by_one, one_graph = (compare_estimators(cost_fn, logits, "categorical", np.random.default_rng(20),
+                                                estimators=specs, n_samples=4, n_estimates=1, one_graph=flag)
+                             for flag in (False, True))
+    assert all(np.array_equal(a.estimates, b.estimates) for a, b in zip(one_by_one, one_graph))
+    table = compare_estimators(cost_fn, logits, "categorical", np.random.default_rng(21), estimators=specs,
+                               n_samples=4, n_estimates=300, one_graph=True)
+    for row in table:
+        assert row.estimates.shape == (300, 2, 3) and len(np.unique(row.estimates[:, 0, 0])) > 1   # 300 draws
+    assert all(row.bias < 4 * row.noise_floor for row in table.rows[2:])   # REINFORCE: unbiased either way
+
 def test_demo_problems_are_small_enough_to_enumerate():
     for name, cost_fn, logits, kind in demo_problems(np.random.default_rng(0)):
         assert exact_gradient(cost_fn, logits, kind).shape == logits.shape

@@ -269,7 +269,8 @@ def _label(estimator, options):
     return estimator + "".join(f", {key}={value}" for key, value in options.items())
 
 
-def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIMATORS, n_samples=4, n_estimates=500):
+def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIMATORS, n_samples=4, n_estimates=500,
+                       one_graph=False):
     """Bias, variance and cosine similarity of each estimator against :func:`exact_gradient`.
 
     ``estimators``: names, or ``(name, options)`` pairs such as ``("gumbel", {"tau": 0.5})``,
@@ -279,6 +280,10 @@ def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIM
     sample three), so the rows compare at equal cost.  An "ema" baseline is made once per row and
     kept across its estimates, as a learner keeps it across training steps.  ``rng`` draws
     the samples (None: the library-wide generator).
+    ``one_graph``: draw a row's estimates all at once, from one graph (:func:`estimate_gradient`
+    with ``n_estimates``): the same distribution as one call per estimate, many times faster, but
+    other draws of the noise, so other numbers.  A row whose baseline is kept across estimates
+    ("ema", or a baseline object) is still drawn one estimate at a time.
     Returns a :class:`Comparison` (print it for the table).
     """
     rng = generator(rng, "compare_estimators")
@@ -293,8 +298,12 @@ def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIM
         run_options = dict(options)
         if run_options.get("baseline") == "ema":
             run_options["baseline"] = EMABaseline()
-        estimates = np.stack([estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, **run_options)
-                              for _ in range(n_estimates)])
+        if one_graph and run_options.get("baseline") in (None, "none", "leave_one_out"):
+            estimates = estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, **run_options,
+                                          n_estimates=n_estimates)
+        else:
+            estimates = np.stack([estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, **run_options)
+                                  for _ in range(n_estimates)])
         flat = estimates.reshape(n_estimates, -1)
         mean = flat.mean(axis=0)
         variance = trace_variance(flat)[0]
