@@ -529,7 +529,7 @@ MSE_VS_BITS_RANKING = ((40, "FSQ", "VQ"), (40, "RVQ", "VQ"))
 def mse_vs_bits(quick):
     """Test MSE against bits per image: VQ, FSQ and residual VQ at equal bits (mean of the seeds), and the
     k-means baseline."""
-    settings = dict(epochs=1, hidden=16) if quick else dict(epochs=60, hidden=128)
+    settings = dict(epochs=1, hidden=16, batch_size=QUICK_BATCH) if quick else dict(epochs=60, hidden=128)
     runs = [train_at_equal_bits(**settings, seed=seed) for seed in SEEDS]   # one {budget: {kind: result}} per seed
     budgets, kinds = sorted(runs[0]), list(EQUAL_BITS[min(EQUAL_BITS)])
     errors = {(b, kind): _test_errors([run[b][kind] for run in runs]) for b in budgets for kind in kinds}
