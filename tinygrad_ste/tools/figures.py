@@ -1239,9 +1239,9 @@ def bandit_curves(quick):
 
 @figure
 def bernoulli_vae_benchmark(quick):
-    """The discrete-VAE benchmark of lesson 12, the lesson's very run: every estimator, 3 seeds x 5 epochs.
+    """Lesson 12's discrete-VAE benchmark, trained longer than the lesson: every estimator, 3 seeds x 5 epochs.
 
-    A larger run is ``run_benchmark(seeds=range(5), epochs=20, variance_every=20)`` (about twenty
+    A larger run is ``run_benchmark(seeds=range(5), epochs=20, variance_every=20)`` (about five
     times the CPU); its statements are not this figure's.
     """
     settings = dict(latents=8, hidden=16, epochs=1, seeds=(0, 1), batch_size=QUICK_BATCH) if quick else \
