@@ -180,7 +180,7 @@ def train_vq_autoencoder(num_codes=256, codes_per_image=8, code_dim=8, hidden=12
     return result
 
 
-def train_at_equal_bits(budgets=tuple(EQUAL_BITS), hidden=128, epochs=60, seed=0, verbose=False):
+def train_at_equal_bits(budgets=tuple(EQUAL_BITS), hidden=128, epochs=60, batch_size=64, seed=0, verbose=False):
     """Train the VQ, FSQ and residual-VQ autoencoders of :data:`EQUAL_BITS` at each budget.
 
     Returns ``{budget: {"VQ": result, "FSQ": result, "RVQ": result}}`` of
@@ -188,5 +188,6 @@ def train_at_equal_bits(budgets=tuple(EQUAL_BITS), hidden=128, epochs=60, seed=0
     same training settings and the codebook defaults (straight-through, dead-code restart
     for VQ and RVQ; FSQ has no codebook to restart).
     """
-    return {bits: {kind: train_vq_autoencoder(hidden=hidden, epochs=epochs, seed=seed, verbose=verbose, **config)
+    return {bits: {kind: train_vq_autoencoder(hidden=hidden, epochs=epochs, batch_size=batch_size, seed=seed,
+                                              verbose=verbose, **config)
                    for kind, config in EQUAL_BITS[bits].items()} for bits in budgets}

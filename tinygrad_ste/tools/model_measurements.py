@@ -71,8 +71,8 @@ def print_measurements(seed=0):
         dvae, vq = train_dvae(seed=seed), train_vq_autoencoder(num_codes=128, hidden=64, epochs=40, seed=seed)
         print(f"  dVAE {dvae.test_mse:.4f} (perplexity {dvae.perplexity:.1f}, {dvae.seconds:.1f} s)  "
               f"VQ autoencoder {vq.test_mse:.4f} ({vq.seconds:.1f} s)")
-    with section("Mixture of experts, 4 experts, lesson 11's settings (test accuracy; expert evaluations per image "
-                 "in training and at test; load entropy in bits, 2 when even)"):
+    with section("Mixture of experts, 4 experts, 6 epochs as in the figures (test accuracy; expert evaluations "
+                 "per image in training and at test; load entropy in bits, 2 when even)"):
         for balance in (1.0, 0.0):
             for router in ROUTERS if balance else ROUTERS[1:]:
                 r = train_mixture_of_experts(router, balance=balance, epochs=6, seed=seed)
