@@ -890,8 +890,9 @@ def dvae_soft_hard_gap(quick):
 # ------------------------------------------------------------------ lesson 10: generating digits from codes
 
 def _lesson_10_settings(quick):
-    """Lesson 10's settings (the figures are its very runs, over three seeds): the conv VQ-VAE, the
-    prior, VQ-VAE-2, the dVAE, the classifier that judges samples, and samples drawn per seed."""
+    """Lesson 10's models over three seeds, the VQ-VAEs and the priors trained for twice the lesson's
+    epochs (8 in batches of 64; the lesson trains 4 in batches of 32, and draws fewer samples): the
+    conv VQ-VAE, the prior, VQ-VAE-2, the dVAE, the classifier that judges samples, and samples drawn per seed."""
     if quick:
         quick_training = dict(epochs=1, batch_size=QUICK_BATCH)
         return dict(seeds=(0, 1), samples=40, conv=dict(num_codes=16, hidden=8, **quick_training),
