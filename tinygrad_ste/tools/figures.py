@@ -556,7 +556,7 @@ def mse_vs_bits(quick):
     numbers.update({f"RVQ, {budgets[-1]} bits, first {q} stages: test MSE": float(mse)
                     for q, mse in enumerate(stage_mse, start=1)})
     training_images = len(load_digits("train")[0])   # settings the caption states
-    numbers.update({"lesson epochs": 20, "training images": training_images,
+    numbers.update({"lesson epochs": 10, "training images": training_images,
                     "log2 training images": float(np.log2(training_images)),
                     f"FSQ, {budgets[-1]} bits: grid points": int(np.prod(EQUAL_BITS[budgets[-1]]["FSQ"]["levels"]))})
     for b in budgets:
