@@ -334,7 +334,8 @@ def test_compare_estimators_table():
         compare_estimators(cost_fn, logits, "categorical", rng, estimators=["rebbar"])
 
 
-
+# One estimate per row has no variance: the table's variance of it is NaN, with NumPy's warning.
+@pytest.mark.filterwarnings("ignore:Degrees of freedom:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_compare_estimators_in_one_graph():
     """one_graph=True draws a row's estimates from one graph: with one estimate per row it is the very same draw
     as one call per estimate, to the last bit; a row with a moving-average baseline is still drawn one at a time."""
@@ -350,6 +351,7 @@ def test_compare_estimators_in_one_graph():
     for row in table:
         assert row.estimates.shape == (300, 2, 3) and len(np.unique(row.estimates[:, 0, 0])) > 1   # 300 draws
     assert all(row.bias < 4 * row.noise_floor for row in table.rows[2:])   # REINFORCE: unbiased either way
+
 
 def test_demo_problems_are_small_enough_to_enumerate():
     for name, cost_fn, logits, kind in demo_problems(np.random.default_rng(0)):
