@@ -407,17 +407,19 @@ def ternary_xnor(quick):
     weights = ["real weights", "BinaryConnect (sign)", "XNOR-Net weights", "ternary (TWN)"]
     gaps = {(a, b): compare.paired(correct[a], correct[b]) for i, a in enumerate(weights) for b in weights[i + 1:]}
     ahead = gaps["real weights", "XNOR-Net weights"]
-    caption_says(numbers, "real weights are ahead of XNOR-Net weights by 2 standard errors or more",
-                 ahead.z >= compare.TIED, ahead)
+    # Only "on average": at 2.6 standard errors on this machine, a regeneration elsewhere (chaotic training)
+    # may land on either side of 2 or 3.
+    caption_says(numbers, "real weights are ahead of XNOR-Net weights on average", ahead.mean > 0, ahead)
     others = {pair: gap for pair, gap in gaps.items() if pair != ("real weights", "XNOR-Net weights")}
     largest = max(others, key=lambda pair: abs(others[pair].z))
     caption_says(numbers, "no other gap between real, BinaryConnect, XNOR-Net and ternary weights is clear (3 SE); "
                           f"the largest is {largest[0]} minus {largest[1]}",
                  all(abs(gap.z) < compare.CLEARLY for gap in others.values()), others[largest])
-    for kind in ["XNOR-Net weights", "ternary (TWN)"]:
-        gap = gaps["BinaryConnect (sign)", kind]
-        caption_says(numbers, f"{kind} and BinaryConnect cannot be told apart", gap.is_tie(NEGLIGIBLE_ACCURACY), gap,
-                     negligible=NEGLIGIBLE_ACCURACY)
+    # A tie only for ternary weights: XNOR-Net against BinaryConnect is not clear (the statement above), but the
+    # smallest gap three seeds detect there was 1.9 points on this machine, too close to the 2 a tie needs.
+    tie = gaps["BinaryConnect (sign)", "ternary (TWN)"]
+    caption_says(numbers, "ternary (TWN) and BinaryConnect cannot be told apart", tie.is_tie(NEGLIGIBLE_ACCURACY), tie,
+                 negligible=NEGLIGIBLE_ACCURACY)
     return drawn, numbers
 
 
@@ -1044,8 +1046,9 @@ def vqvae2_levels(quick):
                         f"{level}: uniform prior bits": priors[0].uniform_bits})
         bits[level] = compare.paired(np.stack([p.test_bits for p in priors]),
                                      np.stack([p.independent_bits for p in priors]))
-    caption_says(numbers, "top: the learned prior's bits are fewer than the independent prior's on average, "
-                          "but not clearly", bits["top"].mean < 0 and not bits["top"].is_clearly("lower"), bits["top"])
+    # Only "on average": at 2.8 standard errors on this machine, a regeneration elsewhere may call it clear or not.
+    caption_says(numbers, "top: the learned prior's bits are fewer than the independent prior's on average",
+                 bits["top"].mean < 0, bits["top"])
     caption_says(numbers, "bottom given top: the learned prior's bits are clearly fewer than the independent prior's",
                  bits["bottom given top"].is_clearly("lower"), bits["bottom given top"])
     bottom_alone = compare.paired(errors["bottom alone"], errors["top alone"])
