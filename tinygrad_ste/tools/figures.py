@@ -728,7 +728,7 @@ def glimpse_accuracy(quick):
     fig.suptitle("Glimpse models: test accuracy when forced to choose one cell, by how the choice was trained")
     fig.tight_layout()
     numbers.update({"seeds, 4 cells": len(GLIMPSE_SEEDS[2]), "seeds, 9 cells": len(GLIMPSE_SEEDS[3]), "hidden units": 64,
-                    "epochs": GLIMPSE_EPOCHS, "lesson hidden units": 32, "lesson epochs": 8, "lesson seeds": 3,
+                    "epochs": GLIMPSE_EPOCHS, "lesson hidden units": 32, "lesson seeds": 3,
                     "test canvases": len(load_digits("test")[0])})   # settings the caption states
     # Every model is scored on the same test canvases: compare them canvas by canvas, over the seeds.
     correct = {grid: {choice: _test_correct(results) for choice, results in _glimpse_runs(quick, grid).items()}
