@@ -299,7 +299,7 @@ def test_a_batch_of_estimates_bad_input():
     with pytest.raises(ValueError, match="estimate_gradient: n_estimates must be a positive integer or None, got 0"):
         estimate_gradient(cost, np.zeros(3), "reinforce", 4, rng, "bernoulli", n_estimates=0)
     with pytest.raises(ValueError, match="estimate_gradient: n_estimates makes its estimates in one batch, so the "
-                                         "baseline must be None or 'leave_one_out'"):
+                                         "baseline must be None, 'none' or 'leave_one_out'"):
         estimate_gradient(cost, np.zeros(3), "reinforce", 4, rng, "bernoulli", baseline=EMABaseline(), n_estimates=2)
 
 

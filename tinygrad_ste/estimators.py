@@ -53,6 +53,9 @@ DEFAULT_ESTIMATORS = ("straight_through", "gumbel", ("gumbel", {"tau": 0.5}), "s
                       "reinmax", "reinforce", ("reinforce", {"baseline": "ema"}),
                       ("reinforce", {"baseline": "leave_one_out"}))
 _SAMPLERS = {"bernoulli": sample_bernoulli, "categorical": sample_categorical}
+# The baselines computed within one call, from that call's own samples: the only ones a batch of
+# estimates (estimate_gradient's n_estimates) can share.  An object kept across calls is not one of them.
+PER_CALL_BASELINES = (None, "none", "leave_one_out")
 
 
 def _costs(cost_fn, samples, op):
@@ -190,10 +193,10 @@ def estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, tau=1.0,
     if n_estimates is not None:
         if not isinstance(n_estimates, (int, np.integer)) or n_estimates < 1:
             raise ValueError(f"estimate_gradient: n_estimates must be a positive integer or None, got {n_estimates!r}")
-        if not (baseline is None or (isinstance(baseline, str) and baseline in ("none", "leave_one_out"))):
+        if not (baseline is None or (isinstance(baseline, str) and baseline in PER_CALL_BASELINES)):
             raise ValueError(f"estimate_gradient: n_estimates makes its estimates in one batch, so the baseline must "
-                             f"be None or 'leave_one_out', not {baseline!r} (kept across calls, it would see every "
-                             f"estimate's costs at once); call once per estimate instead")
+                             f"be None, 'none' or 'leave_one_out', not {baseline!r} (kept across calls, it would see "
+                             f"every estimate's costs at once); call once per estimate instead")
         logits = np.broadcast_to(logits, (int(n_estimates),) + logits.shape).copy()
     theta = Tensor(logits, requires_grad=True)
     samples = _SAMPLERS[kind](theta, estimator, rng, tau=tau, n_samples=n_samples, K=K)
@@ -298,7 +301,8 @@ def compare_estimators(cost_fn, logits, kind, rng=None, estimators=DEFAULT_ESTIM
         run_options = dict(options)
         if run_options.get("baseline") == "ema":
             run_options["baseline"] = EMABaseline()
-        if one_graph and run_options.get("baseline") in (None, "none", "leave_one_out"):
+        baseline = run_options.get("baseline")
+        if one_graph and (baseline is None or (isinstance(baseline, str) and baseline in PER_CALL_BASELINES)):
             estimates = estimate_gradient(cost_fn, logits, estimator, n_samples, rng, kind, **run_options,
                                           n_estimates=n_estimates)
         else:

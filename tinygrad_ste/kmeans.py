@@ -13,7 +13,7 @@ search the quantizer uses.
 """
 import numpy as np
 
-from .arrays import nearest_code
+from .arrays import nearest_code, rows_added
 from .random import generator
 
 __all__ = ["kmeans_plus_plus", "kmeans"]
@@ -67,8 +67,7 @@ def kmeans(points, k, rng=None, iterations=100):
     assignments = nearest_code(points, centres)
     for _ in range(iterations):
         counts = np.bincount(assignments, minlength=k)
-        sums = np.zeros_like(centres)
-        np.add.at(sums, assignments, points)
+        sums = rows_added(centres.shape, assignments, points)
         has_points = counts > 0
         centres[has_points] = sums[has_points] / counts[has_points, None]
         new_assignments = nearest_code(points, centres)

@@ -10,9 +10,9 @@
 
 The models of this project multiply matrices of a few hundred rows.  A multithreaded
 BLAS splits each product over its threads, and for products this small the threads spend
-more time waiting for one another than multiplying: on a 2-core machine a VQ autoencoder
-trained in 7.2 s with one thread and 23.5 s with OpenBLAS's default of one per core,
-with the same numbers (README, "Threads").  So importing the package sets one thread,
+more time waiting for one another than multiplying: on a 2-core machine shared with other
+work, lesson 5's VQ autoencoder trained 3.5 times as long (wall-clock) with two threads as with
+one, to the same numbers (README, "Threads, and the times you wait").  So importing the package sets one thread,
 ``DEFAULT_NUM_THREADS``, unless you chose a number yourself by setting
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` or ``MKL_NUM_THREADS`` before starting
 Python; ``set_num_threads(n)`` changes it at any time, for larger matrices of your own.
